@@ -1,0 +1,41 @@
+"""`embodied-memory`: the project's command-line tool.
+
+Each area registers its own subcommands (`register(subparsers)`), so this file only wires
+them together: `launch` (the pip-install launcher), `sim` and `tasks` (simulator tools),
+`bench` and later areas add theirs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: Modules that contribute subcommands, each with `register(subparsers)`.
+COMMAND_MODULES = (
+    'memory_nodes.launcher',
+    'memory_nodes.smoke',
+    'sim.cli',
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every area's subcommands."""
+    parser = argparse.ArgumentParser(
+        prog='embodied-memory',
+        description='Embodied memory stack for household robots on ROS 2.',
+    )
+    subparsers = parser.add_subparsers(dest='command', required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse, dispatch to the chosen subcommand's `func`, return its code."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Thin rclpy nodes: convert messages, call the cores, publish results."""

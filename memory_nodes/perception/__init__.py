@@ -1,0 +1,1 @@
+"""Perception core: detectors, depth back-projection and camera geometry (no rclpy)."""

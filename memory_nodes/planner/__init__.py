@@ -1,0 +1,1 @@
+"""Planner core: skills vocabulary, grounded planner, prompts and model backends (no rclpy)."""

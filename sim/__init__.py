@@ -1,0 +1,1 @@
+"""PyBullet household simulator, skills, goal checking and long-horizon task suites (no rclpy)."""
