@@ -27,6 +27,9 @@ setup(
         'console_scripts': [
             'embodied-memory = memory_nodes.cli:main',
             'memory_node = memory_nodes.nodes.memory_node:main',
+            'perception_node = memory_nodes.nodes.perception_node:main',
+            'planner_node = memory_nodes.nodes.planner_node:main',
+            'sim_bridge_node = memory_nodes.nodes.sim_bridge_node:main',
         ],
     },
 )

@@ -1,0 +1,96 @@
+"""The node sets of this project: the one source of truth for both ways of launching.
+
+`launch/*.launch.py` (for `ros2 launch` on a robot with a full ROS 2 install) and the
+project's own launcher (`embodied-memory launch`, for pip installs where `launch` and
+`launch_ros` do not exist) both read `STACKS`, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE = 'embodied_memory'
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of a stack: its ROS name, how to run it, and its parameter file."""
+
+    name: str
+    executable: str  # console script installed in lib/embodied_memory (for ros2 launch)
+    module: str  # `python -m <module>` entry (for the project's own launcher)
+    config: str  # file in config/ holding `<name>: ros__parameters:`
+    remappings: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+MEMORY = NodeSpec('memory', 'memory_node', 'memory_nodes.nodes.memory_node', 'memory.yaml')
+PERCEPTION = NodeSpec(
+    'perception', 'perception_node', 'memory_nodes.nodes.perception_node', 'perception.yaml'
+)
+PLANNER = NodeSpec('planner', 'planner_node', 'memory_nodes.nodes.planner_node', 'planner.yaml')
+SIM_BRIDGE = NodeSpec(
+    'sim_bridge', 'sim_bridge_node', 'memory_nodes.nodes.sim_bridge_node', 'sim_bridge.yaml'
+)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A named set of nodes started together."""
+
+    name: str
+    nodes: tuple[NodeSpec, ...]
+    use_sim_time: bool
+    description: str
+
+
+STACKS: dict[str, Stack] = {
+    s.name: s
+    for s in (
+        Stack(
+            'sim_stack',
+            (SIM_BRIDGE, PERCEPTION, MEMORY, PLANNER),
+            use_sim_time=True,
+            description='PyBullet home + perception + memory + planner, on simulated time',
+        ),
+        Stack(
+            'robot_stack',
+            (PERCEPTION, MEMORY, PLANNER),
+            use_sim_time=False,
+            description="perception + memory + planner on a real robot's camera topics",
+        ),
+        Stack(
+            'memory_only',
+            (MEMORY,),
+            use_sim_time=False,
+            description='the memory node alone (queries, save/load)',
+        ),
+    )
+}
+
+
+def get_stack(name: str) -> Stack:
+    """The stack called `name`; a ValueError naming the known stacks otherwise."""
+    try:
+        return STACKS[name]
+    except KeyError:
+        raise ValueError(f'unknown stack {name!r}; known: {", ".join(sorted(STACKS))}') from None
+
+
+def config_dir() -> Path:
+    """Where the YAML parameter files are: $EMBODIED_MEMORY_CONFIG, the source tree, or share/."""
+    override = os.environ.get('EMBODIED_MEMORY_CONFIG')
+    if override:
+        return Path(override)
+    source = Path(__file__).resolve().parent.parent / 'config'
+    if source.is_dir():
+        return source
+    from ament_index_python.packages import get_package_share_directory
+
+    return Path(get_package_share_directory(PACKAGE)) / 'config'
+
+
+def node_parameters(stack: Stack, spec: NodeSpec) -> dict[str, object]:
+    """Parameters set on top of the YAML file for `spec` in `stack`."""
+    return {'use_sim_time': stack.use_sim_time}
