@@ -1,0 +1,153 @@
+"""One configuration dataclass per long-term memory component, with sane defaults.
+
+Distances in metres, times in seconds. Nodes fill these from ROS parameters or YAML via
+`LongTermMemoryConfig.from_dict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+from memory_nodes.memory.embeddings import EmbedderConfig
+
+# Labels that are furniture or receptacles rather than small movable objects.
+DEFAULT_FURNITURE = (
+    'table', 'dining table', 'coffee table', 'side table', 'desk', 'counter', 'countertop',
+    'kitchen counter', 'fridge', 'refrigerator', 'cabinet', 'drawer', 'shelf', 'bookshelf',
+    'sofa', 'couch', 'bed', 'sink', 'stove', 'stove burner', 'oven', 'microwave',
+    'dresser', 'nightstand', 'chair', 'armchair', 'tv stand', 'bathtub', 'toilet',
+    'trash can', 'garbage can', 'dishwasher', 'washing machine', 'wardrobe',
+)
+# Furniture whose inside holds things (`in` relations), as opposed to only a top (`on`).
+DEFAULT_CONTAINERS = (
+    'fridge', 'refrigerator', 'cabinet', 'drawer', 'microwave', 'oven', 'sink', 'bathtub',
+    'trash can', 'garbage can', 'dishwasher', 'washing machine', 'wardrobe', 'box', 'bowl',
+    'pot', 'pan', 'cup', 'mug', 'basket',
+)
+
+
+@dataclass
+class InputCheckConfig:
+    """What counts as bad input and how it is repaired or rejected."""
+
+    accepted_frames: tuple[str, ...] = ('map',)
+    max_points: int = 4096
+    min_points: int = 3
+    min_score: float = 0.0
+    max_abs_coordinate: float = 1000.0
+    max_stamp_lag: float = 30.0
+    vocabulary: tuple[str, ...] = ()
+    reject_unknown_labels: bool = False
+    embedding_dim: int = 384
+
+
+@dataclass
+class FusionConfig:
+    """Association and cloud merging of observations into object nodes."""
+
+    voxel_size: float = 0.025
+    max_points_per_node: int = 384
+    search_margin: float = 0.3
+    min_geometric_overlap: float = 0.15
+    strong_geometric_overlap: float = 0.45
+    min_semantic_similarity: float = 0.75
+    geometric_weight: float = 0.6
+    min_observations: int = 2
+    denoise_every: int = 8
+    dbscan_eps: float = 0.06
+    dbscan_min_points: int = 4
+    duplicate_check_every: int = 10
+    duplicate_overlap: float = 0.3
+    duplicate_centroid_distance: float = 0.12
+    furniture_labels: tuple[str, ...] = DEFAULT_FURNITURE
+    furniture_min_size: float = 0.9
+    tentative_timeout: float = 60.0
+    seed: int = 0
+
+
+@dataclass
+class RelationConfig:
+    """Geometric rules for `on`, `in` and `near` edges."""
+
+    container_labels: tuple[str, ...] = DEFAULT_CONTAINERS
+    on_height_tolerance: float = 0.06
+    on_xy_margin: float = 0.03
+    in_margin: float = 0.02
+    near_distance: float = 1.0
+    max_near_edges: int = 4
+    support_search_radius: float = 2.5
+
+
+@dataclass
+class AbsenceConfig:
+    """Absence evidence from the camera frustum and depth image."""
+
+    decay: float = 0.6
+    recover: float = 0.25
+    absent_threshold: float = 0.3
+    occlusion_margin: float = 0.08
+    sample_points: int = 16
+    min_visible_fraction: float = 0.5
+    image_border: int = 4
+
+
+@dataclass
+class RoomConfig:
+    """Room assignment and place (navigable area) nodes."""
+
+    place_spacing: float = 1.0
+    trajectory_length: int = 200
+    cluster_distance: float = 3.0
+    default_room: str = 'unknown'
+
+
+@dataclass
+class PersistenceConfig:
+    """SQLite storage; `synchronous` NORMAL in WAL mode survives a process kill."""
+
+    synchronous: str = 'NORMAL'
+    history_per_node: int = 64
+
+
+@dataclass
+class ExportConfig:
+    """Collapsed export for planners."""
+
+    chars_per_token: float = 4.0
+    max_expanded_per_room: int = 40
+
+
+@dataclass
+class LongTermMemoryConfig:
+    """All long-term memory settings in one place."""
+
+    input: InputCheckConfig = field(default_factory=InputCheckConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    relations: RelationConfig = field(default_factory=RelationConfig)
+    absence: AbsenceConfig = field(default_factory=AbsenceConfig)
+    rooms: RoomConfig = field(default_factory=RoomConfig)
+    persistence: PersistenceConfig = field(default_factory=PersistenceConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
+    index_cell: float = 1.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LongTermMemoryConfig:
+        """Build a config from nested dicts (YAML / ROS parameters); unknown keys raise."""
+        return _fill(cls(), data)
+
+
+def _fill(obj: Any, data: dict[str, Any]) -> Any:
+    names = {f.name for f in fields(obj)}
+    for key, value in data.items():
+        if key not in names:
+            raise KeyError(f'unknown config key {key!r} for {type(obj).__name__}')
+        current = getattr(obj, key)
+        if is_dataclass(current) and isinstance(value, dict):
+            _fill(current, value)
+        elif isinstance(current, tuple):
+            setattr(obj, key, tuple(value))
+        else:
+            setattr(obj, key, value)
+    return obj

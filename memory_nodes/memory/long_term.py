@@ -1,0 +1,391 @@
+"""The long-term memory: one object that fuses, relates, persists and answers.
+
+`LongTermMemory` wires the scene graph, input checks, fusion, relations, rooms,
+absence evidence, queries, exports and SQLite persistence together. It is also the
+`StateSink` the short-term memory consolidates every state change into.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memory_nodes.memory.absence import AbsenceTracker
+from memory_nodes.memory.config import LongTermMemoryConfig
+from memory_nodes.memory.embeddings import TextEmbedder
+from memory_nodes.memory.export import (
+    CollapsedExport,
+    collapsed_export,
+    graph_from_dict,
+    graph_to_dict,
+    restore_voxel_keys,
+)
+from memory_nodes.memory.fusion import FusionReport, ObjectFuser
+from memory_nodes.memory.input_checks import InputChecker, normalize_label
+from memory_nodes.memory.observation import CameraView, ObjectObservation
+from memory_nodes.memory.persistence import SqliteStore
+from memory_nodes.memory.queries import SceneQueries
+from memory_nodes.memory.relations import RelationEstimator
+from memory_nodes.memory.rooms import RoomMap
+from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
+from memory_nodes.memory.state_change import StateChange
+
+_LOG = logging.getLogger(__name__)
+
+
+class LongTermMemory:
+    """The robot's 3D scene graph memory of its home.
+
+    Pass `db_path` to make every confirmed change durable in SQLite (WAL); the graph
+    is reloaded from it on construction. `embedder` is created lazily from the config
+    the first time free text is needed, so building a memory never loads a model.
+    """
+
+    def __init__(
+        self,
+        config: LongTermMemoryConfig | None = None,
+        db_path: str | Path | None = None,
+        embedder: TextEmbedder | None = None,
+    ) -> None:
+        self.config = config or LongTermMemoryConfig()
+        cfg = self.config
+        self.graph = SceneGraph(cfg.index_cell, cfg.persistence.history_per_node)
+        self.checker = InputChecker(cfg.input)
+        self._embedder = embedder
+        self.fuser = ObjectFuser(self.graph, cfg.fusion)
+        self.relations = RelationEstimator(self.graph, cfg.relations)
+        self.absence = AbsenceTracker(self.graph, cfg.absence)
+        self.rooms = RoomMap(self.graph, cfg.rooms)
+        self.queries = SceneQueries(self.graph, None)
+        self.store: SqliteStore | None = None
+        self.frames = 0
+        self.fusion_ms: list[float] = []
+        if db_path is not None:
+            self.store = SqliteStore(db_path, cfg.persistence)
+            n = self.store.load(self.graph)
+            self._after_load()
+            _LOG.info('long-term memory reopened %d nodes from %s', n, db_path)
+        self.rooms.ensure_building()
+
+    # ---- plumbing ------------------------------------------------------------------
+    @property
+    def embedder(self) -> TextEmbedder:
+        """The text embedder (created on first use)."""
+        if self._embedder is None:
+            self._embedder = TextEmbedder(self.config.embedder)
+        return self._embedder
+
+    def _after_load(self) -> None:
+        for node in self.graph.nodes.values():
+            restore_voxel_keys(node, self.config.fusion.voxel_size)
+
+    def _commit(self) -> None:
+        if self.store is not None:
+            self.store.commit(self.graph)
+        else:
+            self.graph.drain()
+
+    def close(self) -> None:
+        """Commit pending changes and close the database (if any)."""
+        if self.store is not None:
+            self.store.commit(self.graph)
+            self.store.close()
+            self.store = None
+
+    def __enter__(self) -> LongTermMemory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- writing -------------------------------------------------------------------
+    def integrate(
+        self, observations: Sequence[ObjectObservation], camera_view: CameraView | None = None
+    ) -> FusionReport:
+        """Fuse one frame of observations (and absence evidence from its camera view)."""
+        t0 = time.perf_counter()
+        report = FusionReport()
+        clean = []
+        for obs in observations:
+            ok = self.checker.check_observation(obs)
+            if ok is None:
+                report.rejected += 1
+            else:
+                clean.append(ok)
+        self.fuser.fuse(clean, report)
+        stamp = max((o.stamp for o in clean), default=camera_view.stamp if camera_view else 0.0)
+        hints = {}
+        for obs, nid in zip(clean, report.observation_nodes):
+            if obs.room:
+                hints[nid] = obs.room
+        touched = set(report.associations) | {keep for _, keep in report.merged}
+        for nid in touched:
+            node = self.graph.nodes.get(nid)
+            if node is None:
+                continue
+            self.rooms.assign(node, stamp, hints.get(nid) or None)
+        self.relations.update([n for n in touched if n in self.graph.nodes], stamp)
+        if camera_view is not None:
+            try:
+                observed = set(report.associations)
+                for nid in observed:
+                    node = self.graph.nodes.get(nid)
+                    if node is not None and node.first_absent is not None:
+                        self.absence.observed(node)
+                report.absent = self.absence.update(camera_view, observed)
+            except (ValueError, IndexError, TypeError) as exc:
+                self.checker.rejected['bad_camera_view'] += 1
+                _LOG.warning('camera view ignored for absence evidence: %s', exc)
+        self.frames += 1
+        if self.frames % 50 == 0:
+            self.fuser.prune_tentative(stamp)
+        self._commit()
+        report.elapsed_ms = (time.perf_counter() - t0) * 1000.0
+        self.fusion_ms.append(report.elapsed_ms)
+        if len(self.fusion_ms) > 1000:
+            del self.fusion_ms[:500]
+        return report
+
+    def record_state_change(self, change: StateChange) -> str:
+        """Consolidate a state change (StateSink); return the object id it attached to.
+
+        With no `object_id` the object is found by label near the given position (or the
+        most confident one of that label), else created. Returns '' for unusable input.
+        """
+        ch = self.checker.check_state_change(change)
+        if ch is None:
+            return change.object_id or '' if isinstance(change, StateChange) else ''
+        graph = self.graph
+        node = graph.get(ch.object_id) if ch.object_id else None
+        if node is None:
+            node = self._find_for_change(ch)
+        pos = np.asarray(ch.position, dtype=float) if ch.position is not None else None
+        receptacle = self._resolve(ch.receptacle) if ch.receptacle else None
+        if pos is None and receptacle is not None:
+            pos = receptacle.position.copy()
+        if node is None:
+            node = SceneNode(
+                id=graph.new_id('object'), layer='object', label=ch.label or 'unknown',
+                position=pos if pos is not None else np.zeros(3),
+                extent=np.full(3, 0.1), confidence=0.8, first_seen=ch.stamp,
+                last_seen=ch.stamp, observations=1, states=dict(ch.states),
+                status='confirmed', label_scores={ch.label: 1.0},
+            )
+            if pos is None:
+                node.attrs['position_unknown'] = True
+            graph.add_node(node, ch.stamp)
+        else:
+            if pos is not None and float(np.linalg.norm(pos - node.position)) > 0.05:
+                delta = pos - node.position
+                graph.record(node.id, 'moved', ch.stamp, {
+                    'from': [round(float(v), 4) for v in node.position],
+                    'to': [round(float(v), 4) for v in pos], 'source': ch.source})
+                if node.points is not None:
+                    node.points = (node.points + delta).astype(np.float32)
+                    restore_voxel_keys(node, self.config.fusion.voxel_size)
+                graph.move(node, pos)
+                node.attrs.pop('position_unknown', None)
+            changed = {k: v for k, v in ch.states.items() if node.states.get(k) != v}
+            if changed:
+                node.states.update(changed)
+                graph.record(node.id, 'state', ch.stamp,
+                             {'states': dict(changed), 'source': ch.source})
+            node.last_seen = max(node.last_seen, ch.stamp)
+            if node.status != 'confirmed':
+                if node.status == 'absent':
+                    graph.record(node.id, 'reappeared', ch.stamp, {'source': ch.source})
+                node.status = 'confirmed'
+                node.confidence = max(node.confidence, 0.8)
+                node.first_absent = None
+            graph.touch(node.id)
+        self.rooms.assign(node, ch.stamp, ch.room)
+        if receptacle is not None and receptacle.id != node.id:
+            kind = 'in' if self.relations.is_container(receptacle) else 'on'
+            old = graph.support(node.id)
+            if old != (receptacle.id, kind):
+                if old is not None:
+                    graph.remove_edge(node.id, old[0])
+                graph.set_edge(node.id, receptacle.id, kind)
+                graph.record(node.id, 'relation', ch.stamp, {
+                    'from': list(old) if old else None, 'to': [receptacle.id, kind],
+                    'source': ch.source})
+        elif pos is not None:
+            self.relations.update([node.id], ch.stamp)
+        self._commit()
+        return node.id
+
+    def _resolve(self, ref: str) -> SceneNode | None:
+        node = self.graph.get(ref)
+        if node is not None:
+            return node
+        found = self.queries.by_label(ref, include_absent=True)
+        return found[0] if found else None
+
+    def _find_for_change(self, ch: StateChange) -> SceneNode | None:
+        candidates = self.queries.by_label(ch.label, include_absent=True)
+        candidates = [n for n in candidates if n.layer in ('object', 'furniture')]
+        if not candidates:
+            return None
+        if ch.position is None:
+            return candidates[0]
+        p = np.asarray(ch.position)
+        near = min(candidates, key=lambda n: float(np.linalg.norm(n.position - p)))
+        # A far-away same-label node is probably another instance unless it is the only
+        # one: an object that moved is still the same object.
+        if len(candidates) == 1 or float(np.linalg.norm(near.position - p)) < 1.0:
+            return near
+        return None
+
+    def add_agent_pose(self, position: Iterable[float], stamp: float,
+                       room: str | None = None) -> str | None:
+        """Record where the robot is; returns a new place id when one was created."""
+        place = self.rooms.add_agent_pose(np.asarray(list(position), dtype=float), stamp,
+                                          room)
+        self._commit()
+        return place
+
+    def define_room(self, name: str, lo: Iterable[float], hi: Iterable[float]) -> str:
+        """Declare an annotated room (axis-aligned box in `map`); returns its id."""
+        rid = self.rooms.define_room(normalize_label(name), np.asarray(list(lo), float),
+                                     np.asarray(list(hi), float))
+        self._commit()
+        return rid
+
+    def merge_duplicates(self) -> list[tuple[str, str]]:
+        """Run a full duplicate-merging pass now; returns (merged, kept) id pairs."""
+        merged = self.fuser.merge_duplicates()
+        self._commit()
+        return merged
+
+    # ---- reading -------------------------------------------------------------------
+    def get(self, node_id: str) -> SceneNode | None:
+        """A node by id (following merged-into ids)."""
+        return self.graph.get(node_id)
+
+    def by_label(self, label: str, include_absent: bool = False) -> list[SceneNode]:
+        """Nodes with this label, most confident first."""
+        return self.queries.by_label(label, include_absent)
+
+    def by_text(self, text: str, k: int = 5) -> list[tuple[float, SceneNode]]:
+        """Top-k (cosine, node) for free text, via MiniLM label embeddings."""
+        self.queries.embedder = self.embedder
+        return self.queries.by_text(text, k)
+
+    def in_room(self, room: str) -> list[SceneNode]:
+        """Objects and furniture in a room (by id or name)."""
+        return self.queries.in_room(room)
+
+    def related(self, relation: str, target: str) -> list[SceneNode]:
+        """Nodes that are `relation` ('in'|'on'|'near') the target id or label."""
+        return self.queries.related(relation, target)
+
+    def where(self, target: str) -> list[dict[str, Any]]:
+        """Room, support and position of each node matching an id or label."""
+        return self.queries.where(target)
+
+    def within_radius(self, point: Iterable[float], radius: float
+                      ) -> list[tuple[float, SceneNode]]:
+        """(distance, node) within `radius` m of `point`, nearest first."""
+        return self.queries.within_radius(point, radius)
+
+    def nearest(self, point: Iterable[float], k: int = 1) -> list[tuple[float, SceneNode]]:
+        """The k nearest objects/furniture to `point`."""
+        return self.queries.nearest(point, k)
+
+    def history(self, node_id: str) -> list[ChangeEvent]:
+        """Change history of a node, oldest first."""
+        return self.queries.history(node_id)
+
+    def collapsed_export(self, token_budget: int, focus: Iterable[str] = ()
+                         ) -> CollapsedExport:
+        """SayPlan-style collapsed view within `token_budget`, expanded at `focus`."""
+        ec = self.config.export
+        return collapsed_export(self.graph, token_budget, focus, ec.chars_per_token,
+                                ec.max_expanded_per_room)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per layer and status, rejection/repair counters, timings."""
+        layers: dict[str, int] = {}
+        status: dict[str, int] = {}
+        for n in self.graph.nodes.values():
+            layers[n.layer] = layers.get(n.layer, 0) + 1
+            status[n.status] = status.get(n.status, 0) + 1
+        ms = sorted(self.fusion_ms)
+        return {
+            'nodes': len(self.graph.nodes),
+            'edges': self.graph.edges.number_of_edges(),
+            'layers': layers,
+            'status': status,
+            'merged_ids': len(self.graph.merged_into),
+            'frames': self.frames,
+            'input': self.checker.stats(),
+            'fusion_ms_p50': ms[len(ms) // 2] if ms else 0.0,
+            'fusion_ms_p95': ms[int(len(ms) * 0.95)] if ms else 0.0,
+            'persistent': self.store is not None,
+        }
+
+    # ---- export / import -----------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The whole graph as plain data."""
+        return graph_to_dict(self.graph)
+
+    def to_json(self) -> str:
+        """The whole graph as a JSON string."""
+        return json.dumps(self.to_dict(), separators=(',', ':'))
+
+    @classmethod
+    def from_json(cls, text: str | dict[str, Any],
+                  config: LongTermMemoryConfig | None = None) -> LongTermMemory:
+        """A new in-memory LongTermMemory holding the graph of a `to_json` string."""
+        mem = cls(config)
+        data = json.loads(text) if isinstance(text, str) else text
+        mem.graph.clear()
+        graph_from_dict(data, mem.graph)
+        mem._after_load()
+        mem.graph.drain()
+        return mem
+
+    def save(self, path: str | Path) -> None:
+        """Write the graph to one file: SQLite for .db/.sqlite, else (gzipped) JSON."""
+        p = Path(path)
+        if p.suffix in ('.db', '.sqlite', '.sqlite3'):
+            tmp = p.with_name(p.name + '.tmp')
+            for extra in (tmp, Path(str(tmp) + '-wal'), Path(str(tmp) + '-shm')):
+                extra.unlink(missing_ok=True)
+            store = SqliteStore(tmp, self.config.persistence)
+            store.write_all(self.graph)
+            store.close()
+            tmp.replace(p)
+            return
+        data = self.to_json().encode('utf-8')
+        tmp = p.with_name(p.name + '.tmp')
+        tmp.write_bytes(gzip.compress(data) if p.suffix == '.gz' else data)
+        tmp.replace(p)  # atomic: a reader never sees half a file
+
+    @classmethod
+    def load(cls, path: str | Path, config: LongTermMemoryConfig | None = None
+             ) -> LongTermMemory:
+        """Read a file written by `save` into a new in-memory LongTermMemory."""
+        p = Path(path)
+        if p.suffix in ('.db', '.sqlite', '.sqlite3'):
+            mem = cls(config)
+            mem.graph.clear()
+            store = SqliteStore(p, mem.config.persistence)
+            try:
+                store.load(mem.graph)
+            finally:
+                store.conn.close()
+            mem._after_load()
+            mem.graph.drain()
+            return mem
+        raw = p.read_bytes()
+        if p.suffix == '.gz':
+            raw = gzip.decompress(raw)
+        return cls.from_json(raw.decode('utf-8'), config)

@@ -1,0 +1,175 @@
+"""SQLite (WAL) storage of the scene graph: every confirmed change is durable.
+
+Each `commit` writes what changed since the last one (dirty nodes with their outgoing
+edges, removals, merges, history events, id counters) in one transaction, so a process
+killed at any instant leaves the last committed graph intact; WAL with synchronous
+NORMAL survives a process kill (only an OS crash or power cut may lose the newest
+transactions; use FULL for that). Tentative nodes are not written: they are not yet
+knowledge. The file carries a schema version and refuses to open a different one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from memory_nodes.memory.config import PersistenceConfig
+from memory_nodes.memory.export import SCHEMA_VERSION, node_from_dict, node_to_dict
+from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph
+
+_LOG = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (
+    id TEXT PRIMARY KEY, layer TEXT NOT NULL, label TEXT NOT NULL, status TEXT NOT NULL,
+    data TEXT NOT NULL, points BLOB, embedding BLOB);
+CREATE TABLE IF NOT EXISTS edges (
+    src TEXT NOT NULL, dst TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (src, dst));
+CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst);
+CREATE TABLE IF NOT EXISTS merged (old TEXT PRIMARY KEY, new TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY, node_id TEXT NOT NULL, stamp REAL NOT NULL,
+    kind TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_node ON history (node_id);
+"""
+
+
+class SchemaVersionError(RuntimeError):
+    """The database was written by a build with another schema version."""
+
+
+class SqliteStore:
+    """One SQLite file holding one scene graph."""
+
+    def __init__(self, path: str | Path, config: PersistenceConfig | None = None) -> None:
+        self.path = Path(path)
+        self.config = config or PersistenceConfig()
+        self.conn = sqlite3.connect(str(self.path), isolation_level=None,
+                                    check_same_thread=False)
+        self.conn.execute('PRAGMA journal_mode=WAL')
+        sync = self.config.synchronous.upper()
+        if sync not in ('OFF', 'NORMAL', 'FULL', 'EXTRA'):
+            raise ValueError(f'bad synchronous mode {sync!r}')
+        self.conn.execute(f'PRAGMA synchronous={sync}')
+        self.conn.executescript(_SCHEMA)
+        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self.conn.execute("INSERT INTO meta VALUES ('schema_version', ?)",
+                              (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            self.conn.close()
+            raise SchemaVersionError(
+                f'{self.path.name} has scene graph schema version {row[0]}, this build '
+                f'reads version {SCHEMA_VERSION}: open another file or migrate it')
+        self.commits = 0
+
+    def close(self) -> None:
+        """Checkpoint and close the database."""
+        try:
+            self.conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+        finally:
+            self.conn.close()
+
+    def load(self, graph: SceneGraph) -> int:
+        """Fill an empty `graph` from the database; return the number of nodes."""
+        from collections import deque
+
+        cur = self.conn.execute('SELECT data, points, embedding FROM nodes')
+        for data, pts, emb in cur:
+            d = json.loads(data)
+            node = node_from_dict(d)
+            if pts is not None:
+                node.points = np.frombuffer(pts, dtype=np.float32).reshape(-1, 3).copy()
+            if emb is not None:
+                node.embedding = np.frombuffer(emb, dtype=np.float32).copy()
+            graph.nodes[node.id] = node
+            graph.edges.add_node(node.id)
+            graph.by_label.setdefault(node.label, set()).add(node.id)
+            if node.layer in ('object', 'furniture'):
+                graph.index.upsert(node.id, node.aabb_min, node.aabb_max)
+            elif node.layer == 'place':
+                graph.index.upsert(node.id, node.position)
+        for s, d, k in self.conn.execute('SELECT src, dst, kind FROM edges'):
+            if s in graph.nodes and d in graph.nodes:
+                graph.edges.add_edge(s, d, kind=k)
+        graph.merged_into.update(dict(self.conn.execute('SELECT old, new FROM merged')))
+        for seq, nid, stamp, kind, detail in self.conn.execute(
+                'SELECT seq, node_id, stamp, kind, detail FROM history ORDER BY seq'):
+            hist = graph.history.setdefault(nid, deque(maxlen=graph.history_per_node))
+            hist.append(ChangeEvent(seq, stamp, nid, kind, json.loads(detail)))
+        meta = dict(self.conn.execute('SELECT key, value FROM meta'))
+        graph.id_counter = max(graph.id_counter, int(meta.get('id_counter', 0)))
+        graph.seq = max(graph.seq, int(meta.get('seq', 0)))
+        return len(graph.nodes)
+
+    def commit(self, graph: SceneGraph) -> int:
+        """Write every change since the last commit in one transaction.
+
+        Returns the number of node rows written. Dirty tentative nodes are skipped (they
+        are written when they are confirmed, which touches them again).
+        """
+        dirty, removed, journal = graph.drain()
+        if not dirty and not removed and not journal:
+            return 0
+        rows = []
+        edge_rows = []
+        written = []
+        for nid in dirty:
+            node = graph.nodes.get(nid)
+            if node is None or node.status == 'tentative':
+                continue
+            d = node_to_dict(node, include_points=False)
+            pts = node.points.astype(np.float32).tobytes() if node.points is not None else None
+            emb = (node.embedding.astype(np.float32).tobytes()
+                   if node.embedding is not None else None)
+            rows.append((nid, node.layer, node.label, node.status, json.dumps(d), pts, emb))
+            written.append(nid)
+            edge_rows.extend((nid, dst, kind) for dst, kind in graph.out_edges(nid))
+        c = self.conn
+        c.execute('BEGIN IMMEDIATE')
+        try:
+            for nid in removed:
+                c.execute('DELETE FROM nodes WHERE id=?', (nid,))
+                c.execute('DELETE FROM edges WHERE src=? OR dst=?', (nid, nid))
+                if nid in graph.merged_into:
+                    c.execute('INSERT OR REPLACE INTO merged VALUES (?, ?)',
+                              (nid, graph.merged_into[nid]))
+            c.executemany('INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?)', rows)
+            c.executemany('DELETE FROM edges WHERE src=?', [(n,) for n in written])
+            c.executemany('INSERT OR REPLACE INTO edges VALUES (?, ?, ?)', edge_rows)
+            c.executemany('INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?, ?)', [
+                (ev.seq, ev.node_id, ev.stamp, ev.kind, json.dumps(ev.detail))
+                for ev in journal])
+            c.executemany('INSERT OR REPLACE INTO meta VALUES (?, ?)', [
+                ('id_counter', str(graph.id_counter)), ('seq', str(graph.seq))])
+            c.execute('COMMIT')
+        except BaseException:
+            c.execute('ROLLBACK')
+            # Put the changes back so the next commit retries them.
+            graph.dirty |= dirty
+            graph.removed |= removed
+            graph.journal[:0] = journal
+            raise
+        self.commits += 1
+        return len(rows)
+
+    def write_all(self, graph: SceneGraph) -> None:
+        """Write the whole graph (for save-to-file), replacing what the file holds."""
+        c = self.conn
+        c.execute('BEGIN IMMEDIATE')
+        for table in ('nodes', 'edges', 'merged', 'history'):
+            c.execute(f'DELETE FROM {table}')
+        c.execute('COMMIT')
+        saved = (graph.dirty, graph.removed, graph.journal)
+        graph.dirty = set(graph.nodes)
+        graph.removed = set(graph.merged_into)
+        graph.journal = [ev for h in graph.history.values() for ev in h]
+        try:
+            self.commit(graph)
+        finally:
+            graph.dirty, graph.removed, graph.journal = saved
