@@ -12,11 +12,12 @@ from .count_min_sketch import CountMinSketch
 from .fifo import FifoMergePolicy
 from .lfu import LfuPolicy
 from .lru import LruPolicy
+from .robot_aware import RobotAwarePolicy
 from .wtinylfu import WTinyLfuPolicy
 
 POLICIES: dict[str, type[EvictionPolicy]] = {
     cls.name: cls
-    for cls in (FifoMergePolicy, LruPolicy, LfuPolicy, WTinyLfuPolicy)
+    for cls in (FifoMergePolicy, LruPolicy, LfuPolicy, WTinyLfuPolicy, RobotAwarePolicy)
 }
 _ALIASES = {'fifo_merge': 'fifo', 'w-tinylfu': 'wtinylfu', 'w_tinylfu': 'wtinylfu',
             'tinylfu': 'wtinylfu'}
@@ -34,4 +35,5 @@ def make_policy(name: str, capacity: int, **params: Any) -> EvictionPolicy:
 
 
 __all__ = ['POLICIES', 'POLICY_NAMES', 'CountMinSketch', 'EvictionPolicy', 'FifoMergePolicy',
-           'LfuPolicy', 'LruPolicy', 'UseInfo', 'WTinyLfuPolicy', 'make_policy']
+           'LfuPolicy', 'LruPolicy', 'RobotAwarePolicy', 'UseInfo', 'WTinyLfuPolicy',
+           'make_policy']

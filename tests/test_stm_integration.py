@@ -1,0 +1,49 @@
+"""The short-term memory with its real neighbours: MiniLM embeddings, long-term memory."""
+
+import importlib.util
+
+import pytest
+
+from memory_nodes.memory.short_term import ShortTermConfig, ShortTermMemory
+from memory_nodes.memory.state_change import StateChange
+
+
+def _real_embedder():
+    try:
+        from memory_nodes.memory.embeddings import EmbedderUnavailableError, TextEmbedder
+    except ImportError:
+        pytest.skip('embeddings module not available')
+    emb = TextEmbedder()
+    try:
+        emb.embed(['probe'])
+    except EmbedderUnavailableError as exc:
+        pytest.skip(f'MiniLM not installed: {exc}')
+    return emb
+
+
+def test_minilm_retrieval_ranks_apple_for_red_fruit():
+    m = ShortTermMemory(ShortTermConfig(capacity=5, recency_weight=0.2),
+                        embedder=_real_embedder())
+    m.write(StateChange('mug', 10.0, object_id='mug_1', room='kitchen',
+                        receptacle='countertop_1'))
+    m.write(StateChange('apple', 5.0, object_id='apple_1', room='kitchen',
+                        receptacle='dining_table_1'))
+    m.write(StateChange('remote_control', 10.0, object_id='remote_1', room='living_room'))
+    res = m.retrieve('red fruit', k=3)
+    assert res[0].entry.object_id == 'apple_1'
+    assert res[0].similarity > max(r.similarity for r in res[1:])
+
+
+@pytest.mark.skipif(importlib.util.find_spec('memory_nodes.memory.long_term') is None,
+                    reason='long-term memory not there yet')
+def test_long_term_memory_keeps_what_the_buffer_evicts():
+    from memory_nodes.memory.long_term import LongTermMemory
+
+    ltm = LongTermMemory()
+    m = ShortTermMemory(ShortTermConfig(capacity=2, policy='fifo'), sink=ltm)
+    ids = [m.write(StateChange(label, float(i), position=(float(i), 0.0, 0.5),
+                               room='kitchen', source='own_action', changed=['position']))
+           for i, label in enumerate(['apple', 'mug', 'knife', 'plate'])]
+    assert len(m) == 2 and m.stats.evictions == 2
+    assert len(set(ids)) == 4
+    assert m.stats.consolidated == 4 and m.stats.lost_on_eviction == 0
