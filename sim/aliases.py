@@ -9,7 +9,7 @@ cannot be mapped comes back with `object_type=None` and a reason, never silently
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -132,8 +132,16 @@ class AliasTable:
         self._synonyms = {_key(w): c for w, c in (SYNONYMS if synonyms is None
                                                   else synonyms).items()}
 
-    def resolve(self, word: str, present: Iterable[str] | None = None) -> Alias:
-        """Map `word` to a type; with `present` (types in a home), prefer one that is there."""
+    def resolve(self, word: str, present: Iterable[str] | None = None,
+                room: str | None = None) -> Alias:
+        """Map `word` to a type.
+
+        With `present` (types in a home) a family word picks a member that is there; with
+        `room` (a room type) it picks the member that belongs in that room (`table` in a
+        living room is a CoffeeTable).
+        """
+        if room is not None and present is None:
+            present = _room_rank(room)
         text = ' '.join(word.strip().split())
         if not text:
             return Alias(word, None, 'unmapped', note='empty word')
@@ -160,12 +168,18 @@ class AliasTable:
         if not candidates:
             return None
         if present is not None:
-            here = set(present)
-            for cand in candidates:
-                if cand in here:
-                    note = '' if len(candidates) == 1 else f'chosen of {"/".join(candidates)}'
-                    return cand, candidates, note
-            note = f'none of {"/".join(candidates)} in this home'
+            # A list or tuple is an order of preference; a set keeps the synonym's order.
+            if isinstance(present, dict):
+                rank = present
+            elif isinstance(present, Sequence):
+                rank = {t: i for i, t in enumerate(present)}
+            else:
+                rank = {t: 0 for t in present}
+            hits = sorted((c for c in candidates if c in rank), key=lambda c: rank[c])
+            if hits:
+                note = '' if len(candidates) == 1 else f'chosen of {"/".join(candidates)}'
+                return hits[0], candidates, note
+            note = f'none of {"/".join(candidates)} present'
             return candidates[0], candidates, note
         note = '' if len(candidates) == 1 else f'first of {"/".join(candidates)}'
         return candidates[0], candidates, note
@@ -174,9 +188,17 @@ class AliasTable:
 _DEFAULT: AliasTable | None = None
 
 
-def resolve_type(word: str, present: Iterable[str] | None = None) -> Alias:
+def _room_rank(room: str) -> dict[str, int]:
+    """Types found in `room`: 0 where it is their first room, 1 where they merely may be."""
+    rank = {t: 1 for t, s in CATALOG.items() if room in s.rooms[1:]}
+    rank.update({t: 0 for t, s in CATALOG.items() if s.rooms[:1] == (room,)})
+    return rank
+
+
+def resolve_type(word: str, present: Iterable[str] | None = None,
+                 room: str | None = None) -> Alias:
     """Map one free word to a catalogue type with the default table."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = AliasTable()
-    return _DEFAULT.resolve(word, present)
+    return _DEFAULT.resolve(word, present, room)

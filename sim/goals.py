@@ -117,15 +117,15 @@ _VALUE = re.compile(r'^(.*\))\s*:\s*([^:]*)$', re.S)
 
 
 def split_conditions(text: str) -> list[str]:
-    """Split a comma-separated list of conditions at top-level commas (not inside parens)."""
+    """Split a comma-separated list of conditions at top-level commas (not inside brackets)."""
     parts, depth, start = [], 0, 0
     for i, char in enumerate(text):
-        if char == '(':
+        if char in '([':
             depth += 1
-        elif char == ')':
+        elif char in ')]':
             depth -= 1
             if depth < 0:
-                raise GoalParseError(f'unbalanced ")" at character {i} of {text!r}')
+                raise GoalParseError(f'unbalanced {char!r} at character {i} of {text!r}')
         elif char == ',' and depth == 0:
             parts.append(text[start:i])
             start = i + 1
@@ -139,8 +139,8 @@ def parse_condition(text: str, *, require_value: bool = True) -> GoalCondition:
     """Parse one condition such as `ON(apple, DiningTable): 1` or `NOT(HOLDING(Mug))`.
 
     Words are taken as written: map free words to catalogue types with `sim.aliases` first
-    (or use `sim.alfred_l`, which does both and reports). A missing `: 1` is an error unless
-    `require_value` is False, when it reads as `: 1`.
+    (or use `sim.alfred_l`, which does both and reports). A missing `: 1` is an error (except
+    after `NOT(...)`) unless `require_value` is False, when it reads as `: 1`.
     """
     raw = text.strip()
     match = _VALUE.match(raw)
@@ -149,13 +149,13 @@ def parse_condition(text: str, *, require_value: bool = True) -> GoalCondition:
         if value_text not in ('0', '1'):
             raise GoalParseError(f'{raw!r}: value must be 0 or 1, got {value_text!r}')
         negated = value_text == '0'
-    elif require_value:
-        raise GoalParseError(f'{raw!r}: missing ": 1" (or ": 0") after the condition')
     else:
         body, negated = raw, False
     head = _HEAD.match(body)
     if not head:
         raise GoalParseError(f'{raw!r}: expected KIND(args), e.g. ON(Apple, DiningTable): 1')
+    if not match and require_value and head.group(1).upper() != 'NOT':
+        raise GoalParseError(f'{raw!r}: missing ": 1" (or ": 0") after the condition')
     name, inner = head.group(1).upper(), head.group(2)
     if name == 'NOT':
         cond = parse_condition(inner, require_value=False)
