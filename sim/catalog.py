@@ -173,7 +173,7 @@ _FURNITURE = [
        categories=('bathroom',)),
     _f('BathtubBasin', (1.6, 0.75, 0.55), WHITE, 'white', [W], receptacle='in',
        categories=('bathroom',)),
-    _f('TowelHolder', (0.6, 0.12, 0.9), STEEL, 'silver', [W], receptacle='on',
+    _f('TowelHolder', (0.7, 0.3, 0.9), STEEL, 'silver', [W], receptacle='on',
        categories=('bathroom',)),
 ]
 
@@ -274,7 +274,7 @@ _OBJECTS = [
        shape='cylinder', can_be_used_up=True, categories=('cleaning',)),
     _o('ToiletPaper', (0.11, 0.11, 0.1), WHITE, 'white', [W], _BATH_SURF, shape='cylinder',
        can_be_used_up=True, categories=('cleaning',)),
-    _o('Towel', (0.4, 0.25, 0.04), BLUE, 'blue', [W], ('TowelHolder',) + _BATH_SURF,
+    _o('Towel', (0.3, 0.2, 0.04), BLUE, 'blue', [W], ('TowelHolder',) + _BATH_SURF,
        can_be_dirty=True, categories=('textile', 'cleaning')),
     _o('HandTowel', (0.25, 0.15, 0.03), WHITE, 'white', [W], ('TowelHolder',) + _BATH_SURF,
        can_be_dirty=True, categories=('textile', 'cleaning')),
