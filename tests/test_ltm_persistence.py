@@ -1,0 +1,148 @@
+"""Persistence rules: durable confirmed changes, stable ids, schema check, kill -9."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory_nodes.memory.long_term import LongTermMemory
+from memory_nodes.memory.observation import ObjectObservation
+from memory_nodes.memory.persistence import SchemaVersionError
+from memory_nodes.memory.state_change import StateChange
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def box(center, size=(0.1, 0.1, 0.1), n=150, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.asarray(center) + rng.uniform(-0.5, 0.5, (n, 3)) * np.asarray(size)
+
+
+def scene(mem, times=2):
+    for t in range(times):
+        mem.integrate([
+            ObjectObservation('table', 0.9, box([2, 2, 0.4], [1.2, 0.8, 0.8], 600, t), t),
+            ObjectObservation('mug', 0.9, box([2, 2, 0.85], [0.08, 0.08, 0.1], seed=t), t),
+        ])
+
+
+def test_reopen_keeps_confirmed_graph_and_ids(tmp_path):
+    db = tmp_path / 'ltm.db'
+    mem = LongTermMemory(db_path=db)
+    mem.define_room('kitchen', [0, 0, 0], [5, 5, 3])
+    scene(mem)
+    mug = mem.by_label('mug')[0]
+    mem.record_state_change(StateChange('mug', 9.0, object_id=mug.id, states={'dirty': True}))
+    before = {n.id: (n.label, n.room, n.status) for n in mem.graph.nodes.values()}
+    edges = sorted(mem.graph.edges.edges(data='kind'))
+    mem.close()
+    again = LongTermMemory(db_path=db)
+    after = {n.id: (n.label, n.room, n.status) for n in again.graph.nodes.values()}
+    assert after == before
+    assert sorted(again.graph.edges.edges(data='kind')) == edges
+    assert again.get(mug.id).states == {'dirty': True}
+    assert [e.kind for e in again.history(mug.id)] == [e.kind for e in mem.history(mug.id)]
+    # New ids never collide with ids handed out before the restart.
+    new = again.record_state_change(StateChange('apple', 10.0, position=(1, 1, 1)))
+    assert new not in before
+    again.close()
+
+
+def test_tentative_nodes_are_not_persisted(tmp_path):
+    db = tmp_path / 'ltm.db'
+    mem = LongTermMemory(db_path=db)
+    scene(mem, times=1)
+    assert mem.by_label('mug')[0].status == 'tentative'
+    mem.close()
+    assert LongTermMemory(db_path=db).by_label('mug') == []
+
+
+def test_schema_mismatch_is_a_clear_error(tmp_path):
+    db = tmp_path / 'ltm.db'
+    LongTermMemory(db_path=db).close()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(SchemaVersionError, match='schema version 99'):
+        LongTermMemory(db_path=db)
+
+
+@pytest.mark.parametrize('name', ['graph.json', 'graph.json.gz', 'graph.db'])
+def test_save_load_single_file(tmp_path, name):
+    mem = LongTermMemory()
+    scene(mem, times=3)
+    mem.save(tmp_path / name)
+    back = LongTermMemory.load(tmp_path / name)
+    assert sorted(back.graph.nodes) == sorted(mem.graph.nodes)
+    mug = back.by_label('mug')[0]
+    assert back.graph.support(mug.id)[1] == 'on'
+    assert np.allclose(mug.points, mem.get(mug.id).points, atol=1e-3)
+    # The loaded graph keeps fusing into the same nodes.
+    scene(back, times=1)
+    assert len(back.by_label('mug')) == 1
+
+
+def test_json_round_trip_is_stable():
+    mem = LongTermMemory()
+    scene(mem)
+    text = mem.to_json()
+    assert json.loads(LongTermMemory.from_json(text).to_json()) == json.loads(text)
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from memory_nodes.memory.long_term import LongTermMemory
+    from memory_nodes.memory.observation import ObjectObservation
+    mem = LongTermMemory(db_path=sys.argv[1])
+    rng = np.random.default_rng(0)
+    i = 0
+    while True:
+        c = np.array([i % 50 * 0.5, i // 50 * 0.5, 0.5])
+        for t in range(2):
+            pts = c + rng.uniform(-0.05, 0.05, (200, 3))
+            r = mem.integrate([ObjectObservation('thing', 0.9, pts, float(i * 2 + t))])
+        for nid in r.confirmed:
+            print(nid, flush=True)
+        i += 1
+""")
+
+
+def test_kill_9_mid_stream_loses_nothing_confirmed(tmp_path):
+    db = tmp_path / 'crash.db'
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, '-c', WRITER, str(db)], stdout=subprocess.PIPE,
+                            text=True, env=env, cwd=str(REPO))
+    confirmed = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(confirmed) < 60 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            confirmed.append(line.strip())
+        time.sleep(0.05)  # let it get back into the middle of a write
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert len(confirmed) >= 60, 'the writer did not get going'
+    mem = LongTermMemory(db_path=db)
+    ids = set(mem.graph.nodes)
+    assert set(confirmed) <= ids
+    for s, d in mem.graph.edges.edges():
+        assert s in ids and d in ids
+    things = mem.by_label('thing')
+    assert all(n.status == 'confirmed' for n in things)
+    assert all(n.points is not None and len(n.points) for n in things)
+    counter = mem.graph.id_counter
+    assert counter >= max(int(i[1:]) for i in ids if i[1:].isdigit())
+    mem.close()
