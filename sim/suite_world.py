@@ -1,0 +1,157 @@
+"""What the suite generator believes about a home while it writes tasks for it.
+
+`SuiteWorld` starts from a generated `HomeSpec` and applies the intended effect of every task
+(and every scripted person's change) it writes, so the generator never writes a sub-goal
+that already holds and can describe objects where they are. Objects that a plan leaves in
+the robot's hand are marked as somewhere unknown (`parent='?'`) and are not reused where
+that could matter.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sim.catalog import CATALOG
+from sim.goals import GoalCondition, check_condition
+from sim.home import HomeSpec
+from sim.home_generator import LayoutSpec, generate_home
+from sim.interface import ObjectTruth
+from sim.task_schema import HomeRef, WorldChange
+
+UNKNOWN = '?'
+
+
+def build_home(home: HomeRef) -> HomeSpec:
+    """The `HomeSpec` an episode's home reference stands for (deterministic)."""
+    layout = LayoutSpec()
+    if home.rooms:
+        layout.rooms = tuple(home.rooms)
+    required = home.params.get('required_objects')
+    if required:
+        layout.required_objects = tuple(required)
+    return generate_home(home.seed, layout)
+
+
+def words(object_type: str) -> str:
+    """`CreditCard` -> `credit card` (for instructions)."""
+    out = ''
+    for i, char in enumerate(object_type):
+        if char.isupper() and i and not object_type[i - 1].isupper():
+            out += ' '
+        out += char.lower()
+    return out.replace('t v', 'tv')
+
+
+class SuiteWorld:
+    """A generator-side model of one home: types, parents, states, touched objects."""
+
+    def __init__(self, spec: HomeSpec, rng: random.Random):
+        self.spec = spec
+        self.rng = rng
+        self.truth: dict[str, ObjectTruth] = {}
+        for thing in spec.things():
+            cat = CATALOG[thing.object_type]
+            pos = thing.position or (0.0, 0.0, 0.0)
+            self.truth[thing.object_id] = ObjectTruth(
+                thing.object_id, thing.object_type, cat.kind, pos, pos, pos, thing.room,
+                dict(thing.states), thing.parent, thing.relation, cat.pickupable,
+                cat.is_receptacle, cat.openable, cat.toggleable)
+        self.touched: set[str] = set()
+
+    # -- queries --------------------------------------------------------------------------
+
+    def ids(self, object_type: str) -> list[str]:
+        """Ids of every instance of a type, sorted."""
+        return sorted(i for i, t in self.truth.items() if t.object_type == object_type)
+
+    def has(self, object_type: str) -> bool:
+        """True if the home has at least one instance of the type."""
+        return bool(self.ids(object_type))
+
+    def type_of(self, object_id: str) -> str:
+        """The type of an object id."""
+        return self.truth[object_id].object_type
+
+    def objects(self, fresh: bool = True) -> list[str]:
+        """Pickupable objects at a known place (untouched ones only if `fresh`)."""
+        return sorted(i for i, t in self.truth.items() if t.pickupable
+                      and t.parent not in (None, UNKNOWN)
+                      and not (fresh and i in self.touched))
+
+    def parent_type(self, object_id: str) -> str | None:
+        """Type of the furniture or object an object is in or on (None if unknown)."""
+        parent = self.truth[object_id].parent
+        return None if parent in (None, UNKNOWN) else self.truth[parent].object_type
+
+    def holds(self, cond: GoalCondition) -> bool:
+        """True if the condition holds in the model (nothing is held between tasks)."""
+        return check_condition(cond, self.truth, None)
+
+    def room_of(self, object_id: str) -> str:
+        """Room type of the room an object is in."""
+        name = self.truth[object_id].room
+        for room in self.spec.rooms:
+            if room.name == name:
+                return room.room_type
+        return name
+
+    def describe(self, object_id: str) -> str:
+        """`the apple on the counter top` (or just `the apple` when it is the only one)."""
+        kind = self.type_of(object_id)
+        name = f'the {words(kind)}'
+        parent = self.parent_type(object_id)
+        if len(self.ids(kind)) > 1 and parent:
+            relation = self.truth[object_id].relation or 'on'
+            name += f' {relation} the {words(parent)}'
+        return name
+
+    def subject(self, object_id: str) -> tuple[str, str | None]:
+        """Goal subject for an object: its type if it is the only one, else its id."""
+        kind = self.type_of(object_id)
+        return (kind, None) if len(self.ids(kind)) == 1 else ('', object_id)
+
+    # -- effects --------------------------------------------------------------------------
+
+    def apply(self, cond: GoalCondition) -> None:
+        """The intended effect of reaching `cond` (and what the oracle's macro leaves)."""
+        ids = [cond.obj_id] if cond.obj_id else self.ids(cond.obj)
+        if not ids:
+            return
+        subject = self.truth[ids[0]]
+        self.touched.add(subject.object_id)
+        if cond.kind in ('ON', 'INSIDE'):
+            target = cond.target_id or self.ids(cond.target or '')[0]
+            subject.parent, subject.relation = target, CATALOG[
+                self.truth[target].object_type].receptacle
+        elif cond.kind == 'HOLDING':
+            subject.parent = UNKNOWN
+        elif cond.kind in ('TOGGLEON', 'TOGGLEOFF'):
+            subject.states['toggled'] = cond.kind == 'TOGGLEON'
+        elif cond.kind == 'STATE':
+            key = cond.target or ''
+            subject.states[key] = cond.state_value
+            if key in ('hot', 'cooked', 'cold', 'dirty', 'filled'):
+                subject.parent = UNKNOWN  # the macro ends with it in hand
+            if key in ('hot', 'cooked'):
+                subject.states['hot'] = True
+                if 'cooked' in subject.states:
+                    subject.states['cooked'] = True
+                subject.states['cold'] = False
+            if key == 'cold':
+                subject.states['hot'] = False
+            if key == 'dirty' and not cond.state_value and 'filled' in subject.states:
+                subject.states['filled'] = True
+            if key == 'sliced':
+                for tool in ('Knife', 'ButterKnife'):
+                    for knife in self.ids(tool):
+                        self.truth[knife].parent = UNKNOWN
+                        self.touched.add(knife)
+
+    def change(self, change: WorldChange) -> None:
+        """Apply a scripted person's change."""
+        thing = self.truth[change.object_id]
+        if change.op == 'move_object':
+            thing.parent, thing.relation = change.receptacle_id, change.relation  # type: ignore
+            thing.room = self.truth[change.receptacle_id or ''].room
+        else:
+            thing.states[change.key or ''] = bool(change.value)
