@@ -47,3 +47,6 @@ def test_long_term_memory_keeps_what_the_buffer_evicts():
     assert len(m) == 2 and m.stats.evictions == 2
     assert len(set(ids)) == 4
     assert m.stats.consolidated == 4 and m.stats.lost_on_eviction == 0
+    apple = ltm.graph.get(ids[0])  # evicted from the buffer, still known for good
+    assert apple is not None and apple.label == 'apple'
+    assert tuple(float(v) for v in apple.position) == pytest.approx((0.0, 0.0, 0.5))

@@ -30,6 +30,9 @@ class RobotAwarePolicy(EvictionPolicy):
       with the lowest priority (ties: oldest last use). A newcomer that arrived by a
       plain sighting is rejected instead if its own priority is not strictly higher
       than the victim's; any other newcomer always gets in.
+
+    Defaults were chosen by a small grid search at capacity 10 on household traces of
+    seeds 0..2 only; the benchmark reports on other seeds.
     """
 
     name = 'robot_aware'
@@ -37,10 +40,10 @@ class RobotAwarePolicy(EvictionPolicy):
     def __init__(
         self,
         capacity: int,
-        task_bonus: float = 4.0,
+        task_bonus: float = 8.0,
         recency_bonus: float = 2.0,
         recency_half_life: float = 8.0,
-        sample_factor: int = 10,
+        sample_factor: int = 20,
         sketch_width: int = 256,
     ) -> None:
         super().__init__(capacity)
@@ -88,6 +91,24 @@ class RobotAwarePolicy(EvictionPolicy):
             value += self.task_bonus
         return value
 
+    def _lowest(self, exclude: str) -> str:
+        """The resident key (not `exclude`) with the lowest priority, oldest use on ties."""
+        # One inlined pass: this runs on every admission into a full buffer.
+        clock, hl, rb, tb = self._clock, self.recency_half_life, self.recency_bonus, \
+            self.task_bonus
+        task, label, last = self._task, self._label, self._last_use
+        best_key, best = '', (float('inf'), 0)
+        for k, f in self._freq.items():
+            if k == exclude:
+                continue
+            age = clock - last[k]
+            value = f + rb * 0.5 ** (age / hl)
+            if label[k] in task:
+                value += tb
+            if (value, last[k]) < best:
+                best_key, best = k, (value, last[k])
+        return best_key
+
     def _count_use(self, key: str) -> None:
         self._clock += 1
         self.sketch.add(key)
@@ -124,8 +145,7 @@ class RobotAwarePolicy(EvictionPolicy):
         self._label[key] = info.label.lower()
         if len(self._freq) <= self.capacity:
             return []
-        victim = min((k for k in self._freq if k != key),
-                     key=lambda k: (self.priority(k), self._last_use[k]))
+        victim = self._lowest(exclude=key)
         if not use and self.priority(key) <= self.priority(victim):
             self.rejected += 1
             victim = key
