@@ -139,6 +139,7 @@ class ShortTermMemory:
     Public operations: `write` a state change, `get`/`peek` by object id,
     `find_by_label`, `retrieve` top-k for an instruction, `forget`, `set_task_context`.
     Bad input raises ValueError naming the field and is counted in `stats.invalid`.
+    Not thread-safe: the owning node serialises calls (one executor or one lock).
     """
 
     def __init__(
