@@ -92,6 +92,7 @@ class PlanState:
     located: dict[str, SkillTarget | None] = field(default_factory=dict)
     origin: dict[str, SkillTarget] = field(default_factory=dict)
     bindings: dict[str, SkillTarget] = field(default_factory=dict)
+    at: str = ''
 
 
 class _Compiler:
@@ -153,10 +154,11 @@ class _Compiler:
         self.calls.append(SkillCall(name, target, **kw))  # type: ignore[arg-type]
 
     def navigate(self, target: SkillTarget) -> None:
-        last = self.calls[-1] if self.calls else None
-        if last is not None and last.name == 'navigate_to' and self.same(last.target, target):
+        # Already there: at the target itself or at the receptacle it is in or on.
+        if self.s.at and self.s.at in (target_key(target), target_key(self.container(target))):
             return
         self.emit('navigate_to', target)
+        self.s.at = target_key(target)
 
     def open(self, target: SkillTarget, want: bool = True) -> None:
         if self.is_open(target) == want:
