@@ -29,11 +29,14 @@ def test_topic_and_service_between_two_processes(peer):
     from embodied_memory_msgs.msg import ObjectObservation, ObjectObservationArray, ObjectState
     from embodied_memory_msgs.srv import QueryObjects
     from geometry_msgs.msg import Point32
+    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
     ctx = rclpy.Context()
     rclpy.init(context=ctx)
     node = rclpy.create_node('transport_test', context=ctx)
+    executor = SingleThreadedExecutor(context=ctx)
+    executor.add_node(node)
     try:
         pub = node.create_publisher(
             ObjectObservationArray, 'observations',
@@ -57,7 +60,7 @@ def test_topic_and_service_between_two_processes(peer):
         while time.monotonic() < deadline:
             pub.publish(msg)
             future = client.call_async(QueryObjects.Request(label='apple'))
-            rclpy.spin_until_future_complete(node, future, timeout_sec=5.0)
+            executor.spin_until_future_complete(future, timeout_sec=5.0)
             reply = future.result()
             if reply is not None and reply.objects:
                 break
@@ -69,9 +72,10 @@ def test_topic_and_service_between_two_processes(peer):
         assert obj.states[0].name == 'sliced' and obj.states[0].value
 
         missing = client.call_async(QueryObjects.Request(label='toaster'))
-        rclpy.spin_until_future_complete(node, missing, timeout_sec=5.0)
+        executor.spin_until_future_complete(missing, timeout_sec=5.0)
         assert missing.result().error_code == QueryObjects.Response.NOT_FOUND
         assert 'toaster' in missing.result().error_msg
     finally:
+        executor.shutdown()
         node.destroy_node()
         rclpy.shutdown(context=ctx)

@@ -4,8 +4,6 @@ Subscribes `observations` (ObjectObservationArray), serves `query_objects` (Quer
 answering with the stored observations whose label matches. Exits on SIGINT/SIGTERM.
 """
 
-import signal
-
 import rclpy
 from embodied_memory_msgs.msg import MemoryObject, ObjectObservationArray
 from embodied_memory_msgs.srv import QueryObjects
@@ -44,7 +42,6 @@ class ObservationStore(Node):
 def main():
     rclpy.init()
     node = ObservationStore()
-    signal.signal(signal.SIGTERM, lambda *_: rclpy.try_shutdown())
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):

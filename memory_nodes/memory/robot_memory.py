@@ -1,0 +1,284 @@
+"""Both memories of one robot behind one interface: what the memory node and benches call.
+
+`RobotMemory` owns a `LongTermMemory` (scene graph) and a `ShortTermMemory` (recent
+states) wired so every short-term write is consolidated into the long-term graph. It
+turns fused observations into short-term entries, answers combined queries (text, label,
+room, relation, point), and hands out scene-graph deltas since the last call.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memory_nodes.memory.config import LongTermMemoryConfig
+from memory_nodes.memory.fusion import FusionReport
+from memory_nodes.memory.long_term import LongTermMemory
+from memory_nodes.memory.observation import CameraView, ObjectObservation
+from memory_nodes.memory.scene_graph import SceneNode
+from memory_nodes.memory.short_term import RetrievedEntry, ShortTermConfig, ShortTermMemory
+from memory_nodes.memory.state_change import StateChange
+
+RELATIONS = ('on', 'in', 'near')
+
+
+@dataclass
+class ObjectQuery:
+    """Criteria of a memory query; empty fields are unused, given ones combine with AND."""
+
+    text: str = ''
+    label: str = ''
+    room: str = ''
+    relation: str = ''
+    relation_target: str = ''
+    near_point: tuple[float, float, float] | None = None
+    radius: float = 0.0
+    top_k: int = 10
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad field."""
+        if self.relation and self.relation not in RELATIONS:
+            raise ValueError(f'relation must be one of {RELATIONS}, got {self.relation!r}')
+        if self.relation and not self.relation_target:
+            raise ValueError('relation_target is required with relation')
+        if self.near_point is not None and not all(math.isfinite(v) for v in self.near_point):
+            raise ValueError(f'near_point must be finite, got {self.near_point}')
+        if not math.isfinite(self.radius) or self.radius < 0:
+            raise ValueError(f'radius must be >= 0, got {self.radius}')
+        if self.top_k < 0:
+            raise ValueError(f'top_k must be >= 0, got {self.top_k}')
+        if len(self.text) > 2000:
+            raise ValueError(f'text is {len(self.text)} characters; at most 2000')
+
+
+@dataclass
+class QueryHit:
+    """One query result: the node, its support (parent id, relation) and a score in [0, 1]."""
+
+    node: SceneNode
+    score: float
+    support: tuple[str, str] | None
+
+
+@dataclass
+class GraphDelta:
+    """Node ids changed or removed since the previous delta, with a sequence number."""
+
+    sequence: int
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+class RobotMemory:
+    """Long-term scene graph + short-term state buffer of one robot (thread-safe)."""
+
+    def __init__(
+        self,
+        ltm_config: LongTermMemoryConfig | None = None,
+        stm_config: ShortTermConfig | None = None,
+        db_path: str | Path | None = None,
+        stm_from_observations: bool = True,
+    ) -> None:
+        self.ltm = LongTermMemory(ltm_config, db_path=db_path)
+        self.stm_config = stm_config or ShortTermConfig()
+        self.stm = ShortTermMemory(self.stm_config, sink=self.ltm)
+        self.stm_from_observations = stm_from_observations
+        self.lock = threading.RLock()
+        self._sequence = 0
+        self._changed: set[str] = set()
+        self._removed: set[str] = set()
+        self._known: set[str] = set(self.ltm.graph.nodes)
+
+    # ---- writing -----------------------------------------------------------------
+    def observe(self, observations: Sequence[ObjectObservation],
+                camera_view: CameraView | None = None) -> FusionReport:
+        """Fuse one camera frame; confirmed objects seen in it become short-term entries."""
+        with self.lock:
+            report = self.ltm.integrate(observations, camera_view)
+            if self.stm_from_observations:
+                stamp = max((o.stamp for o in observations), default=0.0)
+                for nid in dict.fromkeys(report.associations):
+                    node = self.ltm.get(nid)
+                    if node is None or node.status != 'confirmed' or node.layer != 'object':
+                        continue
+                    self._write_stm(self._change_of(node, stamp, 'observation'))
+            self._track(report.associations + report.absent
+                        + [keep for _, keep in report.merged],
+                        [gone for gone, _ in report.merged])
+            return report
+
+    def record(self, change: StateChange) -> str:
+        """A state change (own action or told): short-term entry + long-term consolidation."""
+        with self.lock:
+            oid = self._write_stm(change)
+            self._track([oid] if oid else [], [])
+            return oid
+
+    def _write_stm(self, change: StateChange) -> str:
+        return self.stm.write(change)
+
+    @staticmethod
+    def _change_of(node: SceneNode, stamp: float, source: str) -> StateChange:
+        p = node.position
+        return StateChange(
+            label=node.label, stamp=float(stamp), object_id=node.id,
+            position=(float(p[0]), float(p[1]), float(p[2])), room=node.room,
+            states={k: bool(v) for k, v in node.states.items() if isinstance(v, bool)},
+            changed=['seen'], source=source)  # type: ignore[arg-type]
+
+    # ---- deltas ------------------------------------------------------------------
+    def _track(self, changed: Iterable[str], removed: Iterable[str]) -> None:
+        for nid in changed:
+            if nid:
+                self._changed.add(nid)
+        for nid in removed:
+            self._removed.add(nid)
+            self._changed.discard(nid)
+
+    def take_delta(self) -> GraphDelta | None:
+        """Changed/removed node ids since the last call (None when nothing changed).
+
+        Parents (rooms, places, furniture) touched by a change are included, and nodes
+        that disappeared from the graph (merges, resets) are reported as removed.
+        """
+        with self.lock:
+            nodes = self.ltm.graph.nodes
+            current = set(nodes)
+            vanished = (self._known - current) | {r for r in self._removed if r not in nodes}
+            changed = {n for n in self._changed if n in nodes}
+            for nid in list(changed):
+                for parent in (nodes[nid].room,):
+                    if parent and parent in nodes:
+                        changed.add(parent)
+            changed |= current - self._known
+            self._known = current
+            self._changed.clear()
+            self._removed.clear()
+            if not changed and not vanished:
+                return None
+            self._sequence += 1
+            return GraphDelta(self._sequence, sorted(changed), sorted(vanished))
+
+    @property
+    def sequence(self) -> int:
+        """Sequence number of the last delta handed out."""
+        return self._sequence
+
+    # ---- reading -----------------------------------------------------------------
+    def query(self, q: ObjectQuery) -> list[QueryHit]:
+        """Objects and furniture matching every given criterion, best score first.
+
+        Label, room and relation filter; a point (distance) and free text (cosine
+        similarity) rank. With no ranking criterion, confidence ranks.
+        """
+        q.validate()
+        top_k = q.top_k or 10
+        with self.lock:
+            ltm = self.ltm
+            allowed: set[str] | None = None
+
+            def restrict(ids: Iterable[str]) -> None:
+                nonlocal allowed
+                allowed = set(ids) if allowed is None else allowed & set(ids)
+
+            if q.label:
+                restrict(n.id for n in ltm.by_label(q.label))
+            if q.room:
+                restrict(n.id for n in ltm.in_room(q.room))
+            if q.relation:
+                restrict(n.id for n in ltm.related(q.relation, q.relation_target))
+            if allowed is None:
+                allowed = {n.id for n in ltm.graph.nodes.values()
+                           if n.layer in ('object', 'furniture') and n.status == 'confirmed'}
+            scores = {nid: float(ltm.graph.nodes[nid].confidence) for nid in allowed}
+            if q.near_point is not None:
+                if q.radius > 0:
+                    near = ltm.within_radius(q.near_point, q.radius)
+                else:
+                    near = ltm.nearest(q.near_point, len(ltm.graph.nodes))
+                dist = {n.id: d for d, n in near}
+                scores = {k: 1.0 / (1.0 + dist[k]) for k in scores if k in dist}
+            if q.text and scores:
+                sims = {n.id: max(0.0, float(s))
+                        for s, n in ltm.by_text(q.text, len(ltm.graph.nodes))}
+                scores = {k: v * sims.get(k, 0.0) if q.near_point is not None
+                          else sims.get(k, 0.0) for k, v in scores.items()}
+            ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
+            return [QueryHit(ltm.graph.nodes[nid], min(1.0, score), ltm.graph.support(nid))
+                    for nid, score in ranked]
+
+    def recall(self, instruction: str = '', label: str = '', object_id: str = '',
+               top_k: int = 0) -> list[RetrievedEntry | Any]:
+        """Short-term entries: by object id, by label, ranked for an instruction, or all."""
+        with self.lock:
+            stm = self.stm
+            if object_id:
+                entry = stm.get(object_id)
+                return [] if entry is None else [entry]
+            if instruction:
+                found = stm.retrieve(instruction, k=top_k or max(len(stm), 1))
+                if label:
+                    found = [r for r in found if r.entry.label.lower() == label.lower()]
+                return found
+            entries = stm.find_by_label(label) if label else stm.entries()
+            entries = sorted(entries, key=lambda e: -e.stamp)
+            return entries[:top_k] if top_k else entries
+
+    def node_support(self, node_id: str) -> tuple[str, str] | None:
+        """(parent id, 'on'|'in') of a node, if it rests on or in something."""
+        return self.ltm.graph.support(node_id)
+
+    # ---- lifecycle ---------------------------------------------------------------
+    def save(self, path: str | Path) -> int:
+        """Write the long-term memory to one file; returns the node count."""
+        with self.lock:
+            self.ltm.save(path)
+            return len(self.ltm.graph.nodes)
+
+    def load(self, path: str | Path) -> int:
+        """Replace the long-term memory with a file's content (unchanged on error)."""
+        with self.lock:
+            loaded = LongTermMemory.load(path, self.ltm.config)
+            self._replace_graph(loaded)
+            return len(self.ltm.graph.nodes)
+
+    def reset(self) -> None:
+        """Forget everything (and clear the database, if any)."""
+        with self.lock:
+            self._replace_graph(LongTermMemory(self.ltm.config))
+            self.stm.clear()
+
+    def _replace_graph(self, other: LongTermMemory) -> None:
+        graph = self.ltm.graph
+        gone = set(graph.nodes)
+        graph.clear()
+        for key, value in vars(other.graph).items():
+            setattr(graph, key, value)
+        for node_id in graph.nodes:
+            graph.dirty.add(node_id)
+        graph.removed |= gone - set(graph.nodes)
+        self.ltm._commit()
+        self._removed |= gone - set(graph.nodes)
+        self._changed |= set(graph.nodes)
+
+    def stats(self) -> dict[str, Any]:
+        """Long-term and short-term statistics together."""
+        with self.lock:
+            return {'ltm': self.ltm.stats(), 'stm': self.stm.stats.as_dict(),
+                    'stm_size': len(self.stm), 'sequence': self._sequence}
+
+    def close(self) -> None:
+        """Flush and close the database."""
+        with self.lock:
+            self.ltm.close()
+
+
+def positions_array(hits: Sequence[QueryHit]) -> np.ndarray:
+    """(N, 3) positions of query hits (for plotting and tests)."""
+    return np.array([h.node.position for h in hits], dtype=float).reshape(-1, 3)

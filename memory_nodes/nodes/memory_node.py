@@ -1,0 +1,342 @@
+"""The memory node: long-term scene graph + short-term buffer over ROS 2.
+
+Subscribes ObjectObservationArray (fused off the executor in a bounded worker that
+drops stale frames) and ObjectStateEvent (the robot's own actions); serves QueryObjects,
+GetSceneGraph, RecallStates, SaveMemory, LoadMemory and reset_memory (std_srvs/Trigger);
+publishes SceneGraphDelta (reliable, transient-local, sequence numbers) and a
+visualization_msgs/MarkerArray for RViz. Persists to SQLite at `database_path`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import threading
+import time
+from pathlib import Path
+
+import rclpy
+from embodied_memory_msgs.msg import (
+    ObjectObservationArray,
+    ObjectStateEvent,
+    SceneGraphDelta,
+)
+from embodied_memory_msgs.srv import (
+    GetSceneGraph,
+    LoadMemory,
+    QueryObjects,
+    RecallStates,
+    SaveMemory,
+)
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
+from std_srvs.srv import Trigger
+from visualization_msgs.msg import MarkerArray
+
+from memory_nodes import conversions as conv
+from memory_nodes.memory.config import LongTermMemoryConfig
+from memory_nodes.memory.eviction import POLICY_NAMES
+from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
+from memory_nodes.memory.short_term import ShortTermConfig
+from memory_nodes.memory.state_change import StateChange
+from memory_nodes.nodes.frame_worker import FrameWorker
+from memory_nodes.nodes.markers import scene_markers
+from memory_nodes.nodes.params import declare_config, describe
+
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                     durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                     history=HistoryPolicy.KEEP_LAST)
+DELTAS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                    history=HistoryPolicy.KEEP_LAST)
+
+
+@dataclasses.dataclass
+class MemoryNodeConfig:
+    """Parameters of the memory node (each one is a ROS parameter)."""
+
+    map_frame: str = describe('map', 'frame of all memory geometry (REP 105)')
+    database_path: str = describe('', 'SQLite file for durable memory; empty = in RAM only')
+    default_save_path: str = describe('memory_snapshot.json.gz',
+                                      'file SaveMemory writes when its path is empty')
+    stm_capacity: int = describe(10, 'short-term memory capacity (entries)', min=1)
+    stm_policy: str = describe('wtinylfu', 'short-term eviction policy',
+                               choices=set(POLICY_NAMES))
+    stm_from_observations: bool = describe(
+        True, 'write confirmed objects seen by the camera into the short-term memory')
+    observations_topic: str = describe('observations', 'ObjectObservationArray input')
+    state_events_topic: str = describe('object_state_events', 'ObjectStateEvent input')
+    deltas_topic: str = describe('scene_graph/deltas', 'SceneGraphDelta output')
+    markers_topic: str = describe('scene_graph/markers', 'MarkerArray output for RViz')
+    publish_period: float = describe(0.5, 'seconds between delta/marker publications',
+                                     min=0.01)
+    default_token_budget: int = describe(800, 'GetSceneGraph token budget when 0', min=16)
+    frame_queue: int = describe(2, 'frames waiting for fusion before the oldest drops', min=1)
+    text_embeddings: str = describe('minilm', "free-text queries: 'minilm' or 'hashing'",
+                                    choices={'minilm', 'hashing'})
+
+
+class MemoryNode(Node):
+    """Thin ROS 2 wrapper around `RobotMemory`."""
+
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003 - rclpy Node kwargs
+        super().__init__('memory', **kwargs)
+        self.cfg = declare_config(self, MemoryNodeConfig)
+        ltm_cfg = LongTermMemoryConfig()
+        if self.cfg.text_embeddings == 'hashing':
+            ltm_cfg.embedder.backend = 'hashing'
+        stm_cfg = ShortTermConfig(capacity=self.cfg.stm_capacity, policy=self.cfg.stm_policy)
+        db = self.cfg.database_path or None
+        self.memory = RobotMemory(ltm_cfg, stm_cfg, db_path=db,
+                                  stm_from_observations=self.cfg.stm_from_observations)
+        self.rejected: dict[str, int] = {}
+        self._full_update_due = True
+        self._publish_lock = threading.Lock()
+        self.worker: FrameWorker = FrameWorker(self._fuse, self.cfg.frame_queue,
+                                               'memory-fusion', self._on_worker_error)
+        self.create_subscription(ObjectObservationArray, self.cfg.observations_topic,
+                                 self._on_observations, qos_profile_sensor_data)
+        self.create_subscription(ObjectStateEvent, self.cfg.state_events_topic,
+                                 self._on_state_event, QoSProfile(
+                                     depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        self.delta_pub = self.create_publisher(SceneGraphDelta, self.cfg.deltas_topic, DELTAS)
+        self.marker_pub = self.create_publisher(MarkerArray, self.cfg.markers_topic, LATCHED)
+        self.create_service(QueryObjects, 'query_objects', self._on_query)
+        self.create_service(GetSceneGraph, 'get_scene_graph', self._on_get_scene_graph)
+        self.create_service(RecallStates, 'recall_states', self._on_recall)
+        self.create_service(SaveMemory, 'save_memory', self._on_save)
+        self.create_service(LoadMemory, 'load_memory', self._on_load)
+        self.create_service(Trigger, 'reset_memory', self._on_reset)
+        self.create_service(Trigger, 'memory_stats', self._on_stats)
+        self.create_timer(self.cfg.publish_period, self._publish_changes)
+        nodes = len(self.memory.ltm.graph.nodes)
+        self.get_logger().info(
+            f'memory ready: {nodes} nodes loaded, stm {self.cfg.stm_policy} '
+            f'x{self.cfg.stm_capacity}, database {db or "none (RAM only)"}')
+
+    # ---- inputs --------------------------------------------------------------------
+    def _reject(self, reason: str, detail: str) -> None:
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        self.get_logger().warning(f'dropped input ({reason}): {detail}',
+                                  throttle_duration_sec=2.0)
+
+    def _on_observations(self, msg: ObjectObservationArray) -> None:
+        frame = msg.header.frame_id or self.cfg.map_frame
+        if frame != self.cfg.map_frame:
+            self._reject('wrong_frame', f'observations in {frame!r}, expected '
+                                        f'{self.cfg.map_frame!r}')
+            return
+        stamp = conv.stamp_to_seconds(msg.header.stamp)
+        observations = []
+        for item in msg.observations:
+            try:
+                observations.append(conv.observation_from_msg(item, frame, stamp))
+            except (ValueError, TypeError) as exc:
+                self._reject('malformed_observation', str(exc))
+        self.worker.submit(observations)
+
+    def _fuse(self, observations: list) -> None:
+        self.memory.observe(observations)
+
+    def _on_worker_error(self, exc: BaseException) -> None:
+        self._reject('fusion_error', repr(exc))
+
+    def _on_state_event(self, msg: ObjectStateEvent) -> None:
+        p = msg.position
+        if not msg.label or not all(math.isfinite(v) for v in (p.x, p.y, p.z)):
+            self._reject('malformed_state_event', f'label={msg.label!r} position=({p.x}, '
+                                                  f'{p.y}, {p.z})')
+            return
+        change = StateChange(
+            label=msg.label, stamp=conv.stamp_to_seconds(msg.header.stamp),
+            position=(p.x, p.y, p.z), states=conv.states_from_msg(msg.states),
+            changed=list(msg.changed), source='own_action',
+            receptacle=msg.parent_label or None)
+        try:
+            self.memory.record(change)
+        except ValueError as exc:
+            self._reject('invalid_state_event', str(exc))
+
+    # ---- services ------------------------------------------------------------------
+    def _on_query(self, request, response):  # noqa: ANN001, ANN201 - rclpy service types
+        query = ObjectQuery(
+            text=request.text, label=request.label, room=request.room,
+            relation=request.relation, relation_target=request.relation_target,
+            near_point=((request.near_point.x, request.near_point.y, request.near_point.z)
+                        if request.use_point else None),
+            radius=float(request.radius), top_k=int(request.top_k))
+        try:
+            hits = self.memory.query(query)
+        except ValueError as exc:
+            response.error_code, response.error_msg = response.INVALID_REQUEST, str(exc)
+            return response
+        except Exception as exc:  # noqa: BLE001 - a service must answer, never crash
+            self.get_logger().error(f'query failed: {exc!r}')
+            response.error_code, response.error_msg = response.INTERNAL_ERROR, repr(exc)
+            return response
+        response.objects = [conv.node_to_memory_object(h.node, h.support, h.score)
+                            for h in hits]
+        if not hits:
+            response.error_code = response.NOT_FOUND
+            response.error_msg = 'no object in memory matches the query'
+        return response
+
+    def _on_get_scene_graph(self, request, response):  # noqa: ANN001, ANN201
+        try:
+            with self.memory.lock:
+                ltm = self.memory.ltm
+                if request.mode == request.MODE_FULL:
+                    response.json = ltm.to_json()
+                    response.token_count = len(response.json) // 4
+                elif request.mode == request.MODE_COLLAPSED:
+                    budget = request.token_budget or self.cfg.default_token_budget
+                    export = ltm.collapsed_export(budget, list(request.focus))
+                    response.json = json.dumps({'text': export.text,
+                                                'truncated': export.truncated,
+                                                'expanded': export.expanded})
+                    response.token_count = export.tokens
+                else:
+                    response.error_code = response.INVALID_REQUEST
+                    response.error_msg = f'mode must be 0 (collapsed) or 1 (full), ' \
+                                         f'got {request.mode}'
+                    return response
+                response.node_count = len(ltm.graph.nodes)
+                response.sequence = self.memory.sequence
+        except Exception as exc:  # noqa: BLE001
+            self.get_logger().error(f'get_scene_graph failed: {exc!r}')
+            response.error_code, response.error_msg = response.INTERNAL_ERROR, repr(exc)
+        return response
+
+    def _on_recall(self, request, response):  # noqa: ANN001, ANN201
+        try:
+            found = self.memory.recall(request.instruction, request.label, request.object_id,
+                                       int(request.top_k))
+        except ValueError as exc:
+            response.error_code, response.error_msg = response.INVALID_REQUEST, str(exc)
+            return response
+        for item in found:
+            entry = getattr(item, 'entry', item)
+            score = float(getattr(item, 'score', 0.0))
+            response.states.append(conv.state_change_to_recalled(entry.change, score))
+        if request.object_id and not found:
+            response.error_code = response.NOT_FOUND
+            response.error_msg = f'no short-term entry for object {request.object_id!r}'
+        return response
+
+    def _on_save(self, request, response):  # noqa: ANN001, ANN201
+        path = Path(request.path or self.cfg.default_save_path).expanduser()
+        try:
+            response.node_count = self.memory.save(path)
+            response.path = str(path.resolve())
+        except OSError as exc:
+            response.error_code, response.error_msg = response.IO_ERROR, \
+                f'cannot write {str(path)!r}: {exc}'
+        return response
+
+    def _on_load(self, request, response):  # noqa: ANN001, ANN201
+        if not request.path:
+            response.error_code, response.error_msg = response.INVALID_REQUEST, 'path is empty'
+            return response
+        path = Path(request.path).expanduser()
+        if not path.exists():
+            response.error_code = response.NOT_FOUND
+            response.error_msg = f'no such file: {str(path)!r}'
+            return response
+        try:
+            response.node_count = self.memory.load(path)
+            self._full_update_due = True
+        except (OSError, ValueError, KeyError) as exc:
+            code = response.VERSION_MISMATCH if 'version' in str(exc).lower() else \
+                response.IO_ERROR
+            response.error_code = code
+            response.error_msg = f'cannot load {str(path)!r} (memory unchanged): {exc}'
+        return response
+
+    def _on_reset(self, _request, response):  # noqa: ANN001, ANN201
+        self.memory.reset()
+        self._full_update_due = True
+        response.success, response.message = True, 'memory cleared'
+        return response
+
+    def _on_stats(self, _request, response):  # noqa: ANN001, ANN201
+        stats = self.memory.stats()
+        stats['worker'] = self.worker.stats()
+        stats['rejected_messages'] = dict(self.rejected)
+        response.success, response.message = True, json.dumps(stats, default=str)
+        return response
+
+    # ---- outputs -------------------------------------------------------------------
+    def _publish_changes(self) -> None:
+        if not self._publish_lock.acquire(blocking=False):
+            return
+        try:
+            self._publish_delta()
+        finally:
+            self._publish_lock.release()
+
+    def _publish_delta(self) -> None:
+        memory = self.memory
+        delta = memory.take_delta()
+        full = self._full_update_due
+        if delta is None and not full:
+            return
+        with memory.lock:
+            graph = memory.ltm.graph
+            msg = SceneGraphDelta(sequence=delta.sequence if delta else memory.sequence,
+                                  full_update=full)
+            msg.header.stamp = self.get_clock().now().to_msg()
+            msg.header.frame_id = self.cfg.map_frame
+            ids = list(graph.nodes) if full else (delta.changed if delta else [])
+            for nid in ids:
+                node = graph.nodes.get(nid)
+                if node is not None:
+                    item = conv.node_to_memory_object(node, graph.support(nid))
+                    (msg.added_nodes if full else msg.updated_nodes).append(item)
+            if full:
+                msg.added_edges = [conv.edge_to_msg(s, t, d.get('kind', ''))
+                                   for s, t, d in graph.edges.edges(data=True)]
+            elif delta:
+                msg.removed_node_ids = list(delta.removed)
+                changed = set(delta.changed)
+                msg.added_edges = [conv.edge_to_msg(s, t, d.get('kind', ''))
+                                   for s, t, d in graph.edges.edges(data=True)
+                                   if s in changed]
+            markers = scene_markers(graph, self.cfg.map_frame, msg.header.stamp)
+        self._full_update_due = False
+        self.delta_pub.publish(msg)
+        self.marker_pub.publish(markers)
+
+    def destroy_node(self) -> None:
+        """Stop the worker and flush the database before going away."""
+        self.worker.stop()
+        self.memory.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the memory node until Ctrl-C / SIGTERM."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = MemoryNode()
+        executor = MultiThreadedExecutor(num_threads=2)
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == '__main__':
+    main()
