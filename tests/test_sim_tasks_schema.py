@@ -134,3 +134,34 @@ def test_condition_problems_ok_for_possible_goals():
     for text in ('ON(Apple, DiningTable): 1', 'STATE(Mug, clean): 1', 'TOGGLEON(Faucet): 1',
                  'INSIDE(Egg, Fridge): 1', 'HOLDING(#x): 1', 'STATE(Potato, cooked): 1'):
         assert condition_problems(parse_condition(text)) == []
+
+
+def test_cli_validates_and_lists_the_built_in_suites(capsys):
+    import argparse
+
+    from sim.task_schema import SUITE_NAMES
+    from sim.tasks_cli import register_tasks
+    parser = argparse.ArgumentParser()
+    register_tasks(parser.add_subparsers(dest='command'))
+    args = parser.parse_args(['tasks', 'validate', *SUITE_NAMES])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert out.count('ok ') == len(SUITE_NAMES)
+    args = parser.parse_args(['tasks', 'list', 'stale'])
+    assert args.func(args) == 0
+    assert 'world change(s) before' in capsys.readouterr().out
+
+
+def test_cli_reports_invalid_files(tmp_path, capsys):
+    import argparse
+
+    from sim.tasks_cli import register_tasks
+    bad = tmp_path / 'bad.json'
+    doc = copy.deepcopy(DOC)
+    doc['episodes'][0]['tasks'][0]['goal'] = ['ON(Apple): 1']
+    bad.write_text(json.dumps(doc))
+    parser = argparse.ArgumentParser()
+    register_tasks(parser.add_subparsers(dest='command'))
+    args = parser.parse_args(['tasks', 'validate', str(bad)])
+    assert args.func(args) == 1
+    assert 'INVALID bad.json' in capsys.readouterr().out
