@@ -108,6 +108,7 @@ class ObjectEvent:
     changed: list[str]
     parent: str | None = None
     relation: Relation | None = None
+    held: bool = False  # True while the object is in the robot's hand
 
 
 @dataclass

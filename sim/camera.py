@@ -1,0 +1,82 @@
+"""The robot's head RGB-D camera: TinyRenderer images, instance masks, K and pose in `map`.
+
+The optical frame follows REP 103's camera convention (z forward, x right, y down).
+Depth is the z-distance along the optical axis in metres (NaN where nothing was hit), so a
+pixel (u, v) with depth d back-projects to K^-1 [u, v, 1]^T * d in the optical frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pybullet as p
+
+from sim.interface import CameraFrame
+
+NEAR, FAR = 0.05, 20.0
+
+
+def intrinsics(width: int, height: int, vfov_deg: float) -> np.ndarray:
+    """Pinhole K (3x3) for an image of `width` x `height` with vertical field of view."""
+    fy = (height / 2) / math.tan(math.radians(vfov_deg) / 2)
+    return np.array([[fy, 0.0, (width - 1) / 2], [0.0, fy, (height - 1) / 2],
+                     [0.0, 0.0, 1.0]])
+
+
+def optical_pose(x: float, y: float, z: float, yaw: float, pitch: float) -> np.ndarray:
+    """4x4 pose in `map` of an optical frame at (x, y, z) looking along yaw, tilted down."""
+    cp, sp = math.cos(pitch), math.sin(pitch)
+    cy, sy = math.cos(yaw), math.sin(yaw)
+    z_axis = np.array([cy * cp, sy * cp, -sp])  # forward
+    x_axis = np.array([sy, -cy, 0.0])  # right
+    y_axis = np.cross(z_axis, x_axis)  # down
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = x_axis, y_axis, z_axis, (x, y, z)
+    return pose
+
+
+class HeadCamera:
+    """Renders CameraFrames from an optical pose with PyBullet's TinyRenderer."""
+
+    def __init__(self, cid: int, width: int = 320, height: int = 240,
+                 vfov_deg: float = 60.0) -> None:
+        self.cid = cid
+        self.width, self.height, self.vfov_deg = width, height, vfov_deg
+        self.K = intrinsics(width, height, vfov_deg)
+        self._proj = p.computeProjectionMatrixFOV(vfov_deg, width / height, NEAR, FAR,
+                                                  physicsClientId=cid)
+        self._lookup = np.full(1, -1, dtype=np.int32)
+        self._instances: dict[int, str] = {}
+
+    def set_instances(self, body_to_object: dict[int, str], main_body: dict[str, int]) -> None:
+        """Which body belongs to which object; the instance id is the object's main body."""
+        size = max(list(body_to_object) + [0]) + 2
+        self._lookup = np.full(size, -1, dtype=np.int32)
+        for body, object_id in body_to_object.items():
+            self._lookup[body] = main_body[object_id]
+        self._instances = {main_body[o]: o for o in set(body_to_object.values())}
+
+    def render(self, pose: np.ndarray, stamp: float) -> CameraFrame:
+        """Render RGB, depth and instance segmentation from optical pose `pose` (4x4)."""
+        eye = pose[:3, 3]
+        target = eye + pose[:3, 2]
+        up = -pose[:3, 1]
+        view = p.computeViewMatrix(eye.tolist(), target.tolist(), up.tolist(),
+                                   physicsClientId=self.cid)
+        _, _, rgba, zbuf, seg = p.getCameraImage(
+            self.width, self.height, view, self._proj, renderer=p.ER_TINY_RENDERER,
+            shadow=0, physicsClientId=self.cid)
+        rgb = np.asarray(rgba, dtype=np.uint8).reshape(self.height, self.width, 4)[:, :, :3]
+        zbuf = np.asarray(zbuf, dtype=np.float32).reshape(self.height, self.width)
+        seg = np.asarray(seg, dtype=np.int32).reshape(self.height, self.width)
+        depth = (FAR * NEAR / (FAR - (FAR - NEAR) * zbuf)).astype(np.float32)
+        depth[seg < 0] = np.nan
+        body = np.where((seg >= 0) & (seg < len(self._lookup)), seg, len(self._lookup) - 1)
+        inst = self._lookup[body]
+        inst[seg < 0] = -1
+        present = {int(i) for i in np.unique(inst) if i >= 0}
+        return CameraFrame(
+            rgb=np.ascontiguousarray(rgb), depth=depth, segmentation=inst,
+            instance_to_object={i: self._instances[i] for i in present},
+            intrinsics=self.K.copy(), camera_to_map=pose.copy(), stamp=stamp)
