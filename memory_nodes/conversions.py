@@ -14,10 +14,12 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from embodied_memory_msgs.msg import (
     MemoryObject,
-    ObjectObservation as ObservationMsg,
     ObjectState,
     RecalledState,
     SceneGraphEdge,
+)
+from embodied_memory_msgs.msg import (
+    ObjectObservation as ObservationMsg,
 )
 from geometry_msgs.msg import Point, Point32
 

@@ -34,7 +34,8 @@ def _param_text(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def plan(stack_name: str, overrides: dict[str, dict[str, object]] | None = None) -> list[NodeProcess]:
+def plan(stack_name: str,
+         overrides: dict[str, dict[str, object]] | None = None) -> list[NodeProcess]:
     """The processes `launch` would start for `stack_name` (no side effects)."""
     stack = get_stack(stack_name)
     overrides = overrides or {}

@@ -10,8 +10,9 @@ from memory_nodes.stacks import PACKAGE, config_dir, get_stack, node_parameters
 
 def launch_description(stack_name: str):  # noqa: ANN201 - launch types are optional deps
     """A LaunchDescription starting every node of the stack with its YAML parameters."""
-    from launch import LaunchDescription
     from launch_ros.actions import Node
+
+    from launch import LaunchDescription
 
     stack = get_stack(stack_name)
     actions = []

@@ -1,4 +1,4 @@
-"""ament-style linters as tests: ruff (pycodestyle, pyflakes, isort, pep257, bugbear...) and flake8."""
+"""ament-style linters as tests: ruff (pycodestyle, pyflakes, isort, pep257, ...) and flake8."""
 
 import subprocess
 import sys
