@@ -57,12 +57,12 @@ class FusionConfig:
     denoise_every: int = 8
     dbscan_eps: float = 0.06
     dbscan_min_points: int = 4
-    duplicate_check_every: int = 10
+    duplicate_check_every: int = 1
     duplicate_overlap: float = 0.3
     duplicate_centroid_distance: float = 0.12
     furniture_labels: tuple[str, ...] = DEFAULT_FURNITURE
     furniture_min_size: float = 0.9
-    tentative_timeout: float = 60.0
+    tentative_timeout: float = 600.0
     seed: int = 0
 
 

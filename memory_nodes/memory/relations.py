@@ -19,6 +19,10 @@ from memory_nodes.memory.scene_graph import SceneGraph, SceneNode
 _SUPPORT_LAYERS = ('furniture', 'object')
 
 
+def _volume(b: tuple[float, ...]) -> float:
+    return max(b[3] - b[0], 1e-3) * max(b[4] - b[1], 1e-3) * max(b[5] - b[2], 1e-3)
+
+
 class RelationEstimator:
     """Keeps `on`/`in`/`near` edges of the scene graph up to date incrementally."""
 
@@ -35,34 +39,32 @@ class RelationEstimator:
         """The (support id, 'in'|'on') for `node` by geometry, or None."""
         cfg = self.config
         lo, hi = node.aabb_min, node.aabb_max
+        b = node.box()
+        px, py, pz = node.position.tolist()
+        n_vol = _volume(b)
         best_in: tuple[float, str] | None = None
         best_on: tuple[float, str] | None = None
-        probe_lo = lo - np.array([0.0, 0.0, cfg.on_height_tolerance])
+        tol, xy, m = cfg.on_height_tolerance, cfg.on_xy_margin, cfg.in_margin
+        probe_lo = lo - np.array([0.0, 0.0, tol])
         for sid in self.graph.index.candidates_box(probe_lo, hi):
             if sid == node.id:
                 continue
             sup = self.graph.nodes[sid]
             if sup.layer not in _SUPPORT_LAYERS:
                 continue
-            s_lo, s_hi = sup.aabb_min, sup.aabb_max
-            s_vol = float(np.prod(np.maximum(sup.extent, 1e-3)))
-            n_vol = float(np.prod(np.maximum(node.extent, 1e-3)))
+            s = sup.box()
+            s_vol = _volume(s)
             if s_vol <= n_vol:
                 continue  # a thing rests on or in something bigger than itself
-            p = node.position
-            if self.is_container(sup) and bool(
-                np.all(p >= s_lo + cfg.in_margin) and np.all(p <= s_hi - cfg.in_margin)
-            ):
+            if (s[0] + m <= px <= s[3] - m and s[1] + m <= py <= s[4] - m
+                    and s[2] + m <= pz <= s[5] - m) and self.is_container(sup):
                 if best_in is None or s_vol < best_in[0]:
                     best_in = (s_vol, sid)
                 continue
-            gap = float(lo[2] - s_hi[2])
-            over = bool(np.all(p[:2] >= s_lo[:2] - cfg.on_xy_margin)
-                        and np.all(p[:2] <= s_hi[:2] + cfg.on_xy_margin))
+            over = s[0] - xy <= px <= s[3] + xy and s[1] - xy <= py <= s[4] + xy
             # Prefer the highest surface: a plate on a table beats the table.
-            if over and abs(gap) <= cfg.on_height_tolerance and (
-                    best_on is None or s_hi[2] > best_on[0]):
-                best_on = (float(s_hi[2]), sid)
+            if over and abs(b[2] - s[5]) <= tol and (best_on is None or s[5] > best_on[0]):
+                best_on = (s[5], sid)
         if best_in is not None:
             return best_in[1], 'in'
         if best_on is not None:

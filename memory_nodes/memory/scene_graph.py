@@ -68,6 +68,12 @@ class SceneNode:
         """Upper corner of the axis-aligned box (m)."""
         return self.position + self.extent / 2.0
 
+    def box(self) -> tuple[float, float, float, float, float, float]:
+        """(min x, min y, min z, max x, max y, max z) as plain floats (cheap in loops)."""
+        px, py, pz = self.position.tolist()
+        ex, ey, ez = self.extent.tolist()
+        return (px - ex / 2, py - ey / 2, pz - ez / 2, px + ex / 2, py + ey / 2, pz + ez / 2)
+
     def summary(self) -> dict[str, Any]:
         """A small JSON-friendly description (no cloud, no embedding)."""
         return {
