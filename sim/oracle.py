@@ -23,7 +23,14 @@ from typing import Protocol
 from memory_nodes.planner.goal_compiler import GoalCompileError, compile_goal
 from sim.catalog import CATALOG
 from sim.goals import TaskScorer
-from sim.interface import ObjectTruth, Relation, Simulator, SkillCall, SkillTarget
+from sim.interface import (
+    ObjectTruth,
+    Relation,
+    Simulator,
+    SkillCall,
+    SkillResult,
+    SkillTarget,
+)
 from sim.task_schema import Episode, Task, WorldChange
 
 log = logging.getLogger(__name__)
@@ -32,9 +39,11 @@ log = logging.getLogger(__name__)
 class GroundTruthResolver:
     """A goal-compiler `Resolver` over the simulator's ground truth (object ids)."""
 
-    def __init__(self, sim: Simulator):
+    def __init__(self, sim: Simulator, avoid: set[str] | None = None):
         self.sim = sim
         self.truth: dict[str, ObjectTruth] = sim.ground_truth()
+        #: Receptacle ids a put failed on (full): other instances of the type come first.
+        self.avoid = avoid or set()
 
     def _target(self, truth: ObjectTruth) -> SkillTarget:
         return SkillTarget(object_type=truth.object_type, position=truth.position,
@@ -60,7 +69,8 @@ class GroundTruthResolver:
             origin = (pose[0], pose[1])
 
         def cost(t: ObjectTruth) -> tuple:
-            return self._enclosed(t), math.dist(origin, t.position[:2]), t.object_id
+            return (t.object_id in self.avoid, self._enclosed(t),
+                    math.dist(origin, t.position[:2]), t.object_id)
 
         return self._target(min(candidates, key=cost))
 
@@ -107,9 +117,18 @@ class PlanSource(Protocol):
 class OraclePlanSource:
     """Plans each sub-goal from ground truth with the goal compiler."""
 
+    def __init__(self) -> None:
+        self.full: set[str] = set()
+
     def next_calls(self, task: Task, sim: Simulator, goal_index: int) -> list[SkillCall]:
         """Compile the sub-goal against a fresh ground-truth resolver."""
-        return compile_goal(task.goals[goal_index], GroundTruthResolver(sim))
+        return compile_goal(task.goals[goal_index], GroundTruthResolver(sim, self.full))
+
+    def observe(self, call: SkillCall, result: SkillResult) -> None:
+        """Remember receptacles a put found full, to try another instance next time."""
+        if call.name == 'put' and not result.success and call.receptacle is not None \
+                and call.receptacle.object_id:
+            self.full.add(call.receptacle.object_id)
 
 
 @dataclass
@@ -215,6 +234,9 @@ def run_task(sim: Simulator, task: Task, plan_source: PlanSource, *,
             continue
         for call in calls:
             outcome = sim.execute(call)
+            observe = getattr(plan_source, 'observe', None)
+            if observe is not None:
+                observe(call, outcome)
             result.skills += 1
             result.path_length_m += outcome.path_length_m
             result.log.append(SkillRecord(call.name, _label(call), outcome.success,
@@ -251,8 +273,11 @@ def run_episode(sim: Simulator, episode: Episode, plan_source: PlanSource, *,
         sim.reset(build_home(episode.home), seed=episode.home.seed)
     result = EpisodeResult(episode.episode_id)
     for task in episode.tasks:
-        for change in task.world_changes:
-            apply_world_change(sim, change)
+        for i, change in enumerate(task.world_changes):
+            try:
+                apply_world_change(sim, change)
+            except ValueError as err:
+                raise ValueError(f'{task.task_id} world_changes[{i}]: {err}') from err
         task_result = run_task(sim, task, plan_source, max_skills=max_skills_per_task)
         result.tasks.append(task_result)
         if on_task is not None:

@@ -32,6 +32,12 @@ def build_home(home: HomeRef) -> HomeSpec:
     return generate_home(home.seed, layout)
 
 
+def handy(object_type: str) -> bool:
+    """Small enough to find room for on a cluttered surface (no pillows, pans, laptops)."""
+    size = CATALOG[object_type].size
+    return size[0] * size[1] <= 0.05
+
+
 def words(object_type: str) -> str:
     """`CreditCard` -> `credit card` (for instructions)."""
     out = ''
@@ -75,7 +81,7 @@ class SuiteWorld:
     def objects(self, fresh: bool = True) -> list[str]:
         """Pickupable objects at a known place (untouched ones only if `fresh`)."""
         return sorted(i for i, t in self.truth.items() if t.pickupable
-                      and t.parent not in (None, UNKNOWN)
+                      and t.parent not in (None, UNKNOWN) and handy(t.object_type)
                       and not (fresh and i in self.touched))
 
     def parent_type(self, object_id: str) -> str | None:

@@ -401,8 +401,9 @@ def _stale(wr: _Writer, eid: str, n: int) -> list[Task]:
         kind = wr.rng.choice(['moved', 'moved', 'dirtied', 'used_up', 'switched'])
         changes: list[WorldChange] = []
         if kind == 'moved':
-            oid = wr.choose([i for i in w.objects(fresh=False) if w.truth[i].parent != '?'])
-            boxes = [i for t in ('Drawer', 'Cabinet', 'Shelf', 'SideTable', 'Dresser')
+            oid = wr.choose([i for i in w.objects(fresh=False) if w.truth[i].parent != '?'
+                             and max(CATALOG[w.type_of(i)].size[:2]) <= 0.2])
+            boxes = [i for t in ('DiningTable', 'Desk', 'Dresser', 'CoffeeTable')
                      for i in w.ids(t) if oid and w.truth[oid].room != w.truth[i].room]
             box = wr.choose(boxes)
             if oid is None or box is None:
