@@ -11,11 +11,12 @@ import argparse
 import importlib
 import sys
 
-#: Modules that contribute subcommands, each with `register(subparsers)`.
+#: Where subcommands come from: 'module' (its `register`) or 'module:function'.
 COMMAND_MODULES = (
     'memory_nodes.launcher',
     'memory_nodes.smoke',
     'sim.cli',
+    'sim.tasks_cli:register_tasks',
 )
 
 
@@ -26,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         description='Embodied memory stack for household robots on ROS 2.',
     )
     subparsers = parser.add_subparsers(dest='command', required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for entry in COMMAND_MODULES:
+        module, _, function = entry.partition(':')
+        getattr(importlib.import_module(module), function or 'register')(subparsers)
     return parser
 
 
