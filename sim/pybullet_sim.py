@@ -187,8 +187,9 @@ class PyBulletSimulator(Simulator):
         if t.kind == 'object':
             lo, hi = p.getAABB(built.body, -1, physicsClientId=self.cid)
         else:
-            boxes = [p.getAABB(built.body, i, physicsClientId=self.cid)
-                     for i in range(-1, p.getNumJoints(built.body, physicsClientId=self.cid))]
+            bodies = built.part_bodies + ([built.door_body] if built.door_body is not None
+                                          else [])
+            boxes = [p.getAABB(b, -1, physicsClientId=self.cid) for b in bodies]
             lo = tuple(min(b[0][k] for b in boxes) for k in range(3))
             hi = tuple(max(b[1][k] for b in boxes) for k in range(3))
         box = (tuple(round(v, 4) for v in lo), tuple(round(v, 4) for v in hi))

@@ -1,9 +1,9 @@
 """PyBullet bodies for a `HomeSpec`: floors, walls, furniture (with doors), small objects.
 
-Furniture is static: one multi-link body of boxes (fixed joints) from
-`sim.furniture_geometry`, plus a separate static door body moved kinematically when it
-opens. Small objects are dynamic bodies with a box collision shape (stable when they
-settle) and a box, sphere or cylinder visual shape. All geometry is generated here; no
+Furniture is static: one body per box from `sim.furniture_geometry`, plus a separate
+static door body moved kinematically when it opens. Small objects are dynamic bodies with
+a box collision shape (stable when they settle) and a box, sphere or cylinder visual
+shape. All geometry is generated here; no
 external meshes are needed.
 """
 
@@ -37,9 +37,10 @@ class BuiltThing:
     body: int
     geometry: FurnitureGeometry | None = None
     door_body: int | None = None
-    indicator_links: list[tuple[int, tuple]] = field(default_factory=list)
+    indicator_links: list[tuple[int, tuple]] = field(default_factory=list)  # (body, colour)
     position: tuple[float, float, float] = (0.0, 0.0, 0.0)
     yaw: float = 0.0
+    part_bodies: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -85,7 +86,8 @@ def build_world(cid: int, home: HomeSpec) -> BuiltWorld:
     for f in home.furniture:
         built = _build_furniture(cid, f)
         things[f.object_id] = built
-        body_to_object[built.body] = f.object_id
+        for body in built.part_bodies:
+            body_to_object[body] = f.object_id
         if built.door_body is not None:
             body_to_object[built.door_body] = f.object_id
     for o in home.objects:
@@ -96,30 +98,19 @@ def build_world(cid: int, home: HomeSpec) -> BuiltWorld:
 
 
 def _build_furniture(cid: int, f: PlacedThing) -> BuiltThing:
+    # One static body per box: multi-link static bodies lose their links' collision
+    # shapes and boxes under maximal coordinates, and static bodies cost no physics time.
     geom = furniture_geometry(f.object_type, f.size)
-    parts = geom.parts
-    first = parts[0]
-    base_col = p.createCollisionShape(p.GEOM_BOX, halfExtents=first.half,
-                                      collisionFramePosition=first.centre, physicsClientId=cid)
-    base_vis = box_visual(cid, first.half, first.colour, centre=first.centre)
-    cols, viss, poss = [], [], []
-    for part in parts[1:]:
-        cols.append(p.createCollisionShape(p.GEOM_BOX, halfExtents=part.half,
-                                           physicsClientId=cid))
-        viss.append(box_visual(cid, part.half, part.colour))
-        poss.append(part.centre)
-    n = len(cols)
-    body = p.createMultiBody(
-        0.0, base_col, base_vis, f.position, quat(f.yaw),
-        linkMasses=[0.0] * n, linkCollisionShapeIndices=cols, linkVisualShapeIndices=viss,
-        linkPositions=poss, linkOrientations=[(0, 0, 0, 1)] * n,
-        linkInertialFramePositions=[(0, 0, 0)] * n,
-        linkInertialFrameOrientations=[(0, 0, 0, 1)] * n, linkParentIndices=[0] * n,
-        linkJointTypes=[p.JOINT_FIXED] * n, linkJointAxis=[(0, 0, 1)] * n,
-        useMaximalCoordinates=True, physicsClientId=cid)
-    indicators = [(i - 1, part.colour) for i, part in enumerate(parts) if part.indicator]
-    built = BuiltThing(f.object_id, f.object_type, body, geom, None, indicators,
-                       tuple(f.position), f.yaw)
+    bodies, indicators = [], []
+    for part in geom.parts:
+        dx, dy = rotate(f.yaw, part.centre[0], part.centre[1])
+        centre = (f.position[0] + dx, f.position[1] + dy, f.position[2] + part.centre[2])
+        body = _box_body(cid, centre, part.half, part.colour, yaw=f.yaw)
+        bodies.append(body)
+        if part.indicator:
+            indicators.append((body, part.colour))
+    built = BuiltThing(f.object_id, f.object_type, bodies[0], geom, None, indicators,
+                       tuple(f.position), f.yaw, bodies)
     if geom.door is not None:
         d = geom.door
         built.door_body = _box_body(cid, f.position, d.half, d.colour)
@@ -164,6 +155,6 @@ def set_door(cid: int, built: BuiltThing, is_open: bool) -> None:
 
 def set_indicator(cid: int, built: BuiltThing, on: bool) -> None:
     """Light up (or darken) the parts that show a furniture piece is switched on."""
-    for link, colour in built.indicator_links:
-        p.changeVisualShape(built.body, link, rgbaColor=ON_COLOUR if on else colour,
+    for body, colour in built.indicator_links:
+        p.changeVisualShape(body, -1, rgbaColor=ON_COLOUR if on else colour,
                             physicsClientId=cid)
