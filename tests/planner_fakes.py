@@ -1,0 +1,65 @@
+"""A MemoryView over a fixed list of hits, shared by the planner tests."""
+
+from __future__ import annotations
+
+from memory_nodes.memory.input_checks import normalize_label
+from memory_nodes.planner.plan import MemoryHit
+
+
+class ListMemoryView:
+    """Answers find/recall/collapsed_graph/rooms from plain lists (no model, no graph)."""
+
+    def __init__(self, hits: list[MemoryHit], recent: list[MemoryHit] | None = None,
+                 rooms: list[str] | None = None):
+        self.hits = hits
+        self.recent = recent or []
+        self._rooms = rooms or sorted({h.room for h in hits if h.room})
+        self.graph_calls: list[tuple[int, list[str]]] = []
+
+    def find(self, label='', text='', room='', near=None, top_k=5):
+        out = []
+        for h in self.hits:
+            if label and normalize_label(h.label) != normalize_label(label) and h.id != label:
+                continue
+            if text and normalize_label(text) not in normalize_label(h.label) \
+                    and text != h.id:
+                continue
+            if room and h.room != room:
+                continue
+            out.append(h)
+        return out[:top_k]
+
+    def recall(self, instruction, top_k=5):
+        return self.recent[:top_k]
+
+    def collapsed_graph(self, token_budget, focus):
+        self.graph_calls.append((token_budget, list(focus)))
+        lines = [f'home: {len(self._rooms)} rooms, {len(self.hits)} things']
+        for room in self._rooms:
+            lines.append(f'- {room}:')
+            for h in self.hits:
+                if h.room == room:
+                    lines.append(f'  * {h.label} {h.id} at {h.position}')
+        text = '\n'.join(lines)
+        return text[:token_budget * 4]
+
+    def rooms(self):
+        return list(self._rooms)
+
+
+def kitchen_view() -> ListMemoryView:
+    """A small kitchen + living room memory."""
+    hits = [
+        MemoryHit('apple_1', 'apple', (1.0, 2.0, 0.9), room='kitchen', support='countertop_1',
+                  relation='on', last_seen=90.0),
+        MemoryHit('fridge_1', 'fridge', (0.0, 3.0, 0.0), room='kitchen', last_seen=50.0,
+                  states={'open': False}),
+        MemoryHit('countertop_1', 'countertop', (1.0, 2.0, 0.0), room='kitchen'),
+        MemoryHit('mug_1', 'mug', (1.2, 2.1, 0.9), room='kitchen', states={'dirty': True},
+                  last_seen=95.0),
+        MemoryHit('sofa_1', 'sofa', (5.0, 1.0, 0.0), room='living_room'),
+        MemoryHit('book_1', 'book', (5.0, 1.0, 0.5), room='living_room', support='sofa_1',
+                  relation='on', last_seen=10.0),
+    ]
+    recent = [hits[3], hits[0], hits[5]]
+    return ListMemoryView(hits, recent)
