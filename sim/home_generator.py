@@ -243,16 +243,28 @@ def _front_zone(pos, yaw: float, width: float, depth: float) -> Rect:
 def _furnish(rng: random.Random, home: HomeSpec, room: RoomSpec, counters: dict) -> None:
     template = TEMPLATES[room.room_type]
     blocked = _door_zones(home, room)  # no footprint may enter these
-    taken: list[Rect] = []  # footprints
-    fronts: list[Rect] = []  # approach zones
     optional = [t for t in template['optional'] if rng.random() < 0.6]
-    for object_type in template['wall'] + optional:
-        spec = CATALOG[object_type]
-        pose = _wall_slot(rng, room.footprint, spec.size, taken, fronts, blocked)
-        if pose is None:
-            if object_type in template['wall']:
-                log.warning('%s: no wall space for %s in %s', home.name, object_type, room.name)
-            continue
+    for _attempt in range(12):  # retry the packing until every required piece fits
+        taken: list[Rect] = []  # footprints
+        fronts: list[Rect] = []  # approach zones
+        poses, missing = [], []
+        for object_type in template['wall'] + optional:
+            pose = _wall_slot(rng, room.footprint, CATALOG[object_type].size, taken, fronts,
+                              blocked)
+            if pose is None:
+                if object_type in template['wall']:
+                    missing.append(object_type)
+                continue
+            poses.append((object_type, pose))
+            taken.append(footprint(pose[0], pose[1], CATALOG[object_type].size[0] / 2,
+                                   CATALOG[object_type].size[1] / 2))
+            fronts.append(_front_zone(pose[0], pose[1], *CATALOG[object_type].size[:2]))
+        if not missing:
+            break
+    if missing:
+        log.warning('%s: no wall space for %s in %s', home.name, missing, room.name)
+    taken, fronts = [], []
+    for object_type, pose in poses:
         _add_furniture(home, room, object_type, pose, counters, taken, fronts)
     for object_type in template['centre']:
         pose = _centre_slot(rng, room.footprint, CATALOG[object_type].size, taken, fronts,

@@ -101,6 +101,7 @@ def _clear(p, q, obs) -> bool:
 
 def _connect_components(home: HomeSpec, obs) -> None:
     """Join graph pieces left apart by furniture (same-room links only; logged)."""
+    thin = [inflate(r, 0.03 - ROBOT_RADIUS) for r in obs]
     while True:
         comps = components(home)
         if len(comps) <= 1:
@@ -116,8 +117,10 @@ def _connect_components(home: HomeSpec, obs) -> None:
                     wb = home.waypoint(b)
                     if wa.room != wb.room:
                         continue
-                    d = math.hypot(wa.x - wb.x, wa.y - wb.y) + (
-                        0.0 if _clear((wa.x, wa.y), (wb.x, wb.y), obs) else 100.0)
+                    d = math.hypot(wa.x - wb.x, wa.y - wb.y)
+                    if not _clear((wa.x, wa.y), (wb.x, wb.y), obs):
+                        # squeezing past furniture (a tight gap) beats driving through it
+                        d += 10.0 if _clear((wa.x, wa.y), (wb.x, wb.y), thin) else 100.0
                     if best is None or d < best[0]:
                         best = (d, a, b)
         if best is None:
