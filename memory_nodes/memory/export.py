@@ -124,6 +124,9 @@ def collapsed_export(
     for r in ordered:
         if r.id not in room_lines:
             continue
+        if budget_chars - used < 40:  # no room left to grow any line: skip the work
+            truncated = True
+            break
         line = room_long(r)
         extra = len(line) - len(room_lines[r.id])
         if used + extra > budget_chars:

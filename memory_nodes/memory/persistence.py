@@ -117,7 +117,7 @@ class SqliteStore:
         if not dirty and not removed and not journal:
             return 0
         rows = []
-        edge_rows = []
+        edge_rows: list[tuple[str, str, str]] = []
         written = []
         for nid in dirty:
             node = graph.nodes.get(nid)

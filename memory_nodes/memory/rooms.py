@@ -102,7 +102,8 @@ class RoomMap:
             d = float(np.linalg.norm(place.position[:2] - position[:2]))
             if d < best_d and place.room:
                 best, best_d = place, d
-        if best is None or best_d > 2.0 * self.config.place_spacing + 3.0:
+        if best is None or best.room is None or \
+                best_d > 2.0 * self.config.place_spacing + 3.0:
             return None
         room = self.graph.nodes.get(best.room)
         return room.label if room is not None else None

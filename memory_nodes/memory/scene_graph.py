@@ -169,9 +169,9 @@ class VoxelHashIndex:
                     out |= bucket
             return out
         for key in self._keys(klo, khi):
-            bucket = self._cells.get(key)
-            if bucket:
-                out |= bucket
+            found = self._cells.get(key)
+            if found:
+                out |= found
         return out
 
     def candidates(self, center: np.ndarray, radius: float) -> set[str]:
