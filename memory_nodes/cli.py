@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     'memory_nodes.smoke',
     'sim.cli',
     'sim.tasks_cli:register_tasks',
+    'memory_nodes.planner.serve_cli',
 )
 
 

@@ -24,7 +24,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -256,6 +256,14 @@ class PromptBuilder:
                     {'role': 'user', 'content': self._user(graph, stm, prev, instruction)}]
 
         base = self.count(messages([], [], []))
+        # Feedback on a failed attempt may quote model junk: shorten it before giving up.
+        for chars in (300, 120, 40, 0):
+            if base <= cfg.token_budget or not request.feedback:
+                break
+            instruction = self._instruction(
+                replace(request, feedback=clean_data(request.feedback, chars) if chars
+                        else request.feedback.split(':')[0][:40]))
+            base = self.count(messages([], [], []))
         if base > cfg.token_budget:
             raise PromptError('budget_too_small', f'system, skills and instruction need '
                               f'{base} tokens, the budget is {cfg.token_budget}')
