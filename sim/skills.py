@@ -273,7 +273,11 @@ def place_object(sim, oid: str, rid: str, tries: int = 30) -> str | None:
 def _put(sim, call: SkillCall, path: list[float]) -> str:
     if sim.held is None:
         raise SkillFailure('hand_empty', 'nothing in the hand to put')
-    if call.target is not None:
+    held_type = sim.things[sim.held].object_type
+    # "Put the apple" while holding an apple means the one in the hand, wherever memory
+    # last saw it; only an explicit id or another type must match the hand.
+    if call.target is not None and (call.target.object_id is not None
+                                    or call.target.object_type != held_type):
         oid = resolve(sim, call.target)
         if oid != sim.held:
             raise SkillFailure('not_holding_target', f'holding {sim.held}, not {oid}')

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.observation import CameraView, ObjectObservation
 
@@ -27,9 +28,17 @@ def box(center, size, n=200, seed=0):
     return np.asarray(center) + rng.uniform(-0.5, 0.5, (n, 3)) * np.asarray(size)
 
 
+def small_camera_memory() -> LongTermMemory:
+    # The test camera is tiny (f = 100 px): a 10 cm mug at 2 m spans 5 px, which this
+    # detector is assumed to see (the default threshold suits a 320x240 camera).
+    cfg = LongTermMemoryConfig()
+    cfg.absence.min_projected_px = 4.0
+    return LongTermMemory(cfg)
+
+
 @pytest.fixture
 def mem():
-    m = LongTermMemory()
+    m = small_camera_memory()
     for t in range(3):
         m.integrate([ObjectObservation('mug', 0.9, box([2, 0, 1], [0.1, 0.1, 0.1], seed=t),
                                        float(t))])
@@ -82,7 +91,7 @@ def test_surface_still_there_decays_slower(mem):
     mem.integrate([], view(2.0, 3.0))  # depth matches the mug: a detector miss, maybe
     weak = mug.confidence
     assert weak < c0
-    other = LongTermMemory()
+    other = small_camera_memory()
     for t in range(3):
         other.integrate([ObjectObservation('mug', 0.9, box([2, 0, 1], [0.1] * 3, seed=t),
                                            float(t))])
@@ -104,3 +113,30 @@ def test_bad_camera_view_is_counted_not_raised(mem):
     bad = CameraView(K, np.eye(4), np.zeros((0,)), 3.0)
     mem.integrate([], bad)
     assert mem.stats()['input']['rejected'].get('bad_camera_view') == 1
+
+
+def test_objects_too_small_in_the_image_get_no_absence_evidence():
+    """A miss is only evidence where the detector could have seen the object."""
+    m = LongTermMemory()  # default: at least 14 px; the mug spans 5 px at 2 m here
+    for t in range(3):
+        m.integrate([ObjectObservation('mug', 0.9, box([2, 0, 1], [0.1, 0.1, 0.1], seed=t),
+                                       float(t))])
+    mug = m.by_label('mug')[0]
+    c0 = mug.confidence
+    for t in range(3, 12):
+        m.integrate([], view(10.0, float(t)))
+    assert mug.confidence == c0 and mug.status == 'confirmed'
+
+
+def test_objects_beyond_the_absence_range_get_no_evidence():
+    cfg = LongTermMemoryConfig()
+    cfg.absence.min_projected_px = 0.0
+    cfg.absence.max_distance = 1.5
+    m = LongTermMemory(cfg)
+    for t in range(3):
+        m.integrate([ObjectObservation('mug', 0.9, box([2, 0, 1], [0.1, 0.1, 0.1], seed=t),
+                                       float(t))])
+    mug = m.by_label('mug')[0]
+    for t in range(3, 12):
+        m.integrate([], view(10.0, float(t)))
+    assert mug.status == 'confirmed'

@@ -65,11 +65,22 @@ class AbsenceTracker:
         """Apply one frame of evidence; return ids that just became absent."""
         cfg = self.config
         graph = self.graph
+        depth = np.asarray(view.depth)
+        if depth.ndim != 2 or depth.size == 0:
+            raise ValueError(f'camera view depth must be a 2-D image, got shape {depth.shape}')
+        if np.asarray(view.intrinsics).shape != (3, 3) or \
+                np.asarray(view.camera_to_map).shape != (4, 4):
+            raise ValueError('camera view needs a 3x3 K and a 4x4 pose')
         cam_pos = np.asarray(view.camera_to_map, dtype=float)[:3, 3]
         newly_absent = []
-        for _, node in graph.within_radius(cam_pos, view.max_range, ('object',)):
+        focal = float(np.asarray(view.intrinsics, dtype=float)[0, 0])
+        radius = min(view.max_range, cfg.max_distance)
+        for dist, node in graph.within_radius(cam_pos, radius, ('object',)):
             if node.id in observed or node.status != 'confirmed':
                 continue
+            size = float(np.max(node.extent)) if node.extent is not None else 0.0
+            if focal * size / max(dist, 1e-3) < cfg.min_projected_px:
+                continue  # too small at this range for the detector: no evidence
             visible, through = self.visibility(node, view)
             if visible < cfg.min_visible_fraction:
                 continue

@@ -18,12 +18,14 @@ DEFAULT_FURNITURE = (
     'sofa', 'couch', 'bed', 'sink', 'stove', 'stove burner', 'oven', 'microwave',
     'dresser', 'nightstand', 'chair', 'armchair', 'tv stand', 'bathtub', 'toilet',
     'trash can', 'garbage can', 'dishwasher', 'washing machine', 'wardrobe',
+    'counter top', 'sink basin', 'bathtub basin', 'coffee machine', 'toaster', 'faucet',
+    'desk lamp', 'floor lamp', 'television', 'towel holder', 'shelving unit', 'stool',
 )
 # Furniture whose inside holds things (`in` relations), as opposed to only a top (`on`).
 DEFAULT_CONTAINERS = (
     'fridge', 'refrigerator', 'cabinet', 'drawer', 'microwave', 'oven', 'sink', 'bathtub',
     'trash can', 'garbage can', 'dishwasher', 'washing machine', 'wardrobe', 'box', 'bowl',
-    'pot', 'pan', 'cup', 'mug', 'basket',
+    'pot', 'pan', 'cup', 'mug', 'basket', 'sink basin', 'bathtub basin',
 )
 
 
@@ -90,6 +92,10 @@ class AbsenceConfig:
     sample_points: int = 16
     min_visible_fraction: float = 0.5
     image_border: int = 4
+    # Only where a detector could have seen the object is a miss evidence of absence:
+    # within `max_distance` m of the camera and at least `min_projected_px` pixels big.
+    max_distance: float = 3.5
+    min_projected_px: float = 14.0
 
 
 @dataclass

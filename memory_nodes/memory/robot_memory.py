@@ -87,7 +87,7 @@ class RobotMemory:
     ) -> None:
         self.ltm = LongTermMemory(ltm_config, db_path=db_path)
         self.stm_config = stm_config or ShortTermConfig()
-        self.stm = ShortTermMemory(self.stm_config, sink=self.ltm)
+        self.stm = ShortTermMemory(self.stm_config, sink=self.ltm, embedder=self.ltm.embedder)
         self.stm_from_observations = stm_from_observations
         self.lock = threading.RLock()
         self._sequence = 0
@@ -131,6 +131,38 @@ class RobotMemory:
             position=(float(p[0]), float(p[1]), float(p[2])), room=node.room,
             states={k: bool(v) for k, v in node.states.items() if isinstance(v, bool)},
             changed=['seen'], source=source)  # type: ignore[arg-type]
+
+    def mark_missing(self, node_id: str, stamp: float, reason: str = 'not_found') -> bool:
+        """The robot looked where memory put `node_id` and it was not there.
+
+        Stronger evidence than a camera frame: the node becomes absent at once (its last
+        position kept in its history) and its short-term entry is dropped. Returns False
+        for an unknown id.
+        """
+        with self.lock:
+            graph = self.ltm.graph
+            node = graph.get(node_id)
+            if node is None:
+                return False
+            node.status = 'absent'
+            node.confidence = 0.0
+            node.last_absent = float(stamp)
+            if node.first_absent is None:
+                node.first_absent = float(stamp)
+            graph.record(node.id, 'absent', float(stamp), {
+                'reason': reason,
+                'last_position': [round(float(x), 4) for x in node.position]})
+            graph.touch(node.id)
+            self.ltm._commit()
+            if node.id in self.stm:
+                self.stm.forget(node.id)
+            self._track([node.id], [])
+            return True
+
+    def room_name(self, room_id: str | None) -> str:
+        """The label of a room node id ('' if unknown)."""
+        node = self.ltm.graph.nodes.get(room_id or '')
+        return node.label if node is not None else ''
 
     # ---- deltas ------------------------------------------------------------------
     def _track(self, changed: Iterable[str], removed: Iterable[str]) -> None:

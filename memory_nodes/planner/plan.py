@@ -57,6 +57,10 @@ class MemoryView(Protocol):
         """Objects/furniture by label and/or free text, optionally in a room / near a point."""
         ...
 
+    def get(self, node_id: str) -> MemoryHit | None:
+        """One remembered object or piece of furniture by id."""
+        ...
+
     def recall(self, instruction: str, top_k: int = 5) -> list[MemoryHit]:
         """Recent short-term entries most relevant to `instruction`."""
         ...
@@ -67,6 +71,10 @@ class MemoryView(Protocol):
 
     def rooms(self) -> list[str]:
         """Names of the rooms memory knows."""
+        ...
+
+    def report_missing(self, hit: MemoryHit, stamp: float) -> None:
+        """The robot looked where memory said `hit` was and did not find it."""
         ...
 
 

@@ -1,0 +1,51 @@
+"""The memory conditions compared in the evaluation (same planner, same homes, same seeds).
+
+- `none`: no memory across tasks: memory is cleared before every task, so the planner
+  sees only what the camera shows during that task and explores every time.
+- `history`: no structured memory: the raw log of every observation (KARMA's in-context
+  baseline); objects are wherever their latest mention says.
+- `ltm`: the long-term scene graph only.
+- `stm`: the short-term buffer only (capacity-bounded, the chosen eviction policy).
+- `ltm+stm`: ours: both, short-term facts first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memory_nodes.memory.config import LongTermMemoryConfig
+from memory_nodes.memory.robot_memory import RobotMemory
+from memory_nodes.memory.short_term import ShortTermConfig
+from memory_nodes.planner.memory_views import HistoryView, RobotMemoryView
+from memory_nodes.planner.plan import MemoryView
+
+CONDITIONS = ('none', 'history', 'ltm', 'stm', 'ltm+stm')
+
+
+@dataclass
+class ConditionSetup:
+    """The memory objects a condition needs, and the view the planner gets."""
+
+    name: str
+    memory: RobotMemory | None
+    history: HistoryView | None
+    view: MemoryView
+    clear_before_task: bool
+
+
+def make_condition(name: str, stm_policy: str = 'wtinylfu', stm_capacity: int = 10,
+                   text_embeddings: str = 'minilm') -> ConditionSetup:
+    """Build the memory of one condition (a ValueError names unknown conditions)."""
+    if name not in CONDITIONS:
+        raise ValueError(f'condition must be one of {CONDITIONS}, got {name!r}')
+    if name == 'history':
+        history = HistoryView()
+        return ConditionSetup(name, None, history, history, False)
+    ltm_cfg = LongTermMemoryConfig()
+    ltm_cfg.embedder.backend = text_embeddings
+    memory = RobotMemory(ltm_cfg, ShortTermConfig(capacity=stm_capacity, policy=stm_policy))
+    if name == 'none':
+        return ConditionSetup(name, memory, None, RobotMemoryView(memory, True, False), True)
+    use_ltm = name in ('ltm', 'ltm+stm')
+    use_stm = name in ('stm', 'ltm+stm')
+    return ConditionSetup(name, memory, None, RobotMemoryView(memory, use_ltm, use_stm), False)
