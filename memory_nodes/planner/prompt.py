@@ -103,6 +103,11 @@ def render_hit(hit: MemoryHit, now: float) -> str:
     return '- ' + ' '.join(parts)
 
 
+def type_words(object_type: str) -> str:
+    """`CounterTop` -> `counter top` (catalogue type as perception labels write it)."""
+    return re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', object_type).lower()
+
+
 def focus_words(instruction: str, goal_conditions: list[str] | None = None,
                 rooms: list[str] | None = None) -> list[str]:
     """What the graph should be expanded around: named rooms, objects and goal types."""
@@ -123,11 +128,16 @@ def focus_words(instruction: str, goal_conditions: list[str] | None = None,
             cond = parse_condition(text, require_value=False)
         except GoalParseError:
             continue
-        for arg in (cond.obj, cond.obj_id, cond.target_id):
-            if arg and arg not in out:
-                out.append(arg)
-        if cond.kind in ('ON', 'INSIDE') and cond.target and cond.target not in out:
-            out.append(cond.target)
+        args = [cond.obj, cond.obj_id, cond.target_id]
+        if cond.kind in ('ON', 'INSIDE'):
+            args.append(cond.target)
+        for arg in args:
+            # An id like Apple_1 also focuses its type; a type also in words (CounterTop ->
+            # counter top), as perception labels are written.
+            kind = re.sub(r'_\d+$', '', arg or '')
+            for name in (arg, kind, type_words(kind)):
+                if name and name not in out:
+                    out.append(name)
     for word in words:
         if len(word) > 2 and word not in out and len(out) < 40:
             out.append(word)
