@@ -34,6 +34,10 @@ SECTIONS = {'SimpleTasks': 'simple', 'CompositeTasks': 'composite', 'ComplexTask
 #: Home seeds imported tasks run in, chosen per FloorPlan (all homes have every room type).
 IMPORT_HOME_SEEDS = (100, 101, 102, 103, 104)
 
+#: FloorPlans with a built-in imported scene (`sim.ai2thor.floorplan1`): episodes name it
+#: in `HomeRef.scene`; the seed still names the generated home to compare against.
+FLOORPLAN_SCENES = {1: 'ai2thor:FloorPlan1'}
+
 
 class AlfredFileError(ValueError):
     """The file is not an ALFRED-L task file at all (not JSON, no task lists)."""
@@ -210,7 +214,8 @@ def import_entry(entry: Any, section: str, index: int, source_name: str) -> Impo
 def _home_for(room: str | None, floorplan: Any) -> HomeRef:
     number = floorplan if isinstance(floorplan, int) else 0
     seed = IMPORT_HOME_SEEDS[number % len(IMPORT_HOME_SEEDS)]
-    return HomeRef(seed, start_room=room, params={'floorplan': number} if number else {})
+    return HomeRef(seed, start_room=room, params={'floorplan': number} if number else {},
+                   scene=FLOORPLAN_SCENES.get(number))
 
 
 def import_alfred_l(doc: Any, source_name: str = 'alfred_l.json') -> ImportResult:

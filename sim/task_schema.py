@@ -93,20 +93,25 @@ class Task:
 
 @dataclass
 class HomeRef:
-    """Which generated home an episode runs in.
+    """Which home an episode runs in.
 
     A seed, optionally the room types to build and the room the robot starts in; other keys
-    go to the home generator as `params`.
+    go to the home generator as `params`. `scene` names a built-in imported scene instead
+    of a generated home (`ai2thor:FloorPlan1`, see `sim.ai2thor.floorplan1`); the seed then
+    only seeds the simulator.
     """
 
     seed: int
     rooms: list[str] | None = None
     start_room: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    scene: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object for this home reference."""
         out: dict[str, Any] = {'seed': self.seed}
+        if self.scene is not None:
+            out['scene'] = self.scene
         if self.rooms is not None:
             out['rooms'] = self.rooms
         if self.start_room is not None:
@@ -291,8 +296,9 @@ def _home(raw: Any, where: str, check: _Checker) -> HomeRef | None:
             check.problems.append(f'{where} field home.rooms: unknown room type {room!r} '
                                   f'(known: {", ".join(ROOM_TYPES)})')
     start = check.need(raw, 'start_room', str, f'{where} field home', True)
-    params = {k: v for k, v in raw.items() if k not in ('seed', 'rooms', 'start_room')}
-    return None if seed is None else HomeRef(seed, rooms, start, params)
+    scene = check.need(raw, 'scene', str, f'{where} field home', True)
+    params = {k: v for k, v in raw.items() if k not in ('seed', 'rooms', 'start_room', 'scene')}
+    return None if seed is None else HomeRef(seed, rooms, start, params, scene)
 
 
 def suite_from_json(doc: Any, source: str = '<json>') -> Suite:

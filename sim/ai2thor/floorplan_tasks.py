@@ -1,0 +1,251 @@
+"""ALFRED-L FloorPlan 1 tasks in the imported FloorPlan1, and in a generated kitchen.
+
+`floorplan1_tasks` imports ALFRED-L files with the ALFRED-L importer and keeps the FloorPlan 1
+tasks; `support_problems` says why a task cannot be reached in a given home (a malformed
+condition, a type the home lacks, an object that does not fit its receptacle, a tool or
+appliance missing); `run_floorplan_tasks` runs the supported ones, each from the scene's
+initial state, with any plan source; `compare_floorplan1` puts FloorPlan1 and the generated
+kitchen side by side (success and exploration per task).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sim.ai2thor.floorplan1 import REPO_ROOT, SCENE_NAME, floorplan1_home
+from sim.alfred_l import ImportedTask, import_alfred_l_file
+from sim.catalog import SLICING_TOOLS
+from sim.home import HomeSpec
+from sim.home_completion import thing_surfaces
+from sim.interface import Simulator, SkillCall, SkillTarget
+from sim.oracle import OraclePlanSource, PlanSource, TaskResult, run_task
+from sim.task_schema import Episode, HomeRef, Suite, Task
+
+log = logging.getLogger(__name__)
+
+ALFRED_FILES = ('simple_tasks.json', 'composite_tasks.json')
+FLOORPLAN = 1
+
+PlanSourceFactory = Callable[[], PlanSource]
+
+
+def alfred_l_dir(path: str | Path | None = None) -> Path:
+    """`path`, else `../shared/datasets/alfred_l` next to the repository."""
+    return Path(path) if path is not None else REPO_ROOT.parent / 'shared' / 'datasets' / \
+        'alfred_l'
+
+
+def floorplan1_tasks(files: Iterable[str | Path] | None = None) -> list[ImportedTask]:
+    """Every FloorPlan 1 entry of the ALFRED-L files, imported (mapped or reported)."""
+    if files is None:
+        files = [alfred_l_dir() / name for name in ALFRED_FILES]
+    out = []
+    for file in files:
+        result = import_alfred_l_file(file)
+        out += [t for t in result.tasks if t.raw.get('FloorPlan') == FLOORPLAN]
+    return out
+
+
+def floorplan1_suite(files: Iterable[str | Path] | None = None, seed: int = 0) -> Suite:
+    """One episode of every FloorPlan 1 task, in the imported FloorPlan1 scene."""
+    tasks = [t.task for t in floorplan1_tasks(files)]
+    home = HomeRef(seed, start_room='kitchen', params={'floorplan': FLOORPLAN},
+                   scene=SCENE_NAME)
+    return Suite('alfred_l-floorplan1', [Episode('alfred_l-floorplan1-ai2thor', home, tasks)],
+                 description='ALFRED-L FloorPlan 1 tasks in the imported AI2-THOR FloorPlan1',
+                 generator={'module': 'sim.ai2thor.floorplan_tasks'})
+
+
+# ---------------------------------------------------------------------------- support
+def _fits(size: tuple[float, float, float], home: HomeSpec, receptacle_type: str) -> bool:
+    """True if an object of `size` fits a support surface of some `receptacle_type`."""
+    a, b, h = sorted(size[:2], reverse=True) + [size[2]]
+    for thing in home.things():
+        if thing.object_type != receptacle_type or thing.position is None:
+            continue
+        for s in thing_surfaces(home, thing):
+            w, d = sorted((s.rect[2] - s.rect[0], s.rect[3] - s.rect[1]), reverse=True)
+            if a <= w and b <= d and h + 0.005 <= s.clearance:
+                return True
+    return False
+
+
+def _surface_text(home: HomeSpec, receptacle_type: str) -> str:
+    sizes = []
+    for thing in home.things():
+        if thing.object_type == receptacle_type and thing.position is not None:
+            for s in thing_surfaces(home, thing):
+                sizes.append(f'{s.rect[2] - s.rect[0]:.2f} x {s.rect[3] - s.rect[1]:.2f} m')
+    return ', '.join(sorted(set(sizes))[:3]) or 'none'
+
+
+def support_problems(task: Task, home: HomeSpec) -> list[str]:
+    """Why `task` cannot be reached in `home` (empty if it can, as far as we can tell)."""
+    problems = [f'not mapped: {u["text"]} ({u["reason"]})' for u in task.unmapped]
+    present = {t.object_type for t in home.things()}
+    sizes = {o.object_type: o.size for o in home.objects}
+    for cond in task.goals:
+        for word in (cond.obj, cond.target if cond.kind in ('ON', 'INSIDE') else None):
+            if word and word not in present:
+                problems.append(f'{cond}: {home.name} has no {word}')
+        if cond.negated or cond.kind != 'STATE':
+            if cond.kind in ('ON', 'INSIDE') and cond.obj in sizes and cond.target in present \
+                    and not _fits(sizes[cond.obj], home, cond.target or ''):
+                dims = ' x '.join(f'{v:.2f}' for v in sizes[cond.obj])
+                problems.append(f'{cond}: the {cond.obj} ({dims} m) fits no {cond.target} '
+                                f'surface ({_surface_text(home, cond.target or "")})')
+            continue
+        need = {'sliced': [SLICING_TOOLS], 'cooked': [('Microwave',)], 'hot': [('Microwave',)],
+                'cold': [('Fridge',)], 'dirty': [('SinkBasin',), ('Faucet',)],
+                'filled': [('SinkBasin',), ('Faucet',)]}.get(cond.target or '', [])
+        for options in need:
+            if not present & set(options):
+                problems.append(f'{cond}: needs a {" or ".join(options)}, {home.name} has none')
+        if cond.target in ('cooked', 'hot') and cond.obj in sizes \
+                and not _fits(sizes[cond.obj], home, 'Microwave'):
+            problems.append(f'{cond}: the {cond.obj} fits in no Microwave')
+    return list(dict.fromkeys(problems))
+
+
+# ---------------------------------------------------------------------------- the oracle
+class ContainerAwareOracle(OraclePlanSource):
+    """The oracle, plus: open the closed container a receptacle sits in before a put.
+
+    FloorPlan1 keeps its plates in wall cabinets; the goal compiler opens a receptacle
+    itself but not the cabinet around it (a put on a plate in a closed cabinet fails as
+    `receptacle_closed`). Proposed upstream: `reach_inside(receptacle)` in the compiler's
+    `put`; until then this plan source inserts navigate_to + open.
+    """
+
+    def next_calls(self, task: Task, sim: Simulator, goal_index: int) -> list[SkillCall]:
+        """The oracle's calls, with the receptacle's closed container opened first."""
+        calls = super().next_calls(task, sim, goal_index)
+        truth = sim.ground_truth()
+        out: list[SkillCall] = []
+        opened: set[str] = set()
+        for call in calls:
+            rec = call.receptacle.object_id if call.name == 'put' and call.receptacle else None
+            parent = truth.get(truth[rec].parent or '') if rec in truth else None
+            if parent is not None and parent.openable and not parent.states.get('open') \
+                    and parent.object_id not in opened:
+                target = SkillTarget(parent.object_type, parent.position, parent.object_id)
+                out += [SkillCall('navigate_to', target), SkillCall('open', target)]
+                opened.add(parent.object_id)
+            out.append(call)
+        return out
+
+
+# ---------------------------------------------------------------------------- running
+@dataclass
+class FloorPlanTaskResult:
+    """One ALFRED-L task in one home: supported or why not, and how the run went."""
+
+    task_id: str
+    home: str
+    supported: bool
+    reasons: list[str] = field(default_factory=list)
+    result: TaskResult | None = None
+
+    @property
+    def success(self) -> bool:
+        """True if the task ran and every sub-goal was reached in order."""
+        return bool(self.result and self.result.success)
+
+    @property
+    def navigation_steps(self) -> int:
+        """navigate_to and explore skills executed (the exploration the task cost)."""
+        if self.result is None:
+            return 0
+        return sum(1 for r in self.result.log if r.skill in ('navigate_to', 'explore'))
+
+    @property
+    def path_length_m(self) -> float:
+        """Robot path length, metres."""
+        return self.result.path_length_m if self.result else 0.0
+
+
+def run_floorplan_tasks(tasks: list[Task], home: HomeSpec,
+                        plan_source_factory: PlanSourceFactory = ContainerAwareOracle,
+                        seed: int = 0, sim=None) -> list[FloorPlanTaskResult]:
+    """Run each supported task in `home` from its initial state (a reset per task)."""
+    from sim.pybullet_sim import PyBulletSimulator
+
+    own = sim is None
+    sim = sim or PyBulletSimulator(width=64, height=48)
+    out = []
+    try:
+        for task in tasks:
+            reasons = support_problems(task, home)
+            if reasons:
+                out.append(FloorPlanTaskResult(task.task_id, home.name, False, reasons))
+                continue
+            sim.reset(home, seed=seed)
+            result = run_task(sim, task, plan_source_factory())
+            log.info('%s in %s: %s', task.task_id, home.name,
+                     'success' if result.success else f'failed at {result.failed_condition}')
+            out.append(FloorPlanTaskResult(task.task_id, home.name, True, [], result))
+    finally:
+        if own:
+            sim.close()
+    return out
+
+
+@dataclass
+class FloorPlanComparison:
+    """Per task: FloorPlan1 vs a generated kitchen (success and exploration)."""
+
+    rows: list[tuple[FloorPlanTaskResult, FloorPlanTaskResult]]
+    kitchen_name: str
+
+    def table(self) -> str:
+        """A markdown table the evaluation bench prints."""
+        def cell(r: FloorPlanTaskResult) -> str:
+            if not r.supported:
+                return 'unsupported'
+            return (f'{"yes" if r.success else "no"} | {r.navigation_steps} | '
+                    f'{r.path_length_m:.1f}')
+
+        lines = ['| task | FloorPlan1 success | nav steps | path m | '
+                 f'{self.kitchen_name} success | nav steps | path m |',
+                 '|---|---|---|---|---|---|---|']
+        for a, b in self.rows:
+            ca = cell(a) if a.supported else 'unsupported | - | -'
+            cb = cell(b) if b.supported else 'unsupported | - | -'
+            lines.append(f'| {a.task_id} | {ca} | {cb} |')
+        for a, b in self.rows:
+            for side in (a, b):
+                for reason in side.reasons:
+                    lines.append(f'- {side.task_id} in {side.home}: {reason}')
+        return '\n'.join(lines)
+
+
+def compare_floorplan1(plan_source_factory: PlanSourceFactory = ContainerAwareOracle,
+                       files: Iterable[str | Path] | None = None,
+                       floorplan1: HomeSpec | None = None,
+                       kitchen: HomeSpec | None = None) -> FloorPlanComparison:
+    """FloorPlan 1 ALFRED-L tasks in the imported FloorPlan1 and in a generated kitchen.
+
+    `plan_source_factory()` makes a fresh plan source per task (the oracle by default; the
+    evaluation bench passes a memory-driven planner). `kitchen` defaults to the generated
+    home the ALFRED-L importer assigns to FloorPlan 1.
+    """
+    from sim.alfred_l import _home_for
+    from sim.suite_world import build_home
+
+    imported = floorplan1_tasks(files)
+    tasks = [t.task for t in imported]
+    floorplan1 = floorplan1 or floorplan1_home()
+    if kitchen is None:
+        ref = _home_for('kitchen', FLOORPLAN)
+        kitchen = build_home(HomeRef(ref.seed, ref.rooms, ref.start_room, dict(ref.params)))
+    a = run_floorplan_tasks(tasks, floorplan1, plan_source_factory)
+    b = run_floorplan_tasks(tasks, kitchen, plan_source_factory)
+    return FloorPlanComparison(list(zip(a, b)), kitchen.name)
+
+
+__all__ = ['ContainerAwareOracle', 'FloorPlanComparison', 'FloorPlanTaskResult', 'alfred_l_dir',
+           'compare_floorplan1', 'floorplan1_suite', 'floorplan1_tasks', 'run_floorplan_tasks',
+           'support_problems']
