@@ -66,3 +66,47 @@ def build_text_model(path: Path, chat_template: bool = True, seed: int = 0) -> P
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+VLM_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>\n{% if m['content'] is string %}"
+    "{{ m['content'] }}{% else %}{% for c in m['content'] %}{% if c['type'] == 'image' %}"
+    "<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endif %}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+
+
+def build_vision_model(path: Path, seed: int = 0) -> Path:
+    """A tiny LLaVA (2-layer CLIP vision tower on 32x32 images + 2-layer Llama), saved."""
+    import torch
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+    )
+
+    torch.manual_seed(seed)
+    tok = train_tokenizer(extra_special=('<image>',))
+    vision = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                              num_attention_heads=2, image_size=32, patch_size=8,
+                              projection_dim=32)
+    text = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                       num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                       max_position_embeddings=4096, bos_token_id=tok.bos_token_id,
+                       eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    config = LlavaConfig(vision_config=vision, text_config=text,
+                         image_token_index=tok.convert_tokens_to_ids('<image>'),
+                         vision_feature_layer=-1, vision_feature_select_strategy='default')
+    model = LlavaForConditionalGeneration(config)
+    images = CLIPImageProcessor(size={'shortest_edge': 32},
+                                crop_size={'height': 32, 'width': 32})
+    processor = LlavaProcessor(image_processor=images, tokenizer=tok, patch_size=8,
+                               chat_template=VLM_TEMPLATE, image_token='<image>',
+                               vision_feature_select_strategy='default',
+                               num_additional_image_tokens=1)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
