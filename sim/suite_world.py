@@ -4,7 +4,8 @@
 (and every scripted person's change) it writes, so the generator never writes a sub-goal
 that already holds and can describe objects where they are. Objects that a plan leaves in
 the robot's hand are marked as somewhere unknown (`parent='?'`) and are not reused where
-that could matter.
+that could matter. `fits` keeps the generator to receptacles an object physically fits
+in or on (the surfaces `sim.placement.sample_pose` would place it on).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import random
 
 from sim.catalog import CATALOG
 from sim.goals import GoalCondition, check_condition
-from sim.home import HomeSpec
+from sim.home import HomeSpec, PlacedThing
+from sim.home_completion import thing_surfaces
 from sim.home_generator import LayoutSpec, generate_home
 from sim.interface import ObjectTruth
+from sim.placement import WorldSurface, object_half_extents
 from sim.task_schema import HomeRef, WorldChange
 
 UNKNOWN = '?'
@@ -36,6 +39,22 @@ def handy(object_type: str) -> bool:
     """Small enough to find room for on a cluttered surface (no pillows, pans, laptops)."""
     size = CATALOG[object_type].size
     return size[0] * size[1] <= 0.05
+
+
+def fits_on(surface: WorldSurface, size: tuple[float, float, float]) -> bool:
+    """True if an empty `surface` takes an object of extents `size`.
+
+    As `sim.placement.sample_pose` sees it: the height under the clearance, the footprint
+    inside the rectangle at the surface's yaw or turned a quarter.
+    """
+    if surface.clearance < size[2] + 0.005:
+        return False
+    width, depth = surface.rect[2] - surface.rect[0], surface.rect[3] - surface.rect[1]
+    for yaw in (surface.yaw, surface.yaw + 1.5707963):
+        hx, hy = object_half_extents(size, yaw)
+        if 2 * hx <= width and 2 * hy <= depth:
+            return True
+    return False
 
 
 def words(object_type: str) -> str:
@@ -63,6 +82,8 @@ class SuiteWorld:
                 dict(thing.states), thing.parent, thing.relation, cat.pickupable,
                 cat.is_receptacle, cat.openable, cat.toggleable)
         self.touched: set[str] = set()
+        self.placed: dict[str, PlacedThing] = {t.object_id: t for t in spec.things()}
+        self._surfaces: dict[str, list[WorldSurface]] = {}
 
     # -- queries --------------------------------------------------------------------------
 
@@ -88,6 +109,31 @@ class SuiteWorld:
         """Type of the furniture or object an object is in or on (None if unknown)."""
         parent = self.truth[object_id].parent
         return None if parent in (None, UNKNOWN) else self.truth[parent].object_type
+
+    def surfaces(self, receptacle_id: str) -> list[WorldSurface]:
+        """The support surfaces of a receptacle as the simulator builds them (cached)."""
+        if receptacle_id not in self._surfaces:
+            self._surfaces[receptacle_id] = thing_surfaces(self.spec,
+                                                           self.placed[receptacle_id])
+        return self._surfaces[receptacle_id]
+
+    def load_size(self, object_id: str) -> tuple[float, float, float]:
+        """Extents of an object with what rests on it (what `place_object` has to fit)."""
+        sx, sy, sz = self.placed[object_id].size
+        above = [self.placed[i].size[2] for i, t in self.truth.items()
+                 if t.parent == object_id and i in self.placed]
+        return sx, sy, sz + (sz / 2 + max(above) if above else 0.0)
+
+    def fits(self, object_id: str, receptacle: str) -> bool:
+        """True if the object fits in/on the receptacle (an id or a type).
+
+        For a type every instance must take it, since a plan may use any of them.
+        """
+        ids = [receptacle] if receptacle in self.truth else self.ids(receptacle)
+        if not ids or not CATALOG[self.type_of(ids[0])].receptacle:
+            return False
+        size = self.load_size(object_id)
+        return all(any(fits_on(s, size) for s in self.surfaces(i)) for i in ids)
 
     def holds(self, cond: GoalCondition) -> bool:
         """True if the condition holds in the model (nothing is held between tasks)."""

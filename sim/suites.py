@@ -12,6 +12,12 @@ code always writes the same bytes, so the JSON in the repository is reproducible
 
 Every suite has `EPISODES` episodes (one generated home each, different seeds) of
 `TASKS_PER_EPISODE` tasks run without reset.
+
+Tasks are written on a symbolic model of the home (`sim.suite_world`) that only sends an
+object in or on a receptacle it physically fits; then every episode is checked by running
+the oracle on `PyBulletSimulator` (when PyBullet is importable) and an episode the oracle
+cannot solve is drawn again from the next seed string (`<suite>-<seed>-<n>`), so the files
+stay deterministic and every task is physically feasible.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ log = logging.getLogger(__name__)
 
 EPISODES = 5
 TASKS_PER_EPISODE = 5
+#: Draws per episode before generation gives up (the first draw normally passes).
+MAX_DRAWS = 10
 #: Home seeds per suite: five different homes each, no home shared between suites.
 SEEDS = {'simple': (11, 12, 13, 14, 15), 'composite': (21, 22, 23, 24, 25),
          'complex': (31, 32, 33, 34, 35), 'stale': (41, 42, 43, 44, 45)}
@@ -97,7 +105,7 @@ class _Writer:
     def place(self, oid: str, pinned: bool = False) -> Step | None:
         here = self.w.parent_type(oid)
         options = [s for s in SURFACES if self.w.has(s) and s != here
-                   and CATALOG[self.w.type_of(oid)].spawn_on]
+                   and CATALOG[self.w.type_of(oid)].spawn_on and self.w.fits(oid, s)]
         surface = self.choose(options)
         if surface is None:
             return None
@@ -116,7 +124,8 @@ class _Writer:
             options = ['Drawer']
         else:
             options = ['GarbageCan'] if kind in ('ToiletPaper', 'Newspaper') else ['Drawer']
-        options = [c for c in options if self.w.has(c) and c != self.w.parent_type(oid)]
+        options = [c for c in options if self.w.has(c) and c != self.w.parent_type(oid)
+                   and self.w.fits(oid, c)]
         box = self.choose(options)
         if box is None:
             return None
@@ -224,7 +233,7 @@ def _composite_chains(wr: _Writer) -> list[Callable[[], list[tuple[Step, bool]]]
         knives = [i for i in w.ids('Knife') if i not in w.touched]
         food = wr.fresh(lambda i: 'sliced' in CATALOG[w.type_of(i)].state_keys()
                         and not w.truth[i].states.get('sliced'))
-        if not knives or food is None or not w.has('Drawer'):
+        if not knives or food is None or not w.fits(knives[0], 'Drawer'):
             return []
         return [((f'put {w.describe(knives[0])} away in a drawer',
                   [cond('INSIDE', by_id(knives[0]), 'Drawer')]), False),
@@ -234,7 +243,7 @@ def _composite_chains(wr: _Writer) -> list[Callable[[], list[tuple[Step, bool]]]
     def heat_then_serve() -> list:
         oid = wr.fresh(lambda i: 'cooked' in CATALOG[w.type_of(i)].state_keys())
         first = wr.state(oid, 'hot', pinned=True) if oid else None
-        if first is None or not w.has('DiningTable'):
+        if first is None or not w.fits(oid, 'DiningTable'):
             return []
         return [(first, False), ((f'serve the {words(w.type_of(oid))} you heated on the '
                                   'dining table', [cond('ON', by_id(oid), 'DiningTable')]),
@@ -247,7 +256,7 @@ def _composite_chains(wr: _Writer) -> list[Callable[[], list[tuple[Step, bool]]]
             return []
         here = first[1][0].target
         other = wr.choose([s for s in SURFACES if w.has(s) and s != here
-                           and s != w.parent_type(oid)])
+                           and s != w.parent_type(oid) and w.fits(oid, s)])
         if other is None:
             return []
         return [(first, False), ((f'move the {words(w.type_of(oid))} you put on the '
@@ -266,7 +275,8 @@ def _composite_chains(wr: _Writer) -> list[Callable[[], list[tuple[Step, bool]]]
         oid = wr.fresh(lambda i: 'filled' in CATALOG[w.type_of(i)].state_keys()
                        and not w.truth[i].states.get('filled'))
         first = wr.state(oid, 'filled', pinned=True) if oid else None
-        surface = wr.choose([s for s in ('DiningTable', 'CoffeeTable', 'Desk') if w.has(s)])
+        surface = wr.choose([s for s in ('DiningTable', 'CoffeeTable', 'Desk')
+                             if oid and w.fits(oid, s)])
         if first is None or surface is None:
             return []
         return [(first, False), ((f'put the {words(w.type_of(oid))} you filled on the '
@@ -360,7 +370,7 @@ def _complex(wr: _Writer, eid: str, n: int) -> list[Task]:
                 phrase = 'it'
             place = wr.choose([p for p in PLACES if w.has(p) and p != w.parent_type(oid)
                                and (p != 'Fridge' or 'food' in CATALOG[w.type_of(oid)]
-                                    .categories)])
+                                    .categories) and w.fits(oid, p)])
             if place is None:
                 continue
             relation = 'INSIDE' if CATALOG[place].receptacle == 'in' else 'ON'
@@ -404,7 +414,8 @@ def _stale(wr: _Writer, eid: str, n: int) -> list[Task]:
             oid = wr.choose([i for i in w.objects(fresh=False) if w.truth[i].parent != '?'
                              and max(CATALOG[w.type_of(i)].size[:2]) <= 0.2])
             boxes = [i for t in ('DiningTable', 'Desk', 'Dresser', 'CoffeeTable')
-                     for i in w.ids(t) if oid and w.truth[oid].room != w.truth[i].room]
+                     for i in w.ids(t) if oid and w.truth[oid].room != w.truth[i].room
+                     and w.fits(oid, i)]
             box = wr.choose(boxes)
             if oid is None or box is None:
                 continue
@@ -428,7 +439,7 @@ def _stale(wr: _Writer, eid: str, n: int) -> list[Task]:
             oid = wr.choose([i for i in w.objects(fresh=False)
                              if w.type_of(i) == 'ToiletPaper'
                              and not w.truth[i].states.get('used_up')])
-            if oid is None or not w.has('GarbageCan'):
+            if oid is None or not w.fits(oid, 'GarbageCan'):
                 continue
             changes.append(WorldChange('set_state', oid, key='used_up', value=True,
                                        note='a person finishes the toilet paper roll'))
@@ -464,18 +475,64 @@ DESCRIPTIONS = {
 }
 
 
-def generate_suite(name: str) -> Suite:
-    """Build one suite from its seeds (deterministic)."""
+def _physics_sim():
+    """A `PyBulletSimulator` to check episodes on, or None without PyBullet."""
+    try:
+        import sim.skills  # noqa: F401 - the backend needs its skills module
+        from sim.pybullet_sim import PyBulletSimulator
+    except ImportError:
+        log.warning('PyBullet is not importable: suites are not checked on physics')
+        return None
+    return PyBulletSimulator()
+
+
+def oracle_failures(sim, episode: Episode) -> list[str]:
+    """What the oracle cannot do in `episode` on `sim` (empty if it solves every task)."""
+    from sim.oracle import OraclePlanSource, run_episode
+
+    try:
+        result = run_episode(sim, episode, OraclePlanSource())
+    except ValueError as err:  # e.g. a scripted person's move that does not fit
+        return [str(err)]
+    return [f'{t.task_id}: {t.failed_condition or "reached before acting"} {t.error or ""}'
+            .strip() for t in result.tasks if not t.success or t.reached_before_acting]
+
+
+def _episode(name: str, k: int, seed: int, draw: int) -> Episode:
+    home = HomeRef(seed, params={'required_objects': list(REQUIRED)})
+    rng = random.Random(f'{name}-{seed}' if draw == 0 else f'{name}-{seed}-{draw}')
+    world = SuiteWorld(build_home(home), rng)
+    eid = f'{name}-e{k}'
+    tasks = WRITERS[name](_Writer(world, rng), eid, TASKS_PER_EPISODE)
+    if len(tasks) < TASKS_PER_EPISODE:
+        log.warning('%s: only %d task(s) in home %d', eid, len(tasks), seed)
+    return Episode(eid, home, tasks)
+
+
+def generate_suite(name: str, check_physics: bool = True) -> Suite:
+    """Build one suite from its seeds (deterministic).
+
+    With `check_physics` (and PyBullet importable) every episode is run by the oracle on
+    `PyBulletSimulator` and drawn again until it solves every task.
+    """
+    sim = _physics_sim() if check_physics else None
     episodes = []
-    for k, seed in enumerate(SEEDS[name]):
-        home = HomeRef(seed, params={'required_objects': list(REQUIRED)})
-        rng = random.Random(f'{name}-{seed}')
-        world = SuiteWorld(build_home(home), rng)
-        eid = f'{name}-e{k}'
-        tasks = WRITERS[name](_Writer(world, rng), eid, TASKS_PER_EPISODE)
-        if len(tasks) < TASKS_PER_EPISODE:
-            log.warning('%s: only %d task(s) in home %d', eid, len(tasks), seed)
-        episodes.append(Episode(eid, home, tasks))
+    try:
+        for k, seed in enumerate(SEEDS[name]):
+            for draw in range(MAX_DRAWS):
+                episode = _episode(name, k, seed, draw)
+                failures = oracle_failures(sim, episode) if sim is not None else []
+                if not failures:
+                    break
+                log.info('%s draw %d: oracle fails on physics: %s', episode.episode_id,
+                         draw, '; '.join(failures))
+            else:
+                raise RuntimeError(f'{name}-e{k}: no physically solvable episode in '
+                                   f'{MAX_DRAWS} draws ({"; ".join(failures)})')
+            episodes.append(episode)
+    finally:
+        if sim is not None:
+            sim.close()
     return Suite(name, episodes, DESCRIPTIONS[name],
                  generator={'module': 'sim.suites', 'seeds': list(SEEDS[name]),
                             'tasks_per_episode': TASKS_PER_EPISODE})
