@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sim.ai2thor.floorplan1 import REPO_ROOT, SCENE_NAME, floorplan1_home
 from sim.alfred_l import ImportedTask, import_alfred_l_file
-from sim.catalog import SLICING_TOOLS
+from sim.catalog import CATALOG, SLICING_TOOLS
 from sim.home import HomeSpec
 from sim.home_completion import thing_surfaces
 from sim.interface import Simulator, SkillCall, SkillTarget
@@ -219,7 +219,23 @@ class FloorPlanComparison:
             for side in (a, b):
                 for reason in side.reasons:
                     lines.append(f'- {side.task_id} in {side.home}: {reason}')
+                if side.result is not None and not side.success:
+                    fails = [f'{r.skill}({r.target}): {r.reason}' for r in side.result.log
+                             if not r.success][-1:]
+                    why = side.result.error or '; '.join(fails) or 'no progress'
+                    lines.append(f'- {side.task_id} in {side.home}: failed at '
+                                 f'{side.result.failed_condition} ({why})')
         return '\n'.join(lines)
+
+
+def generated_kitchen_ref(tasks: list[Task]) -> HomeRef:
+    """A generated kitchen-only home that holds every small object type `tasks` name."""
+    from sim.alfred_l import IMPORT_HOME_SEEDS
+
+    wanted = {w for t in tasks for g in t.goals for w in (g.obj, g.target) if w}
+    required = sorted(w for w in wanted if w in CATALOG and CATALOG[w].pickupable)
+    return HomeRef(IMPORT_HOME_SEEDS[FLOORPLAN % len(IMPORT_HOME_SEEDS)], ['kitchen'],
+                   'kitchen', {'required_objects': required + ['Knife']})
 
 
 def compare_floorplan1(plan_source_factory: PlanSourceFactory = ContainerAwareOracle,
@@ -229,23 +245,22 @@ def compare_floorplan1(plan_source_factory: PlanSourceFactory = ContainerAwareOr
     """FloorPlan 1 ALFRED-L tasks in the imported FloorPlan1 and in a generated kitchen.
 
     `plan_source_factory()` makes a fresh plan source per task (the oracle by default; the
-    evaluation bench passes a memory-driven planner). `kitchen` defaults to the generated
-    home the ALFRED-L importer assigns to FloorPlan 1.
+    evaluation bench passes a memory-driven planner). `kitchen` defaults to a generated
+    kitchen (the ALFRED-L importer's seed for FloorPlan 1) holding every object type the
+    tasks name, and a knife.
     """
-    from sim.alfred_l import _home_for
     from sim.suite_world import build_home
 
     imported = floorplan1_tasks(files)
     tasks = [t.task for t in imported]
     floorplan1 = floorplan1 or floorplan1_home()
     if kitchen is None:
-        ref = _home_for('kitchen', FLOORPLAN)
-        kitchen = build_home(HomeRef(ref.seed, ref.rooms, ref.start_room, dict(ref.params)))
+        kitchen = build_home(generated_kitchen_ref(tasks))
     a = run_floorplan_tasks(tasks, floorplan1, plan_source_factory)
     b = run_floorplan_tasks(tasks, kitchen, plan_source_factory)
     return FloorPlanComparison(list(zip(a, b)), kitchen.name)
 
 
 __all__ = ['ContainerAwareOracle', 'FloorPlanComparison', 'FloorPlanTaskResult', 'alfred_l_dir',
-           'compare_floorplan1', 'floorplan1_suite', 'floorplan1_tasks', 'run_floorplan_tasks',
-           'support_problems']
+           'compare_floorplan1', 'floorplan1_suite', 'floorplan1_tasks', 'generated_kitchen_ref',
+           'run_floorplan_tasks', 'support_problems']
