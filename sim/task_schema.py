@@ -179,8 +179,8 @@ class _Checker:
             return None
         value = obj[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            names = kind.__name__ if isinstance(kind, type) else '/'.join(k.__name__
-                                                                         for k in kind)
+            kinds = (kind,) if isinstance(kind, type) else kind
+            names = '/'.join(k.__name__ for k in kinds)
             self.problems.append(f'{where}: field {key!r} must be {names}, '
                                  f'got {type(value).__name__}')
             return None
