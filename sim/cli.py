@@ -18,6 +18,9 @@ def register_sim(subparsers: argparse._SubParsersAction) -> None:
     """`embodied-memory sim render-map | export-home | camera`."""
     sim = subparsers.add_parser('sim', help='PyBullet household simulator tools')
     sub = sim.add_subparsers(dest='sim_command', required=True)
+    from sim.ai2thor.cli import register_ai2thor
+
+    register_ai2thor(sub)
     m = sub.add_parser('render-map', help='top-down PNG of a generated (or saved) home')
     _home_args(m)
     m.add_argument('--out', default='map.png', help='PNG path (default map.png)')

@@ -26,6 +26,10 @@ UNKNOWN = '?'
 
 def build_home(home: HomeRef) -> HomeSpec:
     """The `HomeSpec` an episode's home reference stands for (deterministic)."""
+    if home.scene:
+        from sim.ai2thor.floorplan1 import load_scene
+
+        return load_scene(home.scene)
     layout = LayoutSpec()
     if home.rooms:
         layout.rooms = tuple(home.rooms)

@@ -170,7 +170,8 @@ def test_save_load_reset_and_scene_graph(node_env):
     missing = _call(client, LoadMemory, 'load_memory', LoadMemory.Request(path=str(tmp / 'no')))
     assert missing.error_code == missing.NOT_FOUND
     (tmp / 'junk.json').write_text('{not json')
-    junk = _call(client, LoadMemory, 'load_memory', LoadMemory.Request(path=str(tmp / 'junk.json')))
+    junk = _call(client, LoadMemory, 'load_memory',
+                 LoadMemory.Request(path=str(tmp / 'junk.json')))
     assert junk.error_code != junk.SUCCESS and 'unchanged' in junk.error_msg
     loaded = _call(client, LoadMemory, 'load_memory',
                    LoadMemory.Request(path=str(tmp / 'snap.json.gz')))

@@ -176,7 +176,6 @@ def _backends():
     yield pytest.param(SymbolicSim, id='symbolic')
     try:
         import sim.skills  # noqa: F401 - the backend needs its skills module
-
         from sim.pybullet_sim import PyBulletSimulator
     except ImportError:
         return

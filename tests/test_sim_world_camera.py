@@ -26,8 +26,8 @@ def test_shapes_and_types(frame_and_sim):
     assert frame.segmentation.shape == (120, 160) and frame.segmentation.dtype == np.int32
     assert frame.stamp == sim.time
     assert np.isfinite(frame.depth[frame.segmentation >= 0]).all()
-    assert set(frame.instance_to_object) == {int(i) for i in np.unique(frame.segmentation)
-                                              if i >= 0}
+    present = {int(i) for i in np.unique(frame.segmentation) if i >= 0}
+    assert set(frame.instance_to_object) == present
 
 
 def test_intrinsics_and_pose(frame_and_sim):

@@ -109,7 +109,7 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
 
         runner = TaskRunner(setup.view, robot, areas, runner_config, on_skill)
         t0 = time.perf_counter()
-        outcome = runner.run(task.goals)
+        outcome = runner.run(task.goals, task.instruction)
         score = scorer.score
         tr = TaskReport(
             task_id=task.task_id, instruction=task.instruction, success=score.success,

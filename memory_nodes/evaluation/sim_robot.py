@@ -64,6 +64,11 @@ class SimRobot:
         truth = self.sim.ground_truth().get(held)
         return truth.object_type if truth else None
 
+    def look(self) -> None:
+        """Half a second later, another frame from the same pose."""
+        self.sim.step(0.5)
+        self.perceive_frame(self.sim.render())
+
     def execute(self, call: SkillCall) -> SkillResult:
         """Run the skill, check the memory lookups it used, perceive, record own changes."""
         self._check_lookup(call)

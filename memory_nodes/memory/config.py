@@ -20,6 +20,7 @@ DEFAULT_FURNITURE = (
     'trash can', 'garbage can', 'dishwasher', 'washing machine', 'wardrobe',
     'counter top', 'sink basin', 'bathtub basin', 'coffee machine', 'toaster', 'faucet',
     'desk lamp', 'floor lamp', 'television', 'towel holder', 'shelving unit', 'stool',
+    'tvstand',
 )
 # Furniture whose inside holds things (`in` relations), as opposed to only a top (`on`).
 DEFAULT_CONTAINERS = (

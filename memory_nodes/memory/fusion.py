@@ -366,8 +366,8 @@ class ObjectFuser:
         for lbl, s in drop.label_scores.items():
             keep.label_scores[lbl] = keep.label_scores.get(lbl, 0.0) + s
         if drop.points is not None:
-            pts = drop.points if keep.points is None else np.concatenate([keep.points,
-                                                                           drop.points])
+            pts = drop.points if keep.points is None else np.concatenate(
+                [keep.points, drop.points])
             self.set_cloud(keep, pts)
         keep.observations += drop.observations
         keep.first_seen = min(keep.first_seen, drop.first_seen)

@@ -38,7 +38,7 @@ class SimFramePerception:
 
     detector: SimSegmentationDetector = field(default_factory=SimSegmentationDetector)
     builder: ObservationBuilder = field(default_factory=lambda: ObservationBuilder(
-        BackprojectionConfig(pixel_stride=2)))
+        BackprojectionConfig(pixel_stride=1)))
     frames: int = 0
     ms: list[float] = field(default_factory=list)
 

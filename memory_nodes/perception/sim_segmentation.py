@@ -20,7 +20,7 @@ class SimSegmentationDetector:
 
     name = 'sim_segmentation'
 
-    def __init__(self, min_pixels: int = 30, ignore_labels: tuple[str, ...] = (
+    def __init__(self, min_pixels: int = 12, ignore_labels: tuple[str, ...] = (
             'Floor', 'Wall', 'Ceiling', 'Doorway')) -> None:
         if min_pixels < 1:
             raise ValueError(f'min_pixels must be >= 1, got {min_pixels}')

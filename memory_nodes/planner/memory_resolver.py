@@ -32,7 +32,8 @@ class MemoryResolver:
 
     def __init__(self, memory: MemoryView, holding: SkillTarget | None = None,
                  robot_xy: tuple[float, float] | None = None,
-                 avoid: set[str] | None = None, stamp: float = 0.0) -> None:
+                 avoid: set[str] | None = None, stamp: float = 0.0,
+                 room_hint: str = '') -> None:
         self.memory = memory
         self._holding = holding
         self.robot_xy = robot_xy
@@ -40,6 +41,7 @@ class MemoryResolver:
         self.missing: list[str] = []
         self.used: dict[str, MemoryHit] = {}
         self.stamp = stamp
+        self.room_hint = room_hint.replace('_', ' ').lower()
 
     def _target(self, hit: MemoryHit, object_type: str) -> SkillTarget:
         target = SkillTarget(object_type=object_type, position=tuple(hit.position))
@@ -58,6 +60,10 @@ class MemoryResolver:
         if not hits:
             self.missing.append(object_type)
             return None
+        if self.room_hint and len(hits) > 1:
+            # "the lamp in the living room": among several, the one in the named room.
+            in_room = [h for h in hits if h.room.replace('_', ' ').lower() == self.room_hint]
+            hits = in_room or hits
         if near is not None and near.position is not None:
             best = min(hits, key=lambda h: math.dist(h.position, near.position))
         elif any(h.source == 'stm' for h in hits):

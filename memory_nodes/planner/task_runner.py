@@ -11,14 +11,15 @@ the task really succeeded is for a scorer outside to judge.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from memory_nodes.planner.goal_compiler import GoalCompileError, compile_goal
-from memory_nodes.planner.memory_resolver import MemoryResolver
-from memory_nodes.planner.plan import MemoryView
+from memory_nodes.planner.memory_resolver import MemoryResolver, canonical_type
+from memory_nodes.planner.plan import MemoryHit, MemoryView
 from sim.catalog import CATALOG
 from sim.goals import GoalCondition
 from sim.interface import SkillCall, SkillResult, SkillTarget
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: Failures that mean "memory was wrong about this object": mark it missing, re-plan.
 STALE_REASONS = {'object_not_found', 'not_holding_target'}
+#: Failures that mean the wanted state already holds: the step is done.
+ALREADY_REASONS = {'already_open', 'already_closed', 'already_on', 'already_off'}
 #: Failures that mean "this receptacle will not do": try another instance.
 AVOID_RECEPTACLE_REASONS = {'no_space', 'unstable', 'invalid_receptacle', 'not_a_receptacle'}
 
@@ -50,6 +53,10 @@ class SkillExecutor(Protocol):
         """Type of what the gripper holds (the robot's own proprioception), if anything."""
         ...
 
+    def look(self) -> None:
+        """Take another camera frame from where the robot stands (to confirm detections)."""
+        ...
+
 
 @dataclass
 class RunnerConfig:
@@ -57,7 +64,7 @@ class RunnerConfig:
 
     max_replans: int = 6
     max_skills: int = 80
-    max_explorations: int = 6
+    max_explorations: int = 12
 
 
 @dataclass
@@ -109,6 +116,22 @@ def strip_instances(goal: GoalCondition) -> GoalCondition:
                    target=goal.target or ((goal.target_id or '').rsplit('_', 1)[0] or None))
 
 
+def room_named(instruction: str, areas: Sequence[str]) -> str:
+    """The one room `instruction` names ('' if none or several)."""
+    text = instruction.lower()
+    named = [a for a in areas if a.replace('_', ' ').lower() in text]
+    return named[0] if len(named) == 1 else ''
+
+
+def _follow_moves(call: SkillCall, moved: dict[str, tuple[float, float, float]]
+                  ) -> SkillCall:
+    """Point a call's target at where this plan itself put that object."""
+    target = call.target
+    if target is None or target.object_type not in moved or target.object_id:
+        return call
+    return replace(call, target=replace(target, position=moved[target.object_type]))
+
+
 class TaskRunner:
     """Plans each sub-goal from memory, executes it, explores and re-plans as needed."""
 
@@ -120,6 +143,7 @@ class TaskRunner:
         self.areas = list(areas)
         self.config = config or RunnerConfig()
         self.on_skill = on_skill
+        self.room_hint = ''
 
     @property
     def holding(self) -> SkillTarget | None:
@@ -140,6 +164,60 @@ class TaskRunner:
 
         return sorted(rest, key=lambda a: (prior(a), rest.index(a)))
 
+    def _search_spots(self, object_types: Sequence[str], searched: set[str]
+                      ) -> list[MemoryHit]:
+        """Remembered receptacles where these types are usually kept, not yet searched."""
+        kinds: list[str] = []
+        for t in object_types:
+            spec = CATALOG.get(t)
+            kinds += [r for r in (spec.spawn_on if spec else ()) if r not in kinds]
+        found = [hit for kind in kinds for hit in self.memory.find(label=kind, top_k=10)
+                 if hit.id not in searched]
+        xy = self.robot.robot_xy()
+        return sorted(found, key=lambda h: math.dist(h.position[:2], xy))
+
+    def _search(self, missing: Sequence[str], explored: set[str], searched: set[str],
+                out: TaskOutcome) -> bool:
+        """One search step for unknown objects; False when nowhere is left to look.
+
+        Likely rooms first (common knowledge of where a type lives), then a close look at
+        the remembered receptacles that usually hold it (opening closed ones), then every
+        other room.
+        """
+        if len(explored) + len(searched) >= self.config.max_explorations:
+            return False
+        order = self._explore_order(missing, explored)
+        likely = [a for a in order if self._likely(missing, a)]
+        if likely:
+            return self._explore(likely[0], explored, out)
+        spots = self._search_spots(missing, searched)
+        if spots:
+            spot = spots[0]
+            searched.add(spot.id)
+            object_type = canonical_type(spot.label) or spot.label
+            target = SkillTarget(object_type=object_type, position=tuple(spot.position))
+            out.explorations += 1
+            nav = self._execute(SkillCall('navigate_to', target=target), out)
+            spec = CATALOG.get(object_type)
+            if nav.success and spec is not None and spec.openable \
+                    and not spot.states.get('open', False):
+                self._execute(SkillCall('open', target=target), out)
+            self.robot.look()
+            return True
+        if order:
+            return self._explore(order[0], explored, out)
+        return False
+
+    def _likely(self, missing: Sequence[str], area: str) -> bool:
+        rooms = [r for t in missing for r in (CATALOG[t].rooms if t in CATALOG else ())]
+        return any(area == r or area.startswith(r) for r in rooms)
+
+    def _explore(self, area: str, explored: set[str], out: TaskOutcome) -> bool:
+        explored.add(area)
+        out.explorations += 1
+        self._execute(SkillCall('explore', area=area), out)
+        return True
+
     # -- one skill -----------------------------------------------------------------
     def _execute(self, call: SkillCall, out: TaskOutcome) -> SkillResult:
         result = self.robot.execute(call)
@@ -155,34 +233,36 @@ class TaskRunner:
     def _subgoal(self, goal: GoalCondition, out: TaskOutcome) -> bool:
         cfg = self.config
         explored: set[str] = set()
+        searched: set[str] = set()
         avoid: set[str] = set()
         replans = 0
         while replans <= cfg.max_replans and len(out.skills) < cfg.max_skills:
             resolver = MemoryResolver(self.memory, self.holding, self.robot.robot_xy(), avoid,
-                                      self.robot.now())
+                                      self.robot.now(), self.room_hint)
             try:
                 calls = compile_goal(goal, resolver)
             except GoalCompileError as err:
-                if not resolver.missing or len(explored) >= cfg.max_explorations:
+                if not resolver.missing:
                     out.error = f'{goal.to_text()}: {err}'
                     return False
-                order = self._explore_order(resolver.missing, explored)
-                if not order:
-                    out.error = f'{goal.to_text()}: {err} (every room explored)'
+                if not self._search(resolver.missing, explored, searched, out):
+                    out.error = f'{goal.to_text()}: {err} (searched everywhere)'
                     return False
-                area = order[0]
-                explored.add(area)
-                out.explorations += 1
-                self._execute(SkillCall('explore', area=area), out)
                 continue
             out.memory_lookups += len(resolver.used)
             failed = None
+            moved: dict[str, tuple[float, float, float]] = {}
             for call in calls:
                 if len(out.skills) >= cfg.max_skills:
                     out.error = 'skill budget exhausted'
                     return False
+                call = _follow_moves(call, moved)
                 result = self._execute(call, out)
-                if not result.success:
+                if result.success and call.name == 'put' and call.receptacle is not None \
+                        and call.receptacle.position is not None and call.target is not None:
+                    # Where we just put it is where it is now, whatever the plan believed.
+                    moved[call.target.object_type or ''] = call.receptacle.position
+                if not result.success and result.reason not in ALREADY_REASONS:
                     failed = (call, result)
                     break
             if failed is None:
@@ -205,9 +285,14 @@ class TaskRunner:
         out.error = f'{goal.to_text()}: gave up after {replans} re-plans'
         return False
 
-    def run(self, goals: Sequence[GoalCondition]) -> TaskOutcome:
-        """Work through `goals` in order; stop at the first sub-goal that cannot be done."""
+    def run(self, goals: Sequence[GoalCondition], instruction: str = '') -> TaskOutcome:
+        """Work through `goals` in order; stop at the first sub-goal that cannot be done.
+
+        A single room named in `instruction` ("the lamp in the living room") picks among
+        several remembered instances of a type.
+        """
         t0 = time.perf_counter()
+        self.room_hint = room_named(instruction, self.areas)
         out = TaskOutcome(believed_done=False)
         for goal in goals:
             if not self._subgoal(strip_instances(goal), out):
