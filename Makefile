@@ -15,14 +15,14 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
-.PHONY: help setup test demo lint bench-ltm bench-stm bench-sim clean
+.PHONY: help setup test demo lint bench-ltm bench-stm bench-sim bench-tasks clean
 
 help:
 	@echo 'make demo    run the main job (sets up first)'
 	@echo 'make test    run the whole test suite (sets up first)'
 	@echo 'make setup   create .venv, install pinned packages, build embodied_memory_msgs'
 	@echo 'make lint    ruff + flake8 + pydocstyle (also run as tests)'
-	@echo 'make bench-ltm | bench-stm | bench-sim   benchmarks (QUICK=1 for a short run)'
+	@echo 'make bench-ltm | bench-stm | bench-sim | bench-tasks   benchmarks (QUICK=1: short run)'
 
 setup:
 	@scripts/setup.sh
@@ -45,6 +45,9 @@ bench-stm: setup
 
 bench-sim: setup
 	$(PY) bench/sim.py
+
+bench-tasks: setup
+	$(PY) bench/tasks.py
 
 clean:
 	rm -rf .venv .setup build bench/out

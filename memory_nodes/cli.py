@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     'sim.cli',
     'sim.tasks_cli:register_tasks',
     'memory_nodes.planner.serve_cli',
+    'memory_nodes.evaluation.bench_cli',
 )
 
 

@@ -5,17 +5,27 @@ changes between tasks, scores every task with ALFRED-L's ordered semantics after
 skill (ground truth is the judge, never the player), and collects the metrics of
 DESIGN.md: success, goal-condition rate, exploration, path length, time, memory lookup
 accuracy, short-term hit rate and prompt tokens.
+
+STM hit rate: of the memory hits the planner's compiled plans used (objects and furniture
+by scene-graph id), the share resident in the short-term buffer at that moment. With
+`trace=[]`, the episode is also recorded as a replayable STM trace
+(`memory_nodes.memory.traces`): a `TaskStep` per task, a `WriteStep` per short-term write
+and a `QueryStep` per lookup, so every eviction policy can be replayed on real episodes.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from memory_nodes.evaluation.conditions import make_condition
 from memory_nodes.evaluation.sim_robot import SimRobot
-from memory_nodes.evaluation.tokens import memory_prompt_tokens
+from memory_nodes.evaluation.tokens import HistoryTokenCounter, memory_prompt_tokens
+from memory_nodes.memory.traces import QueryStep, TaskStep, TraceStep, WriteStep
+from memory_nodes.perception.sim_frames import SimFramePerception
+from memory_nodes.planner.plan import MemoryHit
 from memory_nodes.planner.task_runner import RunnerConfig, TaskRunner
 from sim.goals import TaskScorer
 from sim.interface import Simulator
@@ -44,8 +54,8 @@ class TaskReport:
     wall_time_s: float
     lookups: int
     lookups_correct: int
-    stm_hits: int
-    stm_needed: int
+    stm_hits: int  # lookups whose object was resident in the STM
+    stm_needed: int  # lookups of scene-graph ids (the STM hit rate's denominator)
     prompt_tokens: int
     believed_done: bool
     error: str = ''
@@ -65,32 +75,88 @@ class EpisodeReport:
     frames: int = 0
 
 
-def _stm_hit_stats(setup, task: Task) -> tuple[int, int]:  # noqa: ANN001
-    """(needed objects present in the STM, needed objects) at the start of a task."""
-    memory = setup.memory
-    if memory is None:
-        return 0, 0
-    needed = {g.obj or (g.obj_id or '').rsplit('_', 1)[0] for g in task.goals}
-    labels = {e.label.lower().replace('_', '') for e in memory.stm.entries()}
-    hits = sum(1 for t in needed if t.lower() in labels)
-    return hits, len(needed)
+def goal_types(task: Task) -> tuple[str, ...]:
+    """Object types a task's goals name (subjects and receptacles), in order."""
+    out: list[str] = []
+    for g in task.goals:
+        for name, oid in ((g.obj, g.obj_id), (g.target, g.target_id)):
+            t = name or (oid or '').rsplit('_', 1)[0]
+            if t and t not in out:
+                out.append(t)
+    return tuple(out)
+
+
+def task_labels(task: Task) -> tuple[str, ...]:
+    """The goal types in every spelling memory labels use ('RemoteControl', 'remote control')."""
+    out: list[str] = []
+    for t in goal_types(task):
+        words = re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', t).lower()
+        for form in (t, words, words.replace(' ', '_')):
+            if form not in out:
+                out.append(form)
+    return tuple(out)
+
+
+class _StmRecorder:
+    """Counts short-term hits of the planner's lookups; optionally records a trace."""
+
+    def __init__(self, memory, trace: list[TraceStep] | None) -> None:  # noqa: ANN001
+        self.memory = memory
+        self.trace = trace
+        self.hits = 0
+        self.lookups = 0
+        if memory is not None and trace is not None:
+            write = memory.stm.write
+
+            def recording_write(change, embedding=None):  # noqa: ANN001, ANN202
+                oid = write(change, embedding)
+                if oid:
+                    trace.append(WriteStep(replace(change, object_id=oid)))
+                return oid
+
+            memory.stm.write = recording_write
+
+    def task(self, stamp: float, task: Task) -> None:
+        """A task starts: tell the STM what it names (as the planner node does)."""
+        labels = task_labels(task)
+        if self.memory is not None:
+            self.memory.stm.set_task_context(labels)
+        if self.trace is not None:
+            self.trace.append(TaskStep(stamp, task.instruction, labels))
+
+    def lookup(self, hit: MemoryHit, stamp: float) -> None:
+        if self.memory is None:
+            return
+        self.lookups += 1
+        if self.memory.stm.peek(hit.id) is not None:
+            self.hits += 1
+        if self.trace is not None:
+            self.trace.append(QueryStep(stamp, hit.id, hit.label))
 
 
 def run_episode(sim: Simulator, episode: Episode, condition: str, *,
-                stm_policy: str = 'wtinylfu', stm_capacity: int = 10,
+                stm_policy: str = 'robot_aware', stm_capacity: int = 10,
                 runner_config: RunnerConfig | None = None,
                 on_task: Callable[[TaskReport], object] | None = None,
-                text_embeddings: str = 'minilm') -> EpisodeReport:
-    """Run every task of `episode` in one home, without reset, under `condition`."""
+                text_embeddings: str = 'minilm',
+                trace: list[TraceStep] | None = None,
+                perception: SimFramePerception | None = None) -> EpisodeReport:
+    """Run every task of `episode` in one home, without reset, under `condition`.
+
+    `trace`, if given (a list), receives the episode's short-term memory trace;
+    `perception` replaces the default sim_segmentation perception.
+    """
     setup = make_condition(condition, stm_policy, stm_capacity, text_embeddings)
     home = build_home(episode.home)
     sim.reset(home, seed=episode.home.seed)
     if setup.memory is not None:
         for name, (x0, y0, x1, y1) in sim.rooms().items():
             setup.memory.ltm.define_room(name, (x0, y0, -0.1), (x1, y1, 3.0))
-    robot = SimRobot(sim, setup.memory, setup.history)
+    robot = SimRobot(sim, setup.memory, setup.history, perception)
     areas = list(sim.rooms())
     report = EpisodeReport(episode.episode_id, condition)
+    recorder = _StmRecorder(setup.memory, trace)
+    history_tokens = HistoryTokenCounter()
     for task in episode.tasks:
         for change in task.world_changes:
             apply_world_change(sim, change)
@@ -98,8 +164,9 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
             setup.memory.reset()
             for name, (x0, y0, x1, y1) in sim.rooms().items():
                 setup.memory.ltm.define_room(name, (x0, y0, -0.1), (x1, y1, 3.0))
-        stm_hits, stm_needed = _stm_hit_stats(setup, task)
-        tokens = memory_prompt_tokens(setup, task.instruction)
+        tokens = memory_prompt_tokens(setup, task.instruction, history_tokens)
+        recorder.task(robot.now(), task)
+        hits0, stm_lookups0 = recorder.hits, recorder.lookups
         scorer = TaskScorer(task.goals)
         scorer.update(sim.ground_truth(), sim.holding())
         lookups0, correct0 = robot.counters.lookups, robot.counters.lookups_correct
@@ -108,6 +175,7 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
             scorer.update(sim.ground_truth(), sim.holding())
 
         runner = TaskRunner(setup.view, robot, areas, runner_config, on_skill)
+        runner.on_lookup = lambda hit: recorder.lookup(hit, robot.now())
         t0 = time.perf_counter()
         outcome = runner.run(task.goals, task.instruction)
         score = scorer.score
@@ -121,7 +189,8 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
             robot_time_s=outcome.robot_time_s, wall_time_s=time.perf_counter() - t0,
             lookups=robot.counters.lookups - lookups0,
             lookups_correct=robot.counters.lookups_correct - correct0,
-            stm_hits=stm_hits, stm_needed=stm_needed, prompt_tokens=tokens,
+            stm_hits=recorder.hits - hits0, stm_needed=recorder.lookups - stm_lookups0,
+            prompt_tokens=tokens,
             believed_done=outcome.believed_done, error=outcome.error,
             skill_log=[f'{s.text}{"" if s.success else " -> " + str(s.reason)}'
                        for s in outcome.skills])

@@ -16,7 +16,7 @@ from memory_nodes.memory.robot_memory import RobotMemory
 from memory_nodes.memory.state_change import StateChange
 from memory_nodes.perception.sim_frames import SimFramePerception, visible_instances
 from memory_nodes.planner.memory_views import HistoryView, LogEntry
-from sim.interface import CameraFrame, Simulator, SkillCall, SkillResult
+from sim.interface import CameraFrame, Simulator, SkillCall, SkillResult, SkillTarget
 
 
 @dataclass
@@ -43,6 +43,7 @@ class SimRobot:
         self.history = history
         self.perception = perception or SimFramePerception()
         self.counters = RobotCounters()
+        self.held_node: str | None = None  # memory id of what the gripper holds
         if hasattr(sim, 'observer'):
             sim.observer = self.perceive_frame  # frames rendered during explore
 
@@ -72,12 +73,37 @@ class SimRobot:
     def execute(self, call: SkillCall) -> SkillResult:
         """Run the skill, check the memory lookups it used, perceive, record own changes."""
         self._check_lookup(call)
+        acted = self._memory_id(call.target)
         result = self.sim.execute(call)
         self.counters.skills += 1
         if call.name != 'explore':
             self.perceive_frame(self.sim.render())
-        self._record_events(result)
+        self._record_events(result, call, acted)
+        if result.success and call.name == 'pick_up':
+            self.held_node = acted
+        elif self.sim.holding() is None:
+            self.held_node = None
         return result
+
+    def _memory_id(self, target: SkillTarget | None) -> str | None:
+        """The memory node the planner meant by `target` (the robot knows what it acts on).
+
+        A target with a believed position is the remembered node of its type nearest that
+        position; a target without one is what the gripper holds. Own-action changes then
+        update that node instead of guessing by label and position.
+        """
+        if self.memory is None or target is None or target.object_type is None:
+            return None
+        if target.object_type == self.held_type() and self.held_node is not None:
+            return self.held_node
+        if target.position is None:
+            return None
+        best, best_d = None, target.tolerance
+        for node in self.memory.ltm.by_label(target.object_type):
+            d = math.dist(tuple(node.position), target.position)
+            if d <= best_d:
+                best, best_d = node.id, d
+        return best
 
     # -- memory accuracy -------------------------------------------------------------
     def _check_lookup(self, call: SkillCall) -> None:
@@ -114,16 +140,24 @@ class SimRobot:
                                              (float(c[0]), float(c[1]), float(c[2])),
                                              dict(obs.states)))
 
-    def _record_events(self, result: SkillResult) -> None:
+    def _record_events(self, result: SkillResult, call: SkillCall | None = None,
+                       acted: str | None = None) -> None:
         """The robot's own changes, as its skill server reports them."""
         truth = None
+        want = call.target.object_type if call is not None and call.target else None
+        held = (self.held_type(), self.held_node) if self.held_node else (None, None)
         for ev in result.events:
+            object_id = None
+            if acted is not None and ev.object_type == want:
+                object_id, acted = acted, None  # the acted-on object's first event only
+            elif held[1] is not None and ev.object_type == held[0]:
+                object_id = held[1]  # what the gripper carries moves with the robot
             parent_label = None
             if ev.parent:
                 truth = truth or self.sim.ground_truth()
                 parent = truth.get(ev.parent)
                 parent_label = parent.object_type if parent else None
-            change = StateChange(label=ev.object_type, stamp=ev.stamp,
+            change = StateChange(label=ev.object_type, stamp=ev.stamp, object_id=object_id,
                                  position=tuple(ev.position), states=dict(ev.states),
                                  changed=list(ev.changed), source='own_action',
                                  receptacle=parent_label)

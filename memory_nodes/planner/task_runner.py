@@ -144,6 +144,8 @@ class TaskRunner:
         self.config = config or RunnerConfig()
         self.on_skill = on_skill
         self.room_hint = ''
+        #: Called with every memory hit a compiled plan used (the evaluation's lookups).
+        self.on_lookup: Callable[[MemoryHit], None] | None = None
 
     @property
     def holding(self) -> SkillTarget | None:
@@ -250,6 +252,9 @@ class TaskRunner:
                     return False
                 continue
             out.memory_lookups += len(resolver.used)
+            if self.on_lookup is not None:
+                for hit in resolver.used.values():
+                    self.on_lookup(hit)
             failed = None
             moved: dict[str, tuple[float, float, float]] = {}
             for call in calls:

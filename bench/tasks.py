@@ -1,0 +1,42 @@
+"""Task benchmark: every suite under every memory condition (what `make bench-tasks` runs).
+
+KARMA's experiment on our stack: success, goal-condition rate, exploration, time, memory
+retrieval accuracy, STM hit rate and prompt tokens per suite and condition; prints the
+tables, writes plots and a JSON file under bench/out/tasks/ and ends with one
+`RESULT key=value ...` line. The full run also regenerates docs/results.md (the committed
+results page). `QUICK=1` runs one episode per suite, its first three tasks, on two worker
+processes (< 5 min on 2 cores) and writes its page under bench/out/ instead.
+
+Extra arguments are passed to `embodied-memory bench tasks` (e.g. `--conditions none
+ltm+stm`, `--alfred-l FILE`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('MPLBACKEND', 'Agg')
+
+from memory_nodes.cli import main  # noqa: E402
+
+QUICK = os.environ.get('QUICK', '') not in ('', '0')
+
+
+def argv() -> list[str]:
+    """The bench command's arguments for this mode."""
+    if QUICK:
+        return ['bench', 'tasks', '--quick', '--jobs', '2', '--text-embeddings', 'hashing',
+                '--out', 'bench/out/tasks_quick',
+                '--results-md', 'bench/out/tasks_quick/results.md']
+    return ['bench', 'tasks', '--jobs', '2', '--floorplan1', '--out', 'bench/out/tasks',
+            '--results-md', 'docs/results.md']
+
+
+if __name__ == '__main__':
+    os.chdir(ROOT)
+    sys.exit(main(argv() + sys.argv[1:]))

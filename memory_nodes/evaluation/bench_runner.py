@@ -1,0 +1,227 @@
+"""The task benchmark's grid: every suite x every condition, same homes, seeds and planner.
+
+One unit of work is one episode under one condition (`run_episode`, in-process); units run
+in this process or in `jobs` worker processes (each with its own simulator). Every task
+prints one progress line. The `ltm+stm` runs also record their short-term memory traces,
+which `replay_traces` plays through every eviction policy at several capacities.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memory_nodes.evaluation.conditions import CONDITIONS
+from memory_nodes.evaluation.episodes import EpisodeReport, TaskReport, run_episode
+from memory_nodes.memory.traces import TraceStep, replay
+from sim.task_schema import Episode, Suite, load_suite
+
+SUITES = ('simple', 'composite', 'complex', 'stale')
+OURS = 'ltm+stm'
+TRACE_POLICIES = ('fifo', 'lru', 'lfu', 'wtinylfu', 'robot_aware')
+TRACE_CAPACITIES = (5, 10, 15, 20, 25)
+#: What runs one episode: in-process `run_episode`, or the ROS 2 runner with `--ros`.
+EPISODE_RUNNER: Callable[..., EpisodeReport] = run_episode
+
+
+@dataclass
+class BenchConfig:
+    """What to run: suites (names or files), conditions, STM policy and capacity, sizes."""
+
+    suites: list[str] = field(default_factory=lambda: list(SUITES))
+    conditions: list[str] = field(default_factory=lambda: list(CONDITIONS))
+    policy: str = 'robot_aware'
+    capacity: int = 10
+    episodes: int | None = None  # per suite (None: all)
+    tasks: int | None = None  # per episode (None: all)
+    alfred_l: list[str] = field(default_factory=list)
+    text_embeddings: str = 'minilm'
+    perception: str = 'sim_segmentation'
+    weights: str | None = None
+    jobs: int = 1
+    floorplan1: bool = False
+
+
+@dataclass
+class EpisodeRun:
+    """One episode under one condition: its report and (for ours) its STM trace."""
+
+    suite: str
+    condition: str
+    report: EpisodeReport
+    trace: list[TraceStep] | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class BenchRun:
+    """Everything the grid produced."""
+
+    config: BenchConfig
+    runs: list[EpisodeRun]
+    suites: list[str]
+    skipped: dict[str, int] = field(default_factory=dict)  # suite -> unmapped tasks dropped
+    seconds: float = 0.0
+
+    def tasks(self, suite: str, condition: str) -> list[TaskReport]:
+        """Every task report of one cell, in suite order."""
+        return [t for r in self.runs if r.suite == suite and r.condition == condition
+                for t in r.report.tasks]
+
+    def last_flags(self, suite: str, condition: str) -> list[bool]:
+        """Per task of `tasks(suite, condition)`: is it its episode's last task."""
+        out: list[bool] = []
+        for r in self.runs:
+            if r.suite == suite and r.condition == condition:
+                n = len(r.report.tasks)
+                out += [i == n - 1 for i in range(n)]
+        return out
+
+    def traces(self) -> list[list[TraceStep]]:
+        """The recorded STM traces (one per `ltm+stm` episode)."""
+        return [r.trace for r in self.runs if r.trace]
+
+
+def load_suites(names: Sequence[str], alfred_files: Sequence[str] = ()
+                ) -> tuple[list[Suite], dict[str, int]]:
+    """Suites by name or file, plus ALFRED-L files (raw, imported on the fly, or converted).
+
+    Tasks an import could not map (empty goal) are dropped and counted per suite.
+    """
+    from sim.alfred_l import import_alfred_l_file
+    from sim.task_schema import TaskFileError
+
+    suites = [load_suite(n) for n in names]
+    skipped: dict[str, int] = {}
+    for path in alfred_files:
+        try:
+            suite = load_suite(path)
+        except TaskFileError:
+            suite = import_alfred_l_file(path).suite
+        dropped = 0
+        for ep in suite.episodes:
+            keep = [t for t in ep.tasks if t.goals]
+            dropped += len(ep.tasks) - len(keep)
+            ep.tasks = keep
+        suite.episodes = [ep for ep in suite.episodes if ep.tasks]
+        skipped[suite.name] = dropped
+        suites.append(suite)
+    return suites, skipped
+
+
+def make_perception(name: str, weights: str | None):  # noqa: ANN201 - SimFramePerception
+    """The perception the robot runs: sim_segmentation, or YOLO from a weights file."""
+    from memory_nodes.perception.sim_frames import SimFramePerception
+
+    if name == 'sim_segmentation':
+        return None  # SimRobot's default
+    if name != 'yolo':
+        raise ValueError(f'perception must be sim_segmentation or yolo, got {name!r}')
+    if not weights or not Path(weights).exists():
+        raise ValueError(f'--perception yolo needs --weights PATH of an existing file, '
+                         f'got {weights!r}')
+    try:
+        module = importlib.import_module('memory_nodes.perception.yolo_detector')
+    except ImportError as err:
+        raise ValueError('no YOLO detector in this build (memory_nodes.perception.'
+                         f'yolo_detector: {err})') from None
+    return SimFramePerception(detector=module.YoloDetector(weights))
+
+
+# --------------------------------------------------------------------------- workers
+_SIM = None
+
+
+def _simulator():  # noqa: ANN202 - PyBulletSimulator, one per process
+    global _SIM
+    if _SIM is None:
+        from sim.pybullet_sim import PyBulletSimulator
+
+        _SIM = PyBulletSimulator()
+    return _SIM
+
+
+def _progress_line(suite: str, condition: str, episode: str, t: TaskReport) -> str:
+    return (f'[bench-tasks] suite={suite} condition={condition} episode={episode} '
+            f'task={t.task_id} success={int(t.success)} gc={t.goal_condition_rate:.2f} '
+            f'explore={t.explorations} skills={t.skills} tokens={t.prompt_tokens} '
+            f'({t.wall_time_s:.1f} s){" " + t.error if t.error else ""}')
+
+
+def run_unit(unit: tuple[str, Episode, str, BenchConfig]) -> EpisodeRun:
+    """Run one episode under one condition (in this process or a worker)."""
+    suite, episode, condition, cfg = unit
+    trace: list[TraceStep] | None = [] if condition == OURS else None
+    t0 = time.perf_counter()
+    perception = make_perception(cfg.perception, cfg.weights)
+    report = EPISODE_RUNNER(
+        _simulator(), episode, condition, stm_policy=cfg.policy, stm_capacity=cfg.capacity,
+        text_embeddings=cfg.text_embeddings, trace=trace, perception=perception,
+        on_task=lambda t: print(_progress_line(suite, condition, episode.episode_id, t),
+                                flush=True))
+    return EpisodeRun(suite, condition, report, trace, time.perf_counter() - t0)
+
+
+def _trimmed(episode: Episode, tasks: int | None) -> Episode:
+    if tasks is None or tasks >= len(episode.tasks):
+        return episode
+    return Episode(episode.episode_id, episode.home, episode.tasks[:tasks])
+
+
+def run_bench(cfg: BenchConfig, log: Callable[[str], object] = print) -> BenchRun:
+    """Run the whole grid; progress goes to stdout, one line per task."""
+    for c in cfg.conditions:
+        if c not in CONDITIONS:
+            raise ValueError(f'unknown condition {c!r} (choose from {", ".join(CONDITIONS)})')
+    make_perception(cfg.perception, cfg.weights)  # fail before the long run
+    suites, skipped = load_suites(cfg.suites, cfg.alfred_l)
+    units = []
+    for suite in suites:
+        episodes = suite.episodes[:cfg.episodes] if cfg.episodes else suite.episodes
+        for ep in episodes:
+            for condition in cfg.conditions:
+                units.append((suite.name, _trimmed(ep, cfg.tasks), condition, cfg))
+    log(f'[bench-tasks] {len(units)} episode runs: {len(suites)} suites x '
+        f'{len(cfg.conditions)} conditions, policy={cfg.policy} capacity={cfg.capacity}, '
+        f'jobs={cfg.jobs}')
+    t0 = time.perf_counter()
+    if cfg.jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context('fork').Pool(cfg.jobs) as pool:
+            runs = pool.map(run_unit, units, chunksize=1)
+    else:
+        runs = [run_unit(u) for u in units]
+    return BenchRun(cfg, runs, [s.name for s in suites], skipped, time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- traces
+def replay_traces(traces: Sequence[Sequence[TraceStep]],
+                  policies: Sequence[str] = TRACE_POLICIES,
+                  capacities: Sequence[int] = TRACE_CAPACITIES) -> dict[str, list[float]]:
+    """Hit rate per policy (one value per capacity) of the recorded suite traces."""
+    from memory_nodes.memory.short_term import ShortTermConfig, ShortTermMemory
+
+    class LatestSink:
+        """The long-term memory's place in a replay: newest change per object."""
+
+        def record_state_change(self, change) -> str:  # noqa: ANN001
+            return change.object_id or change.label
+
+    out: dict[str, list[float]] = {}
+    for policy in policies:
+        row = []
+        for cap in capacities:
+            hits = queries = 0
+            for trace in traces:
+                mem = ShortTermMemory(ShortTermConfig(capacity=cap, policy=policy),
+                                      sink=LatestSink())
+                res = replay(trace, mem)
+                hits += res.hits
+                queries += res.queries
+            row.append(hits / queries if queries else float('nan'))
+        out[policy] = row
+    return out

@@ -1,0 +1,256 @@
+"""The task benchmark's outputs: markdown tables, PNG plots, a JSON file and the RESULT line.
+
+Everything here is computed from a `BenchRun` with `metrics.summarize`; nothing is typed
+in by hand. `results_page` is the text of docs/results.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+from memory_nodes.evaluation.bench_runner import OURS, TRACE_CAPACITIES, BenchRun
+from memory_nodes.evaluation.conditions import CONDITIONS
+from memory_nodes.evaluation.metrics import (
+    ConditionMetrics,
+    add_reductions,
+    fmt,
+    paired_wins,
+    reduction,
+    summarize,
+)
+
+LABELS = {
+    'none': 'none (current view only)',
+    'history': 'history (full observation log)',
+    'ltm': 'ltm (scene graph only)',
+    'stm': 'stm (short-term only)',
+    'ltm+stm': 'ltm+stm (ours)',
+}
+
+
+def cells(run: BenchRun) -> dict[str, dict[str, ConditionMetrics]]:
+    """Suite -> condition -> metrics, with RE/RT/RP against `none` where it ran."""
+    out: dict[str, dict[str, ConditionMetrics]] = {}
+    for suite in run.suites:
+        row = {c: summarize(run.tasks(suite, c), run.last_flags(suite, c))
+               for c in run.config.conditions if run.tasks(suite, c)}
+        none = row.get('none')
+        for m in row.values():
+            add_reductions(m, none)
+        out[suite] = row
+    return out
+
+
+def pooled(run: BenchRun) -> dict[str, ConditionMetrics]:
+    """Condition -> metrics over every suite's tasks."""
+    out: dict[str, ConditionMetrics] = {}
+    for c in run.config.conditions:
+        tasks, flags = [], []
+        for suite in run.suites:
+            tasks += run.tasks(suite, c)
+            flags += run.last_flags(suite, c)
+        if tasks:
+            out[c] = summarize(tasks, flags)
+    for m in out.values():
+        add_reductions(m, out.get('none'))
+    return out
+
+
+def _conditions(run: BenchRun) -> list[str]:
+    return [c for c in CONDITIONS if c in run.config.conditions]
+
+
+def table_one(run: BenchRun, grid: dict[str, dict[str, ConditionMetrics]]) -> str:
+    """KARMA's Table 1, on our suites: success rate per suite (rows: memory conditions)."""
+    head = '| memory | ' + ' | '.join(f'{s} SR' for s in run.suites) + ' |'
+    lines = [head, '|---|' + '---|' * len(run.suites)]
+    for c in _conditions(run):
+        vals = [grid[s][c].sr if c in grid[s] else math.nan for s in run.suites]
+        lines.append(f'| {LABELS[c]} | ' + ' | '.join(fmt(v) for v in vals) + ' |')
+    return '\n'.join(lines)
+
+
+def ablation_table(run: BenchRun, pool: dict[str, ConditionMetrics]) -> str:
+    """Every metric per condition over all suites, with paired wins against ours."""
+    lines = ['| memory | SR | GC | RE | RT | RP | explore/task | path m/task | '
+             'robot s/task | retrieval acc | STM hit | tokens/task | tokens last task | '
+             'ours won / lost |',
+             '|---|' + '---|' * 13]
+    ours = [t for s in run.suites for t in run.tasks(s, OURS)]
+    for c in _conditions(run):
+        m = pool.get(c)
+        if m is None:
+            continue
+        theirs = [t for s in run.suites for t in run.tasks(s, c)]
+        won, lost = paired_wins(ours, theirs) if c != OURS and ours else (0, 0)
+        stm = fmt(m.stm_hit_rate) if c in ('stm', 'ltm+stm') else '-'
+        lines.append(
+            f'| {LABELS[c]} | {fmt(m.sr)} | {fmt(m.gc)} | {fmt(m.re)} | {fmt(m.rt)} | '
+            f'{fmt(m.rp)} | {fmt(m.exploration)} | {fmt(m.path_length_m, 1)} | '
+            f'{fmt(m.robot_time_s, 0)} | {fmt(m.retrieval_accuracy)} | {stm} | '
+            f'{fmt(m.tokens, 0)} | {fmt(m.tokens_last, 0)} | '
+            f'{"-" if c == OURS else f"{won} / {lost}"} |')
+    return '\n'.join(lines)
+
+
+def detail_table(run: BenchRun, grid: dict[str, dict[str, ConditionMetrics]]) -> str:
+    """Per suite and condition: SR with its 95 % interval and the efficiency metrics."""
+    lines = ['| suite | memory | tasks | SR [95 % CI] | GC | RE | RT | explore/task | '
+             'path m/task | retrieval acc | STM hit | tokens/task | wall s/task |',
+             '|---|---|' + '---|' * 11]
+    for s in run.suites:
+        for c in _conditions(run):
+            m = grid[s].get(c)
+            if m is None:
+                continue
+            stm = fmt(m.stm_hit_rate) if c in ('stm', 'ltm+stm') else '-'
+            lines.append(
+                f'| {s} | {c} | {m.tasks} | {fmt(m.sr)} [{fmt(m.sr_low)}, {fmt(m.sr_high)}] '
+                f'| {fmt(m.gc)} | {fmt(m.re)} | {fmt(m.rt)} | {fmt(m.exploration)} | '
+                f'{fmt(m.path_length_m, 1)} | {fmt(m.retrieval_accuracy)} | {stm} | '
+                f'{fmt(m.tokens, 0)} | {fmt(m.wall_time_s, 1)} |')
+    return '\n'.join(lines)
+
+
+def trace_table(hits: dict[str, list[float]], n_traces: int) -> str:
+    """STM hit rate per policy and capacity on the recorded suite traces."""
+    lines = [f'STM hit rate on {n_traces} suite traces (recorded from the ltm+stm episodes)',
+             '',
+             '| policy | ' + ' | '.join(f'cap {c}' for c in TRACE_CAPACITIES) + ' |',
+             '|---|' + '---|' * len(TRACE_CAPACITIES)]
+    for policy, row in hits.items():
+        lines.append(f'| {policy} | ' + ' | '.join(fmt(v, 3) for v in row) + ' |')
+    return '\n'.join(lines)
+
+
+def failures(run: BenchRun, condition: str = OURS) -> list[str]:
+    """One line per failed task of `condition`: id, goal-condition rate and the error."""
+    out = []
+    for r in run.runs:
+        if r.condition != condition:
+            continue
+        for t in r.report.tasks:
+            if not t.success:
+                why = t.error or ('planner believed it done' if t.believed_done else 'stopped')
+                out.append(f'- {t.task_id} (GC {t.goal_condition_rate:.2f}): '
+                           f'"{t.instruction}": {why}')
+    return out
+
+
+def result_line(run: BenchRun, grid: dict[str, dict[str, ConditionMetrics]],
+                pool: dict[str, ConditionMetrics]) -> str:
+    """The last line: `RESULT key=value ...` (NaN where a cell did not run)."""
+    def cell(suite: str, cond: str, attr: str) -> float:
+        m = grid.get(suite, {}).get(cond)
+        return getattr(m, attr) if m is not None else math.nan
+
+    vals = {f'sr_ours_{s}': cell(s, OURS, 'sr') for s in ('simple', 'composite', 'complex',
+                                                          'stale')}
+    vals['sr_none_complex'] = cell('complex', 'none', 'sr')
+    vals['sr_history_complex'] = cell('complex', 'history', 'sr')
+    vals['re_ours_composite'] = cell('composite', OURS, 're')
+    ours, hist = pool.get(OURS), pool.get('history')
+    vals['tokens_ours'] = ours.tokens_last if ours else math.nan
+    vals['tokens_history'] = hist.tokens_last if hist else math.nan
+    vals['tokens_ratio'] = (vals['tokens_history'] / vals['tokens_ours']
+                            if ours and hist and vals['tokens_ours'] else math.nan)
+    for s in run.suites:
+        if s not in ('simple', 'composite', 'complex', 'stale'):
+            vals[f'sr_ours_{s}'] = cell(s, OURS, 'sr')
+    parts = []
+    for k, v in vals.items():
+        if k.startswith('tokens_') and k != 'tokens_ratio' and not math.isnan(v):
+            parts.append(f'{k}={v:.0f}')
+        else:
+            parts.append(f'{k}={"nan" if math.isnan(v) else f"{v:.3f}"}')
+    return 'RESULT ' + ' '.join(parts)
+
+
+def _clean(value):  # noqa: ANN001, ANN202 - JSON without NaN
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_json(path: Path, run: BenchRun, grid, pool, trace_hits,  # noqa: ANN001
+               extra: dict) -> None:
+    """All numbers: config, per-cell and pooled metrics, trace hit rates, every task."""
+    doc = {
+        'config': asdict(run.config), **extra,
+        'cells': {s: {c: m.as_dict() for c, m in row.items()} for s, row in grid.items()},
+        'pooled': {c: m.as_dict() for c, m in pool.items()},
+        'stm_trace_hit_rate': {'capacities': list(TRACE_CAPACITIES), 'policies': trace_hits},
+        'tasks': [{'suite': r.suite, 'condition': r.condition, 'episode': r.report.episode_id,
+                   **{k: v for k, v in asdict(t).items() if k != 'skill_log'}}
+                  for r in run.runs for t in r.report.tasks],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_clean(doc), indent=1, sort_keys=False) + '\n')
+
+
+def plot(out_dir: Path, run: BenchRun, grid, trace_hits) -> list[Path]:  # noqa: ANN001
+    """success.png, exploration.png (per condition and suite), stm_traces.png."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    conds = _conditions(run)
+    width = 0.8 / max(1, len(conds))
+    for attr, ylabel, name in (('sr', 'success rate', 'success'),
+                               ('exploration', 'explore/search actions per task',
+                                'exploration')):
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for i, c in enumerate(conds):
+            vals = [getattr(grid[s][c], attr) if c in grid[s] else 0.0 for s in run.suites]
+            xs = [k + (i - (len(conds) - 1) / 2) * width for k in range(len(run.suites))]
+            ax.bar(xs, vals, width, label=LABELS[c])
+        ax.set_xticks(range(len(run.suites)), run.suites)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f'{ylabel} per suite and memory condition')
+        ax.grid(axis='y', alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = out_dir / f'{name}.png'
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    if trace_hits:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for policy, row in trace_hits.items():
+            ax.plot(TRACE_CAPACITIES, row, '-' if policy == run.config.policy else '--',
+                    marker='o', label=policy)
+        ax.set_xticks(TRACE_CAPACITIES)
+        ax.set_xlabel('short-term memory capacity (entries)')
+        ax.set_ylabel('hit rate (planner lookups resident in STM)')
+        ax.set_title("STM eviction policies on the suites' recorded traces")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = out_dir / 'stm_traces.png'
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def reductions_note(grid) -> str:  # noqa: ANN001
+    """One sentence per suite: ours vs none on exploration and time."""
+    parts = []
+    for s, row in grid.items():
+        if OURS in row and 'none' in row:
+            parts.append(f'{s}: RE {fmt(row[OURS].re)}, RT {fmt(row[OURS].rt)}')
+    return '; '.join(parts)
+
+
+__all__ = ['ablation_table', 'cells', 'detail_table', 'failures', 'plot', 'pooled',
+           'reduction', 'result_line', 'table_one', 'trace_table', 'write_json']
