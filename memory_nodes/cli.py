@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = (
     'memory_nodes.launcher',
     'memory_nodes.smoke',
+    'memory_nodes.demo',
     'sim.cli',
     'sim.tasks_cli:register_tasks',
     'memory_nodes.planner.serve_cli',

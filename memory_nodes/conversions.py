@@ -150,3 +150,116 @@ def state_change_to_recalled(change: StateChange, score: float = 0.0) -> Recalle
     msg.stamp = seconds_to_stamp(change.stamp)
     msg.score = float(min(max(score, 0.0), 1.0))
     return msg
+
+
+# ---- images, camera geometry, poses ---------------------------------------------------
+IMAGE_DTYPES = {'rgb8': (np.uint8, 3), 'bgr8': (np.uint8, 3), '32FC1': (np.float32, 1),
+                '16UC1': (np.uint16, 1), '32SC1': (np.int32, 1), 'mono8': (np.uint8, 1)}
+
+
+def image_to_msg(array: np.ndarray, encoding: str, header: Any) -> Any:
+    """A numpy image -> sensor_msgs/Image (rows contiguous, little-endian)."""
+    from sensor_msgs.msg import Image
+
+    dtype, channels = IMAGE_DTYPES[encoding]
+    data = np.ascontiguousarray(array, dtype=dtype)
+    msg = Image(header=header, height=int(data.shape[0]), width=int(data.shape[1]),
+                encoding=encoding, is_bigendian=0)
+    msg.step = int(data.shape[1] * channels * data.itemsize)
+    msg.data = data.tobytes()
+    return msg
+
+
+def image_from_msg(msg: Any, expected: tuple[str, ...]) -> np.ndarray:
+    """sensor_msgs/Image -> numpy; ValueError naming what is wrong (encoding, size, data)."""
+    if msg.encoding not in expected:
+        raise ValueError(f'image encoding {msg.encoding!r}, expected one of {expected}')
+    dtype, channels = IMAGE_DTYPES[msg.encoding]
+    if msg.height == 0 or msg.width == 0:
+        raise ValueError('empty image (0 rows or columns)')
+    itemsize = np.dtype(dtype).itemsize
+    row = msg.width * channels * itemsize
+    if msg.step < row or len(msg.data) < msg.step * msg.height:
+        raise ValueError(f'image data of {len(msg.data)} bytes is too short for '
+                         f'{msg.height}x{msg.width} {msg.encoding} (step {msg.step})')
+    raw = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.step)
+    arr = raw[:, :row].copy().view(dtype)
+    if msg.is_bigendian:
+        arr = arr.byteswap()
+    arr = arr.reshape(msg.height, msg.width, channels) if channels > 1 else \
+        arr.reshape(msg.height, msg.width)
+    if msg.encoding == 'bgr8':
+        arr = arr[:, :, ::-1].copy()
+    if msg.encoding == '16UC1':
+        arr = arr.astype(np.float32) / 1000.0  # REP 118: millimetres
+    return arr
+
+
+def camera_info_to_msg(k: np.ndarray, width: int, height: int, header: Any) -> Any:
+    """A pinhole K -> sensor_msgs/CameraInfo (no distortion)."""
+    from sensor_msgs.msg import CameraInfo
+
+    msg = CameraInfo(header=header, width=int(width), height=int(height))
+    msg.distortion_model = 'plumb_bob'
+    msg.d = [0.0] * 5
+    msg.k = [float(v) for v in np.asarray(k, dtype=float).ravel()]
+    msg.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    p = np.zeros((3, 4))
+    p[:3, :3] = k
+    msg.p = [float(v) for v in p.ravel()]
+    return msg
+
+
+def intrinsics_from_msg(msg: Any) -> np.ndarray:
+    """sensor_msgs/CameraInfo -> K (3x3); ValueError if K is not a usable pinhole."""
+    k = np.asarray(msg.k, dtype=float).reshape(3, 3)
+    if not np.isfinite(k).all() or k[0, 0] <= 0 or k[1, 1] <= 0:
+        raise ValueError(f'camera_info K is not a valid pinhole matrix: {k.ravel().tolist()}')
+    return k
+
+
+def matrix_to_pose(matrix: np.ndarray) -> Any:
+    """4x4 homogeneous transform -> geometry_msgs/Pose."""
+    from geometry_msgs.msg import Pose
+
+    m = np.asarray(matrix, dtype=float)
+    pose = Pose()
+    pose.position.x, pose.position.y, pose.position.z = (float(v) for v in m[:3, 3])
+    qx, qy, qz, qw = _quaternion(m[:3, :3])
+    pose.orientation.x, pose.orientation.y = qx, qy
+    pose.orientation.z, pose.orientation.w = qz, qw
+    return pose
+
+
+def pose_to_matrix(pose: Any) -> np.ndarray:
+    """geometry_msgs/Pose -> 4x4; ValueError for a non-finite or zero quaternion."""
+    q = np.array([pose.orientation.x, pose.orientation.y, pose.orientation.z,
+                  pose.orientation.w], dtype=float)
+    t = np.array([pose.position.x, pose.position.y, pose.position.z], dtype=float)
+    n = float(np.linalg.norm(q))
+    if not np.isfinite(q).all() or not np.isfinite(t).all() or n < 1e-9:
+        raise ValueError('pose has a non-finite position or a zero quaternion')
+    x, y, z, w = q / n
+    m = np.eye(4)
+    m[:3, :3] = [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                 [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                 [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
+    m[:3, 3] = t
+    return m
+
+
+def _quaternion(r: np.ndarray) -> tuple[float, float, float, float]:
+    trace = float(np.trace(r))
+    if trace > 0:
+        s = math.sqrt(trace + 1.0) * 2
+        return ((r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s,
+                0.25 * s)
+    i = int(np.argmax(np.diag(r)))
+    j, k = (i + 1) % 3, (i + 2) % 3
+    s = math.sqrt(max(1.0 + r[i, i] - r[j, j] - r[k, k], 1e-12)) * 2
+    q = [0.0, 0.0, 0.0]
+    q[i] = 0.25 * s
+    q[j] = (r[j, i] + r[i, j]) / s
+    q[k] = (r[k, i] + r[i, k]) / s
+    w = (r[k, j] - r[j, k]) / s
+    return float(q[0]), float(q[1]), float(q[2]), float(w)

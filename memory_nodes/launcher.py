@@ -53,8 +53,11 @@ def plan(stack_name: str,
     return processes
 
 
-def _pump(name: str, stream, out) -> None:  # noqa: ANN001 - file objects
+def _pump(name: str, stream, out, quiet: bool) -> None:  # noqa: ANN001 - file objects
     for line in iter(stream.readline, ''):
+        # Quiet mode keeps warnings and errors only (the demo prints its own progress).
+        if quiet and '[INFO]' in line:
+            continue
         out.write(f'[{name}] {line}')
         out.flush()
 
@@ -62,8 +65,10 @@ def _pump(name: str, stream, out) -> None:  # noqa: ANN001 - file objects
 class Launcher:
     """Starts, watches and stops the node processes of one stack."""
 
-    def __init__(self, processes: list[NodeProcess], shutdown_timeout: float = 8.0) -> None:
+    def __init__(self, processes: list[NodeProcess], shutdown_timeout: float = 8.0,
+                 quiet: bool = False) -> None:
         self.processes = processes
+        self.quiet = quiet
         self.shutdown_timeout = shutdown_timeout
         self.children: dict[str, subprocess.Popen] = {}
         self._stopping = threading.Event()
@@ -82,7 +87,7 @@ class Launcher:
             )
             self.children[proc.name] = child
             threading.Thread(
-                target=_pump, args=(proc.name, child.stdout, sys.stdout), daemon=True
+                target=_pump, args=(proc.name, child.stdout, sys.stdout, self.quiet), daemon=True
             ).start()
 
     def stop(self) -> None:

@@ -98,9 +98,7 @@ def run_smoke(timeout: float = 60.0) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `smoke` and `demo` to the command line."""
+    """Add `smoke` to the command line."""
     p = subparsers.add_parser('smoke', help='memory node round trip over ROS 2')
     p.add_argument('--timeout', type=float, default=60.0)
     p.set_defaults(func=lambda a: run_smoke(a.timeout))
-    d = subparsers.add_parser('demo', help='the main demo (what `make demo` runs)')
-    d.set_defaults(func=lambda a: run_smoke())

@@ -43,6 +43,8 @@ class Stack:
     nodes: tuple[NodeSpec, ...]
     use_sim_time: bool
     description: str
+    #: Per-node parameters this stack sets on top of the YAML files.
+    parameters: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
 
 
 STACKS: dict[str, Stack] = {
@@ -53,6 +55,11 @@ STACKS: dict[str, Stack] = {
             (SIM_BRIDGE, PERCEPTION, MEMORY, PLANNER),
             use_sim_time=True,
             description='PyBullet home + perception + memory + planner, on simulated time',
+            # The simulated camera delivers bursts (every view of an explore at once) and
+            # the planner waits for memory to fuse them: queue them instead of dropping.
+            parameters=(('sim_bridge', (('reliable_sensors', True),)),
+                        ('perception', (('frame_queue', 64), ('reliable_sensors', True))),
+                        ('memory', (('frame_queue', 64), ('reliable_sensors', True)))),
         ),
         Stack(
             'robot_stack',
@@ -93,4 +100,5 @@ def config_dir() -> Path:
 
 def node_parameters(stack: Stack, spec: NodeSpec) -> dict[str, object]:
     """Parameters set on top of the YAML file for `spec` in `stack`."""
-    return {'use_sim_time': stack.use_sim_time}
+    extra = dict(dict(stack.parameters).get(spec.name, ()))
+    return {'use_sim_time': stack.use_sim_time, **extra}

@@ -40,8 +40,16 @@ class SceneQueries:
 
     def by_label(self, label: str, include_absent: bool = False,
                  confirmed_only: bool = False) -> list[SceneNode]:
-        """Nodes with exactly this (normalized) label, most confident first."""
-        ids = self.graph.by_label.get(normalize_label(label), ())
+        """Nodes with this (normalized) label, most confident first.
+
+        Spacing does not matter: 'diningtable', 'DiningTable' and 'dining table' agree.
+        """
+        key = normalize_label(label)
+        ids = self.graph.by_label.get(key)
+        if ids is None:
+            squashed = key.replace(' ', '')
+            ids = {i for lbl, group in self.graph.by_label.items()
+                   if lbl.replace(' ', '') == squashed for i in group}
         nodes = [self.graph.nodes[i] for i in ids]
         nodes = [n for n in nodes if _present(n, include_absent)
                  and (not confirmed_only or n.status != 'tentative')]

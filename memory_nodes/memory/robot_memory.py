@@ -34,6 +34,7 @@ class ObjectQuery:
 
     text: str = ''
     label: str = ''
+    object_id: str = ''
     room: str = ''
     relation: str = ''
     relation_target: str = ''
@@ -123,12 +124,12 @@ class RobotMemory:
     def _write_stm(self, change: StateChange) -> str:
         return self.stm.write(change)
 
-    @staticmethod
-    def _change_of(node: SceneNode, stamp: float, source: str) -> StateChange:
+    def _change_of(self, node: SceneNode, stamp: float, source: str) -> StateChange:
         p = node.position
         return StateChange(
             label=node.label, stamp=float(stamp), object_id=node.id,
-            position=(float(p[0]), float(p[1]), float(p[2])), room=node.room,
+            position=(float(p[0]), float(p[1]), float(p[2])),
+            room=self.room_name(node.room) or None,
             states={k: bool(v) for k, v in node.states.items() if isinstance(v, bool)},
             changed=['seen'], source=source)  # type: ignore[arg-type]
 
@@ -219,6 +220,9 @@ class RobotMemory:
                 nonlocal allowed
                 allowed = set(ids) if allowed is None else allowed & set(ids)
 
+            if q.object_id:
+                node = ltm.get(q.object_id)
+                restrict([node.id] if node is not None else [])
             if q.label:
                 restrict(n.id for n in ltm.by_label(q.label))
             if q.room:

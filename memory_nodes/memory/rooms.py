@@ -69,6 +69,13 @@ class RoomMap:
         node.position = (self.bounds[name][0] + self.bounds[name][1]) / 2.0
         node.extent = self.bounds[name][1] - self.bounds[name][0]
         self.graph.touch(rid)
+        # What was seen before the annotation arrived moves out of the default room.
+        default = self.room_id(self.config.default_room)
+        if default is not None:
+            for other in list(self.graph.nodes.values()):
+                if other.room == default and other.layer in ('object', 'furniture', 'place') \
+                        and self.room_by_bounds(other.position) == name:
+                    self.assign(other, other.last_seen)
         return rid
 
     def room_by_bounds(self, position: np.ndarray) -> str | None:
@@ -81,6 +88,9 @@ class RoomMap:
     def assign(self, node: SceneNode, stamp: float, hint: str | None = None) -> str:
         """Give `node` exactly one room (by hint, bounds, nearest place, or default)."""
         graph = self.graph
+        hinted = graph.nodes.get(hint) if hint else None
+        if hinted is not None and hinted.layer == 'room':
+            hint = hinted.label  # a room id given where a name was expected
         name = hint or self.room_by_bounds(node.position)
         if name is None:
             name = self._room_of_nearest_place(node.position)

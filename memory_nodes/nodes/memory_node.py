@@ -24,6 +24,7 @@ from embodied_memory_msgs.msg import (
 from embodied_memory_msgs.srv import (
     GetSceneGraph,
     LoadMemory,
+    MarkMissing,
     QueryObjects,
     RecallStates,
     SaveMemory,
@@ -35,8 +36,8 @@ from rclpy.qos import (
     HistoryPolicy,
     QoSProfile,
     ReliabilityPolicy,
-    qos_profile_sensor_data,
 )
+from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
@@ -49,6 +50,7 @@ from memory_nodes.memory.state_change import StateChange
 from memory_nodes.nodes.frame_worker import FrameWorker
 from memory_nodes.nodes.markers import scene_markers
 from memory_nodes.nodes.params import declare_config, describe
+from memory_nodes.nodes.qos import sensor_qos
 
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL,
@@ -75,10 +77,13 @@ class MemoryNodeConfig:
     state_events_topic: str = describe('object_state_events', 'ObjectStateEvent input')
     deltas_topic: str = describe('scene_graph/deltas', 'SceneGraphDelta output')
     markers_topic: str = describe('scene_graph/markers', 'MarkerArray output for RViz')
+    rooms_topic: str = describe('rooms', 'room annotation input (latched JSON of boxes)')
+    fused_topic: str = describe('memory/fused', 'Header with the stamp of the last fused frame')
     publish_period: float = describe(0.5, 'seconds between delta/marker publications',
                                      min=0.01)
     default_token_budget: int = describe(800, 'GetSceneGraph token budget when 0', min=16)
     frame_queue: int = describe(2, 'frames waiting for fusion before the oldest drops', min=1)
+    reliable_sensors: bool = describe(False, 'reliable QoS on observations (simulation)')
     text_embeddings: str = describe('minilm', "free-text queries: 'minilm' or 'hashing'",
                                     choices={'minilm', 'hashing'})
 
@@ -102,10 +107,14 @@ class MemoryNode(Node):
         self.worker: FrameWorker = FrameWorker(self._fuse, self.cfg.frame_queue,
                                                'memory-fusion', self._on_worker_error)
         self.create_subscription(ObjectObservationArray, self.cfg.observations_topic,
-                                 self._on_observations, qos_profile_sensor_data)
+                                 self._on_observations,
+                                 sensor_qos(self.cfg.reliable_sensors))
         self.create_subscription(ObjectStateEvent, self.cfg.state_events_topic,
                                  self._on_state_event, QoSProfile(
                                      depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        self.create_subscription(String, self.cfg.rooms_topic, self._on_rooms, LATCHED)
+        self.fused_pub = self.create_publisher(Header, self.cfg.fused_topic, LATCHED)
+        self.last_fused = 0.0
         self.delta_pub = self.create_publisher(SceneGraphDelta, self.cfg.deltas_topic, DELTAS)
         self.marker_pub = self.create_publisher(MarkerArray, self.cfg.markers_topic, LATCHED)
         self.create_service(QueryObjects, 'query_objects', self._on_query)
@@ -113,6 +122,7 @@ class MemoryNode(Node):
         self.create_service(RecallStates, 'recall_states', self._on_recall)
         self.create_service(SaveMemory, 'save_memory', self._on_save)
         self.create_service(LoadMemory, 'load_memory', self._on_load)
+        self.create_service(MarkMissing, 'mark_missing', self._on_mark_missing)
         self.create_service(Trigger, 'reset_memory', self._on_reset)
         self.create_service(Trigger, 'memory_stats', self._on_stats)
         self.create_timer(self.cfg.publish_period, self._publish_changes)
@@ -140,12 +150,32 @@ class MemoryNode(Node):
                 observations.append(conv.observation_from_msg(item, frame, stamp))
             except (ValueError, TypeError) as exc:
                 self._reject('malformed_observation', str(exc))
-        self.worker.submit(observations)
+        self.worker.submit((stamp, observations))
 
-    def _fuse(self, observations: list) -> None:
+    def _fuse(self, item: tuple) -> None:
+        stamp, observations = item
         self.memory.observe(observations)
+        self.last_fused = max(self.last_fused, stamp)
+        self.fused_pub.publish(Header(stamp=conv.seconds_to_stamp(self.last_fused),
+                                      frame_id=self.cfg.map_frame))
+
+    def _on_rooms(self, msg: String) -> None:
+        try:
+            data = json.loads(msg.data)
+            rooms = data['rooms']
+            for name, (x0, y0, x1, y1) in rooms.items():
+                lo, hi = (float(x0), float(y0), -0.1), (float(x1), float(y1), 3.0)
+                if not all(math.isfinite(v) for v in lo + hi):
+                    raise ValueError(f'room {name!r} has a non-finite box')
+                with self.memory.lock:
+                    self.memory.ltm.define_room(name, lo, hi)
+            self.get_logger().info(f'room annotation: {", ".join(sorted(rooms))}')
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            self._reject('malformed_rooms', str(exc))
 
     def _on_worker_error(self, exc: BaseException) -> None:
+        if not rclpy.ok(context=self.context):
+            return  # shutting down: the publisher is gone, nothing to report
         self._reject('fusion_error', repr(exc))
 
     def _on_state_event(self, msg: ObjectStateEvent) -> None:
@@ -167,7 +197,8 @@ class MemoryNode(Node):
     # ---- services ------------------------------------------------------------------
     def _on_query(self, request, response):  # noqa: ANN001, ANN201 - rclpy service types
         query = ObjectQuery(
-            text=request.text, label=request.label, room=request.room,
+            text=request.text, label=request.label, object_id=request.object_id,
+            room=request.room,
             relation=request.relation, relation_target=request.relation_target,
             near_point=((request.near_point.x, request.near_point.y, request.near_point.z)
                         if request.use_point else None),
@@ -259,6 +290,13 @@ class MemoryNode(Node):
             response.error_msg = f'cannot load {str(path)!r} (memory unchanged): {exc}'
         return response
 
+    def _on_mark_missing(self, request, response):  # noqa: ANN001, ANN201
+        stamp = conv.stamp_to_seconds(request.stamp)
+        if not self.memory.mark_missing(request.object_id, stamp, request.reason or 'missing'):
+            response.error_code = response.NOT_FOUND
+            response.error_msg = f'no memory node {request.object_id!r}'
+        return response
+
     def _on_reset(self, _request, response):  # noqa: ANN001, ANN201
         self.memory.reset()
         self._full_update_due = True
@@ -269,6 +307,7 @@ class MemoryNode(Node):
         stats = self.memory.stats()
         stats['worker'] = self.worker.stats()
         stats['rejected_messages'] = dict(self.rejected)
+        stats['last_fused_stamp'] = self.last_fused
         response.success, response.message = True, json.dumps(stats, default=str)
         return response
 

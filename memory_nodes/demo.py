@@ -1,0 +1,243 @@
+"""`make demo` / `embodied-memory demo`: a household episode end to end over ROS 2.
+
+Launches `sim_stack` (sim bridge, perception, memory, planner: four processes), loads a
+Composite episode (several tasks in one home, memory carried across tasks), and for each
+task asks the planner through the ExecuteTask action, printing every skill as feedback
+arrives and the task's score from the simulator. At the end: a summary (success, skills,
+exploration, memory size, fusion and query latency, dropped frames), the saved memory
+file, and a PNG of the scene graph over the floor plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from memory_nodes.ros_env import apply_loopback_defaults
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float('nan')
+
+
+class DemoClient:
+    """The operator's side: drives the episode through the stack's services and action."""
+
+    def __init__(self, timeout: float) -> None:
+        import rclpy
+        from embodied_memory_msgs.action import ExecuteTask
+        from embodied_memory_msgs.srv import (
+            GetSceneGraph,
+            QueryObjects,
+            SaveMemory,
+            SimControl,
+        )
+        from rclpy.action import ActionClient
+        from rclpy.executors import MultiThreadedExecutor
+        from std_srvs.srv import Trigger
+
+        rclpy.init()
+        self.node = rclpy.create_node('demo_operator')
+        self.timeout = timeout
+        self.sim = self.node.create_client(SimControl, 'sim_control')
+        self.query = self.node.create_client(QueryObjects, 'query_objects')
+        self.graph = self.node.create_client(GetSceneGraph, 'get_scene_graph')
+        self.save = self.node.create_client(SaveMemory, 'save_memory')
+        self.memory_stats = self.node.create_client(Trigger, 'memory_stats')
+        self.perception_stats = self.node.create_client(Trigger, 'perception_stats')
+        self.action = ActionClient(self.node, ExecuteTask, 'execute_task')
+        self.executor = MultiThreadedExecutor(num_threads=2)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def wait_ready(self) -> None:
+        """Block until every service and the action server are up."""
+        deadline = time.monotonic() + self.timeout
+        for client in (self.sim, self.query, self.graph, self.save, self.memory_stats,
+                       self.perception_stats):
+            if not client.wait_for_service(timeout_sec=max(0.1, deadline - time.monotonic())):
+                raise TimeoutError(f'{client.srv_name} never appeared')
+        if not self.action.wait_for_server(timeout_sec=max(0.1, deadline - time.monotonic())):
+            raise TimeoutError('execute_task action server never appeared')
+
+    def call(self, client, request, timeout: float | None = None):  # noqa: ANN001, ANN201
+        """A blocking service call (the executor spins on its own thread)."""
+        from memory_nodes.nodes.service_calls import call
+
+        return call(client, request, timeout or self.timeout)
+
+    def control(self, command: str, **payload) -> dict:  # noqa: ANN003
+        """A SimControl command; RuntimeError with the bridge's message on failure."""
+        from embodied_memory_msgs.srv import SimControl
+
+        reply = self.call(self.sim, SimControl.Request(command=command,
+                                                       payload_json=json.dumps(payload)))
+        if not reply.success:
+            raise RuntimeError(reply.message)
+        return json.loads(reply.result_json)
+
+    def run_task(self, instruction: str, goals: list[str], on_feedback) -> object:  # noqa: ANN001
+        """Send one ExecuteTask goal and wait for its result."""
+        from embodied_memory_msgs.action import ExecuteTask
+
+        goal = ExecuteTask.Goal(instruction=instruction, goal_conditions=goals)
+        sent = self.action.send_goal_async(goal, feedback_callback=on_feedback)
+        handle = _wait(sent, self.timeout)
+        if not handle.accepted:
+            raise RuntimeError('the planner refused the task')
+        return _wait(handle.get_result_async(), 600.0).result
+
+    def stats(self, client) -> dict:  # noqa: ANN001
+        """JSON stats from a Trigger service."""
+        from std_srvs.srv import Trigger
+
+        return json.loads(self.call(client, Trigger.Request()).message)
+
+    def close(self) -> None:
+        """Stop spinning and shut rclpy down."""
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown()
+
+
+def _wait(future, timeout: float):  # noqa: ANN001, ANN202
+    done = threading.Event()
+    future.add_done_callback(lambda _f: done.set())
+    if not done.wait(timeout):
+        raise TimeoutError(f'no answer in {timeout} s')
+    return future.result()
+
+
+def _type_only(goal: str) -> str:
+    """'INSIDE(#Apple_1, Fridge): 1' -> 'INSIDE(Apple, Fridge): 1' (memory has no sim ids)."""
+    import re
+
+    return re.sub(r'#([A-Za-z]+)_\d+', r'\1', goal)
+
+
+def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
+             out_dir: str = 'demo_out', timeout: float = 90.0) -> int:
+    """Run the demo episode; 0 when every task succeeded."""
+    apply_loopback_defaults()
+    from memory_nodes.evaluation.scene_graph_plot import plot_scene_graph
+    from memory_nodes.launcher import Launcher, plan
+    from sim.suite_world import build_home
+    from sim.task_schema import load_suite
+
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / 'memory.db'
+    for stale in (db, Path(f'{db}-wal'), Path(f'{db}-shm')):
+        stale.unlink(missing_ok=True)
+    t_start = time.perf_counter()
+    print(f'[demo] launching sim_stack (sim bridge, perception, memory, planner) for '
+          f'{suite} episode {episode} ...', flush=True)
+    launcher = Launcher(plan('sim_stack', {
+        'sim_bridge': {'suite': suite, 'episode': episode},
+        'memory': {'database_path': str(db)}}), quiet=True)
+    launcher.start()
+    client = None
+    code = 1
+    try:
+        client = DemoClient(timeout)
+        client.wait_ready()
+        info = client.control('load_episode', suite=suite, episode=episode)
+        task_list = info['tasks'][:tasks] if tasks else info['tasks']
+        print(f'[demo] home {info["home"]}: rooms {", ".join(sorted(info["rooms"]))}; '
+              f'{len(task_list)} tasks, memory starts empty', flush=True)
+        rows = []
+        for i, task in enumerate(task_list, 1):
+            begun = client.control('begin_task', task_id=task['id'])
+            goals = [_type_only(g) for g in task['goal']]
+            print(f'\n[demo] task {i}/{len(task_list)} {task["id"]}: {task["instruction"]}'
+                  + (f'  ({begun["world_changes"]} change(s) made behind the robot\'s back)'
+                     if begun['world_changes'] else ''), flush=True)
+            print(f'       goal: {", ".join(goals)}', flush=True)
+
+            def on_feedback(msg) -> None:  # noqa: ANN001
+                fb = msg.feedback
+                print(f'       {fb.step_index:>3}. {fb.current_skill}', flush=True)
+
+            t0 = time.perf_counter()
+            result = client.run_task(task['instruction'], goals, on_feedback)
+            score = client.control('end_task')
+            rows.append((task, result, score, time.perf_counter() - t0))
+            verdict = 'SUCCESS' if score['success'] else 'FAILED'
+            print(f'       -> {verdict} (goal conditions {score["reached"]}/{score["total"]}, '
+                  f'{len(result.executed_skills)} skills, {result.exploration_steps} '
+                  f'exploration(s), {result.replans} re-plan(s), '
+                  f'{time.perf_counter() - t0:.1f} s)'
+                  + ('' if score['success'] else f'; planner: {result.error_msg}'), flush=True)
+        code = _summary(client, rows, out, suite, episode, plot_scene_graph,
+                        build_home(load_suite(suite).episodes[episode].home), t_start)
+    finally:
+        if client is not None:
+            client.close()
+        launcher.stop()
+        print('[demo] stack stopped', flush=True)
+    return code
+
+
+def _summary(client, rows, out, suite, episode, plot, home, t_start) -> int:  # noqa: ANN001
+    from embodied_memory_msgs.srv import GetSceneGraph, QueryObjects, SaveMemory
+
+    ok = sum(1 for _, _, s, _ in rows if s['success'])
+    skills = sum(len(r.executed_skills) for _, r, _, _ in rows)
+    explorations = sum(r.exploration_steps for _, r, _, _ in rows)
+    path = sum(r.path_length for _, r, _, _ in rows)
+    mem = client.stats(client.memory_stats)
+    per = client.stats(client.perception_stats)
+    query_ms = []
+    for label in ('apple', 'fridge', 'countertop', 'mug', 'sofa') * 10:
+        t0 = time.perf_counter()
+        client.call(client.query, QueryObjects.Request(label=label))
+        query_ms.append((time.perf_counter() - t0) * 1000.0)
+    saved = client.call(client.save, SaveMemory.Request(path=str(out / 'memory.json.gz')))
+    full = client.call(client.graph, GetSceneGraph.Request(mode=1))
+    graph = json.loads(full.json)
+    png = plot(graph, out / 'scene_graph.png', home,
+               title=f'{suite} episode {episode}: memory after {len(rows)} tasks')
+    ltm = mem['ltm']
+    worker = per['worker']
+    print('\n[demo] summary')
+    print(f'  success            {ok}/{len(rows)} tasks')
+    print(f'  skills             {skills} ({explorations} exploration steps, {path:.1f} m driven)')
+    print(f'  memory             {ltm["nodes"]} scene-graph nodes '
+          f'({ltm["layers"].get("object", 0)} objects, '
+          f'{ltm["layers"].get("furniture", 0)} furniture), {mem["stm_size"]} short-term '
+          'entries')
+    print(f'  fusion             p50 {ltm["fusion_ms_p50"]:.1f} ms, p95 {ltm["fusion_ms_p95"]:.1f} '
+          'ms per frame')
+    print(f'  QueryObjects       p50 {_percentile(query_ms, 50):.1f} ms, p99 '
+          f'{_percentile(query_ms, 99):.1f} ms round trip over DDS')
+    print(f'  perception         {worker["processed"]} frames, {worker["dropped"]} dropped '
+          f'({100 * worker["drop_rate"]:.1f}%)')
+    print(f'  saved memory       {saved.path} ({saved.node_count} nodes); SQLite: '
+          f'{out / "memory.db"}')
+    print(f'  scene graph PNG    {png}')
+    print(f'  wall time          {time.perf_counter() - t_start:.0f} s')
+    return 0 if ok == len(rows) else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `demo` to the command line."""
+    d = subparsers.add_parser('demo', help='a household episode end to end over ROS 2 '
+                                           '(what `make demo` runs)')
+    d.add_argument('--suite', default='composite')
+    d.add_argument('--episode', type=int, default=0)
+    d.add_argument('--tasks', type=int, default=0, help='only the first N tasks (0 = all)')
+    d.add_argument('--out', default='demo_out', help='folder for the memory and the PNG')
+    d.set_defaults(func=lambda a: run_demo(a.suite, a.episode, a.tasks, a.out))
+
+
+if __name__ == '__main__':
+    sys.exit(run_demo())

@@ -1,0 +1,225 @@
+"""The perception node: RGB-D frames -> ObjectObservationArray in `map`.
+
+Subscribes `rgb/image_raw`, `depth/image_raw` (32FC1 m or 16UC1 mm), `camera_info` and the
+camera pose (tf2 `map` -> optical frame when `tf2_ros` is importable and `use_tf` is set,
+else a PoseStamped on `camera/pose`), paired by stamp. A detector chosen by parameter
+(`sim_segmentation`: the simulator's instance masks, which also needs
+`segmentation/image_raw` + `segmentation/instances`; or `yolo`: an ultralytics
+segmentation model from `yolo_weights`) finds objects; their masks are back-projected
+with the depth image, voxel-downsampled and outlier-filtered (open3d), and published
+with the source image's header stamp. The work runs off the executor in a bounded queue
+that drops stale frames and counts them. Malformed frames are logged and dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+
+import rclpy
+from embodied_memory_msgs.msg import ObjectObservationArray
+from geometry_msgs.msg import PoseStamped
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header, String
+from std_srvs.srv import Trigger
+
+from memory_nodes import conversions as conv
+from memory_nodes.nodes.frame_worker import FrameWorker
+from memory_nodes.nodes.params import declare_config, describe
+from memory_nodes.nodes.qos import sensor_qos
+from memory_nodes.nodes.stamp_sync import StampSynchronizer
+from memory_nodes.perception.backprojection import BackprojectionConfig
+from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
+from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
+
+DETECTORS = {'sim_segmentation', 'yolo'}
+
+
+@dataclasses.dataclass
+class PerceptionConfig:
+    """Parameters of the perception node."""
+
+    detector: str = describe('sim_segmentation', 'sim_segmentation or yolo', choices=DETECTORS)
+    yolo_weights: str = describe('', 'path to the YOLO segmentation weights (detector=yolo)')
+    yolo_score_threshold: float = describe(0.35, 'minimum YOLO detection score', min=0.0)
+    map_frame: str = describe('map', 'frame observations are published in (REP 105)')
+    use_tf: bool = describe(True, 'camera pose from tf2 when tf2_ros is importable')
+    min_depth: float = describe(0.15, 'nearest valid depth (m)', min=0.0)
+    max_depth: float = describe(6.0, 'farthest valid depth (m)', min=0.1)
+    voxel_size: float = describe(0.02, 'voxel downsampling size (m)', min=0.0)
+    max_points: int = describe(1024, 'points per observation after downsampling', min=8)
+    sync_tolerance: float = describe(0.02, 'stamp difference pairing one frame (s)', min=0.0)
+    frame_queue: int = describe(2, 'frames waiting before the oldest is dropped', min=1)
+    reliable_sensors: bool = describe(False, 'reliable QoS on camera topics (simulation)')
+
+
+class PerceptionNode(Node):
+    """Thin ROS wrapper around the detector + ObservationBuilder."""
+
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003 - rclpy Node kwargs
+        super().__init__('perception', **kwargs)
+        self.cfg = declare_config(self, PerceptionConfig)
+        self.detector = self._make_detector()
+        self.builder = ObservationBuilder(BackprojectionConfig(
+            min_depth=self.cfg.min_depth, max_depth=self.cfg.max_depth,
+            voxel_size=self.cfg.voxel_size, max_points=self.cfg.max_points))
+        self.rejected: Counter = Counter()
+        self.published = 0
+        self.tf_buffer = self._make_tf() if self.cfg.use_tf else None
+        streams = ['rgb', 'depth', 'info']
+        if self.tf_buffer is None:
+            streams.append('pose')
+        if self.detector.name == 'sim_segmentation':
+            streams += ['seg', 'instances']
+        self.sync = StampSynchronizer(streams, self._on_frame, self.cfg.sync_tolerance)
+        self.worker: FrameWorker = FrameWorker(self._process, self.cfg.frame_queue,
+                                               'perception', self._on_error)
+        sensor = sensor_qos(self.cfg.reliable_sensors)
+        self.pub = self.create_publisher(ObjectObservationArray, 'observations', sensor)
+        self.create_subscription(Image, 'rgb/image_raw', self._stamped('rgb'), sensor)
+        self.create_subscription(Image, 'depth/image_raw', self._stamped('depth'), sensor)
+        self.create_subscription(CameraInfo, 'camera_info', self._stamped('info'), sensor)
+        if 'pose' in streams:
+            self.create_subscription(PoseStamped, 'camera/pose', self._stamped('pose'), sensor)
+        if 'seg' in streams:
+            self.create_subscription(Image, 'segmentation/image_raw', self._stamped('seg'),
+                                     sensor)
+            self.create_subscription(String, 'segmentation/instances', self._on_instances,
+                                     sensor)
+        self.create_service(Trigger, 'perception_stats', self._on_stats)
+        self.get_logger().info(f'perception ready: detector {self.detector.name}, camera pose '
+                               f'from {"tf2" if self.tf_buffer else "camera/pose"}')
+
+    # ---- set-up ------------------------------------------------------------------
+    def _make_detector(self):  # noqa: ANN202 - a Detector
+        if self.cfg.detector == 'sim_segmentation':
+            return SimSegmentationDetector()
+        if not self.cfg.yolo_weights:
+            raise ValueError('parameter yolo_weights is empty: detector=yolo needs the path '
+                             'of trained weights (embodied-memory perception train)')
+        from memory_nodes.perception.yolo_detector import YoloDetector
+
+        return YoloDetector(self.cfg.yolo_weights,
+                            score_threshold=self.cfg.yolo_score_threshold)
+
+    def _make_tf(self):  # noqa: ANN202 - tf2_ros.Buffer or None
+        try:
+            import tf2_ros
+        except ImportError:
+            return None
+        buffer = tf2_ros.Buffer()
+        self._tf_listener = tf2_ros.TransformListener(buffer, self)
+        return buffer
+
+    # ---- inputs ------------------------------------------------------------------
+    def _stamped(self, stream: str):  # noqa: ANN202 - a callback
+        def callback(msg) -> None:  # noqa: ANN001
+            self.sync.add(stream, conv.stamp_to_seconds(msg.header.stamp), msg)
+        return callback
+
+    def _on_instances(self, msg: String) -> None:
+        try:
+            data = json.loads(msg.data)
+            stamp = float(data['stamp'])
+        except (ValueError, KeyError, TypeError) as exc:
+            self._reject('bad_instances', str(exc))
+            return
+        self.sync.add('instances', stamp, data)
+
+    def _on_frame(self, parts: dict) -> None:
+        self.worker.submit(parts)
+
+    def _reject(self, reason: str, detail: str) -> None:
+        self.rejected[reason] += 1
+        self.get_logger().warning(f'dropped frame ({reason}): {detail}',
+                                  throttle_duration_sec=2.0)
+
+    def _on_error(self, exc: BaseException) -> None:
+        if not rclpy.ok(context=self.context):
+            return  # shutting down: the publisher is gone, nothing to report
+        self._reject('processing_error', repr(exc))
+
+    # ---- work (worker thread) ----------------------------------------------------
+    def _camera_pose(self, parts: dict, header: Header):  # noqa: ANN202 - 4x4 array
+        if 'pose' in parts:
+            pose = parts['pose']
+            if pose.header.frame_id and pose.header.frame_id != self.cfg.map_frame:
+                raise ValueError(f'camera pose in {pose.header.frame_id!r}, expected '
+                                 f'{self.cfg.map_frame!r}')
+            return conv.pose_to_matrix(pose.pose)
+        t = self.tf_buffer.lookup_transform(self.cfg.map_frame, header.frame_id,
+                                            rclpy.time.Time.from_msg(header.stamp))
+        tr, q = t.transform.translation, t.transform.rotation
+        pose = PoseStamped().pose
+        pose.position.x, pose.position.y, pose.position.z = tr.x, tr.y, tr.z
+        pose.orientation = q
+        return conv.pose_to_matrix(pose)
+
+    def _process(self, parts: dict) -> None:
+        rgb_msg = parts['rgb']
+        try:
+            rgb = conv.image_from_msg(rgb_msg, ('rgb8', 'bgr8'))
+            depth = conv.image_from_msg(parts['depth'], ('32FC1', '16UC1'))
+            k = conv.intrinsics_from_msg(parts['info'])
+            pose = self._camera_pose(parts, rgb_msg.header)
+            frame = RgbdFrame(rgb, depth, k, pose, conv.stamp_to_seconds(rgb_msg.header.stamp),
+                              self.cfg.map_frame)
+            frame.validate()
+            extras = {}
+            if 'seg' in parts:
+                seg = conv.image_from_msg(parts['seg'], ('32SC1',))
+                if seg.shape != depth.shape:
+                    raise ValueError(f'segmentation {seg.shape} != depth {depth.shape}')
+                extras = {'segmentation': seg, 'instances': {
+                    int(k): v for k, v in parts['instances']['instances'].items()}}
+        except (ValueError, KeyError, TypeError) as exc:
+            self._reject('malformed_frame', str(exc))
+            return
+        detections = self.detector.detect(rgb, **extras)
+        observations = self.builder.build(frame, detections)
+        out = ObjectObservationArray()
+        out.header.stamp = rgb_msg.header.stamp
+        out.header.frame_id = self.cfg.map_frame
+        for obs in observations:
+            item = conv.observation_to_msg(obs, self.cfg.max_points)
+            item.header = out.header
+            out.observations.append(item)
+        self.pub.publish(out)
+        self.published += 1
+
+    def _on_stats(self, _request, response):  # noqa: ANN001, ANN201
+        stats = {'worker': self.worker.stats(), 'published': self.published,
+                 'rejected': dict(self.rejected), 'sync_matched': self.sync.matched,
+                 'sync_dropped': self.sync.dropped,
+                 'builder_dropped': dict(self.builder.dropped)}
+        response.success, response.message = True, json.dumps(stats)
+        return response
+
+    def destroy_node(self) -> None:
+        """Stop the worker before going away."""
+        self.worker.stop()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the perception node until Ctrl-C / SIGTERM."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = PerceptionNode()
+        executor = MultiThreadedExecutor(num_threads=2)
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == '__main__':
+    main()

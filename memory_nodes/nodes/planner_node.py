@@ -1,0 +1,217 @@
+"""The planner node: an ExecuteTask action server that plans from memory and acts.
+
+Instruction (+ optional ALFRED-L goal conditions) in; progress feedback per skill; result
+with success / error_code / error_msg. The default backend is the grounded planner (no
+model): goal conditions (or goals read from a controlled instruction grammar) compiled
+into skills against memory, exploring when something is unknown, re-planning when memory
+proves stale. `backend:=transformers` (a local model path) or `backend:=openai` (any
+OpenAI-compatible server) plan with a model over a memory-augmented prompt and fall back
+to the grounded planner when the model fails. The planner uses only what memory and the
+skill server tell it, never the simulator's ground truth.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import rclpy
+from embodied_memory_msgs.action import ExecuteTask
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+
+from memory_nodes.nodes.params import declare_config, describe
+from memory_nodes.nodes.ros_memory_view import RosMemoryView, RosSkillExecutor
+from memory_nodes.planner.grounded_backend import GroundedBackend, execute_plan_steps
+from memory_nodes.planner.instruction_grammar import goals_from_instruction
+from memory_nodes.planner.plan import PlanRequest
+from memory_nodes.planner.task_runner import RunnerConfig, TaskOutcome, TaskRunner, call_text
+from sim.aliases import resolve_type
+from sim.goals import GoalParseError, parse_condition
+
+BACKENDS = {'grounded', 'transformers', 'openai'}
+
+
+class TaskCanceled(Exception):
+    """The action client canceled the goal."""
+
+
+@dataclasses.dataclass
+class PlannerConfig:
+    """Parameters of the planner node."""
+
+    backend: str = describe('grounded', 'grounded (no model), transformers or openai',
+                            choices=BACKENDS)
+    model_path: str = describe('', 'transformers: local model directory')
+    device: str = describe('cpu', 'transformers: cpu or cuda')
+    base_url: str = describe('http://127.0.0.1:8000/v1', 'openai: server URL')
+    model: str = describe('', 'openai: model name on the server')
+    api_key_env: str = describe('OPENAI_API_KEY', 'openai: environment variable of the key')
+    token_budget: int = describe(2048, 'model prompt budget (tokens)', min=256)
+    max_replans: int = describe(6, 're-plans per sub-goal', min=0)
+    max_skills: int = describe(80, 'skills per task', min=1)
+    max_instruction_chars: int = describe(2000, 'longest accepted instruction', min=16)
+    skill_timeout: float = describe(120.0, 'seconds to wait for one skill', min=1.0)
+
+
+class PlannerNode(Node):
+    """ExecuteTask over memory + the skill server."""
+
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003 - rclpy Node kwargs
+        super().__init__('planner', **kwargs)
+        self.cfg = declare_config(self, PlannerConfig)
+        self.memory = RosMemoryView(self)
+        self.robot = RosSkillExecutor(self, timeout=self.cfg.skill_timeout)
+        self.grounded = GroundedBackend(self.memory)
+        self.model = self._make_model_backend()
+        self.previous_tasks: list[str] = []
+        self.server = ActionServer(
+            self, ExecuteTask, 'execute_task', execute_callback=self._execute,
+            goal_callback=lambda _goal: GoalResponse.ACCEPT,
+            cancel_callback=lambda _goal: CancelResponse.ACCEPT,
+            callback_group=ReentrantCallbackGroup())
+        self.get_logger().info(f'planner ready: backend {self.cfg.backend}')
+
+    def _make_model_backend(self):  # noqa: ANN202 - a PlannerBackend or None
+        if self.cfg.backend == 'grounded':
+            return None
+        from memory_nodes.planner.backends import make_backend
+
+        params = {'memory': self.memory, 'fallback': self.grounded,
+                  'token_budget': self.cfg.token_budget}
+        if self.cfg.backend == 'transformers':
+            params.update(model_path=self.cfg.model_path, device=self.cfg.device)
+        else:
+            params.update(base_url=self.cfg.base_url, model=self.cfg.model,
+                          api_key_env=self.cfg.api_key_env)
+        return make_backend(self.cfg.backend, **params)
+
+    # ---- request checking --------------------------------------------------------
+    def _goals(self, request):  # noqa: ANN001, ANN202
+        """(goals, error) from the request's goal conditions or its instruction."""
+        instruction = request.instruction.strip()
+        if len(instruction) > self.cfg.max_instruction_chars:
+            return None, (f'instruction is {len(instruction)} characters; at most '
+                          f'{self.cfg.max_instruction_chars}')
+        if not instruction and not request.goal_conditions:
+            return None, 'empty request: give an instruction or goal conditions'
+        goals = []
+        for text in request.goal_conditions:
+            try:
+                goal = parse_condition(text, require_value=False)
+            except GoalParseError as exc:
+                return None, f'goal condition {text!r}: {exc}'
+            # Object words go through the alias table; STATE's second word is a state.
+            for attr in ('obj',) if goal.kind == 'STATE' else ('obj', 'target'):
+                word = getattr(goal, attr)
+                if word:
+                    alias = resolve_type(word)
+                    if not alias.ok:
+                        return None, f'goal condition {text!r}: unknown object {word!r}'
+                    goal = dataclasses.replace(goal, **{attr: alias.object_type})
+            goals.append(goal)
+        if not goals:
+            read = goals_from_instruction(instruction)
+            if read.unread and not read.goals:
+                return None, ('cannot read the instruction into goals (clauses not understood: '
+                              f'{read.unread}); give goal_conditions')
+            goals = read.goals
+        return goals, ''
+
+    # ---- the action --------------------------------------------------------------
+    def _execute(self, goal_handle):  # noqa: ANN001, ANN202
+        request = goal_handle.request
+        result = ExecuteTask.Result()
+        goals, error = self._goals(request)
+        if goals is None:
+            result.error_code, result.error_msg = result.INVALID_REQUEST, error
+            goal_handle.abort()
+            return result
+        feedback = ExecuteTask.Feedback()
+        done_skills = [0]
+
+        def on_skill(call, outcome) -> None:  # noqa: ANN001
+            done_skills[0] += 1
+            feedback.current_skill = call_text(call) + ('' if outcome.success
+                                                        else f' -> {outcome.reason}')
+            feedback.step_index = done_skills[0]
+            feedback.status = 'executing' if outcome.success else 'replanning'
+            goal_handle.publish_feedback(feedback)
+            if goal_handle.is_cancel_requested:
+                raise TaskCanceled()
+
+        runner = TaskRunner(self.memory, self.robot, self.memory.rooms(),
+                            RunnerConfig(self.cfg.max_replans, self.cfg.max_skills), on_skill)
+        t0 = time.perf_counter()
+        try:
+            outcome, tokens, note = self._run(runner, request, goals)
+        except TaskCanceled:
+            result.error_code, result.error_msg = result.CANCELED, 'canceled by the client'
+            goal_handle.canceled()
+            return result
+        except (TimeoutError, RuntimeError) as exc:
+            result.error_code, result.error_msg = result.EXECUTION_FAILED, str(exc)
+            goal_handle.abort()
+            return result
+        result.success = outcome.believed_done
+        result.executed_skills = [s.text + ('' if s.success else f' -> {s.reason}')
+                                  for s in outcome.skills]
+        result.replans = outcome.replans
+        result.exploration_steps = outcome.explorations
+        result.path_length = float(outcome.path_length_m)
+        result.prompt_tokens = int(tokens)
+        if outcome.believed_done:
+            result.error_code, result.error_msg = result.SUCCESS, note
+            goal_handle.succeed()
+        else:
+            result.error_code = result.EXECUTION_FAILED if outcome.skills else \
+                result.PLANNING_FAILED
+            result.error_msg = outcome.error or 'not done'
+            goal_handle.abort()
+        self.previous_tasks.append(request.instruction)
+        self.get_logger().info(f'task done in {time.perf_counter() - t0:.1f} s: '
+                               f'{"success" if result.success else result.error_msg}')
+        return result
+
+    def _run(self, runner: TaskRunner, request, goals):  # noqa: ANN001, ANN202
+        if self.model is None:
+            return runner.run(goals, request.instruction), 0, ''
+        plan = self.model.plan(PlanRequest(request.instruction,
+                                           [g.to_text() for g in goals]))
+        out = TaskOutcome(believed_done=False)
+        runner.room_hint = ''
+        failure = execute_plan_steps(plan.steps, runner, out)
+        tokens = plan.prompt_tokens
+        if failure is None and plan.steps:
+            out.believed_done = True
+            return out, tokens, f'plan by {plan.fallback or plan.backend}'
+        # The model's plan did not get there: the grounded planner finishes the task.
+        rest = runner.run(goals, request.instruction)
+        rest.skills = out.skills + rest.skills
+        rest.explorations += out.explorations
+        rest.path_length_m += out.path_length_m
+        why = failure.reason if failure else 'empty plan'
+        return rest, tokens, f'model plan failed ({why}); grounded planner finished'
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the planner node until Ctrl-C / SIGTERM."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = PlannerNode()
+        executor = MultiThreadedExecutor(num_threads=4)
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == '__main__':
+    main()
