@@ -215,8 +215,8 @@ def _summary(client, rows, out, suite, episode, plot, home, t_start) -> int:  # 
           f'({ltm["layers"].get("object", 0)} objects, '
           f'{ltm["layers"].get("furniture", 0)} furniture), {mem["stm_size"]} short-term '
           'entries')
-    print(f'  fusion             p50 {ltm["fusion_ms_p50"]:.1f} ms, p95 {ltm["fusion_ms_p95"]:.1f} '
-          'ms per frame')
+    print(f'  fusion             p50 {ltm["fusion_ms_p50"]:.1f} ms, '
+          f'p95 {ltm["fusion_ms_p95"]:.1f} ms per frame')
     print(f'  QueryObjects       p50 {_percentile(query_ms, 50):.1f} ms, p99 '
           f'{_percentile(query_ms, 99):.1f} ms round trip over DDS')
     print(f'  perception         {worker["processed"]} frames, {worker["dropped"]} dropped '
