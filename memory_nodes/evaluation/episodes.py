@@ -79,17 +79,33 @@ def goal_types(task: Task) -> tuple[str, ...]:
     """Object types a task's goals name (subjects and receptacles), in order."""
     out: list[str] = []
     for g in task.goals:
-        for name, oid in ((g.obj, g.obj_id), (g.target, g.target_id)):
+        pairs = [(g.obj, g.obj_id)] + ([] if g.kind == 'STATE' else [(g.target, g.target_id)])
+        for name, oid in pairs:
             t = name or (oid or '').rsplit('_', 1)[0]
             if t and t not in out:
                 out.append(t)
     return tuple(out)
 
 
+#: What a goal state needs besides its object (ALFRED's recipes, as the goal compiler plays
+#: them): the planner knows it will look these up, so the STM is told of them too.
+STATE_TOOLS = {'cold': ('Fridge',), 'hot': ('Microwave',), 'cooked': ('Microwave',),
+               'clean': ('SinkBasin', 'Faucet'), 'filled': ('SinkBasin', 'Faucet'),
+               'sliced': ('Knife',)}
+
+
 def task_labels(task: Task) -> tuple[str, ...]:
-    """The goal types in every spelling memory labels use ('RemoteControl', 'remote control')."""
+    """Goal types and the appliances their states need, in every spelling of labels.
+
+    Memory writes 'RemoteControl', 'remote control' or 'remote_control'; all are given.
+    """
+    types = list(goal_types(task))
+    for g in task.goals:
+        for tool in STATE_TOOLS.get(g.target or '', ()) if g.kind == 'STATE' else ():
+            if tool not in types:
+                types.append(tool)
     out: list[str] = []
-    for t in goal_types(task):
+    for t in types:
         words = re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', t).lower()
         for form in (t, words, words.replace(' ', '_')):
             if form not in out:

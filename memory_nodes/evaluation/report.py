@@ -209,16 +209,19 @@ def plot(out_dir: Path, run: BenchRun, grid, trace_hits) -> list[Path]:  # noqa:
     for attr, ylabel, name in (('sr', 'success rate', 'success'),
                                ('exploration', 'explore/search actions per task',
                                 'exploration')):
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax = plt.subplots(figsize=(9, 5))
         for i, c in enumerate(conds):
             vals = [getattr(grid[s][c], attr) if c in grid[s] else 0.0 for s in run.suites]
             xs = [k + (i - (len(conds) - 1) / 2) * width for k in range(len(run.suites))]
             ax.bar(xs, vals, width, label=LABELS[c])
         ax.set_xticks(range(len(run.suites)), run.suites)
         ax.set_ylabel(ylabel)
+        if attr == 'sr':
+            ax.set_ylim(0, 1.05)
         ax.set_title(f'{ylabel} per suite and memory condition')
         ax.grid(axis='y', alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc='upper center', bbox_to_anchor=(0.5, -0.1),
+                  ncol=min(5, len(conds)))
         fig.tight_layout()
         path = out_dir / f'{name}.png'
         fig.savefig(path, dpi=110)

@@ -10,9 +10,14 @@ from __future__ import annotations
 import math
 
 from memory_nodes.planner.plan import MemoryHit, MemoryView
+from memory_nodes.planner.references import PlaceHint
 from sim.aliases import resolve_type
 from sim.catalog import CATALOG
 from sim.interface import Relation, SkillTarget
+
+#: An object within this distance (xy) of a receptacle counts as on/in it when memory has
+#: no support edge (the history log has none).
+SUPPORT_RADIUS_M = 0.6
 
 
 def canonical_type(label: str) -> str | None:
@@ -33,7 +38,8 @@ class MemoryResolver:
     def __init__(self, memory: MemoryView, holding: SkillTarget | None = None,
                  robot_xy: tuple[float, float] | None = None,
                  avoid: set[str] | None = None, stamp: float = 0.0,
-                 room_hint: str = '') -> None:
+                 room_hint: str = '', hints: dict[str, PlaceHint] | None = None,
+                 relaxed: set[str] | None = None) -> None:
         self.memory = memory
         self._holding = holding
         self.robot_xy = robot_xy
@@ -42,6 +48,24 @@ class MemoryResolver:
         self.used: dict[str, MemoryHit] = {}
         self.stamp = stamp
         self.room_hint = room_hint.replace('_', ' ').lower()
+        self.hints = hints or {}
+        self.relaxed = relaxed if relaxed is not None else set()
+        #: Types not found where the instruction placed them (type -> that place).
+        self.hinted: dict[str, PlaceHint] = {}
+
+    def _placed(self, hit: MemoryHit, hint: PlaceHint) -> bool:
+        """Whether memory puts `hit` where `hint` says (room, or on/in that receptacle)."""
+        if hint.room and hit.room.replace('_', ' ').lower() != \
+                hint.room.replace('_', ' ').lower():
+            return False
+        if not hint.support:
+            return True
+        if hit.support:
+            support = self.memory.get(hit.support)
+            if support is not None and canonical_type(support.label) == hint.support:
+                return True
+        return any(math.dist(s.position[:2], hit.position[:2]) <= SUPPORT_RADIUS_M
+                   for s in self.memory.find(label=hint.support, top_k=20))
 
     def _target(self, hit: MemoryHit, object_type: str) -> SkillTarget:
         target = SkillTarget(object_type=object_type, position=tuple(hit.position))
@@ -57,6 +81,12 @@ class MemoryResolver:
         """Best remembered instance: recent short-term facts first, then nearest."""
         hits = [h for h in self.memory.find(label=object_type, top_k=20)
                 if h.id not in self.avoid and all(math.isfinite(v) for v in h.position)]
+        hint = None if object_type in self.relaxed else self.hints.get(object_type)
+        if hint is not None and object_id is None:
+            # "the cloth on the toilet": only an instance where the instruction says will do.
+            hits = [h for h in hits if self._placed(h, hint)]
+            if not hits:
+                self.hinted[object_type] = hint
         if not hits:
             self.missing.append(object_type)
             return None

@@ -15,7 +15,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from memory_nodes.planner.memory_resolver import canonical_type
 from sim.catalog import CATALOG
 from sim.goals import GoalCondition
 
@@ -50,6 +49,8 @@ def _area_for(phrase: str, areas: Sequence[str]) -> str:
 def place_hints(instruction: str, goals: Sequence[GoalCondition], areas: Sequence[str]
                 ) -> dict[str, PlaceHint]:
     """Object type -> where the instruction places it, for every goal object it locates."""
+    from memory_nodes.planner.memory_resolver import canonical_type  # (it imports us)
+
     text = ' '.join(instruction.lower().split())
     out: dict[str, PlaceHint] = {}
     for goal in goals:
@@ -67,7 +68,7 @@ def place_hints(instruction: str, goals: Sequence[GoalCondition], areas: Sequenc
                 out[obj] = PlaceHint(room=room)
                 break
             support = canonical_type(phrase)
-            if support is None or support == destination or support == obj:
+            if support is None or support in (destination, obj):
                 continue
             spec = CATALOG.get(support)
             if spec is None or not spec.receptacle:

@@ -20,6 +20,7 @@ from typing import Protocol
 from memory_nodes.planner.goal_compiler import GoalCompileError, compile_goal
 from memory_nodes.planner.memory_resolver import MemoryResolver, canonical_type
 from memory_nodes.planner.plan import MemoryHit, MemoryView
+from memory_nodes.planner.references import PlaceHint, place_hints
 from sim.catalog import CATALOG
 from sim.goals import GoalCondition
 from sim.interface import SkillCall, SkillResult, SkillTarget
@@ -144,6 +145,8 @@ class TaskRunner:
         self.config = config or RunnerConfig()
         self.on_skill = on_skill
         self.room_hint = ''
+        self.hints: dict[str, PlaceHint] = {}
+        self.relaxed: set[str] = set()  # types whose place hint no longer applies
         #: Called with every memory hit a compiled plan used (the evaluation's lookups).
         self.on_lookup: Callable[[MemoryHit], None] | None = None
 
@@ -166,11 +169,14 @@ class TaskRunner:
 
         return sorted(rest, key=lambda a: (prior(a), rest.index(a)))
 
-    def _search_spots(self, object_types: Sequence[str], searched: set[str]
-                      ) -> list[MemoryHit]:
-        """Remembered receptacles where these types are usually kept, not yet searched."""
-        kinds: list[str] = []
-        for t in object_types:
+    def _search_spots(self, object_types: Sequence[str], searched: set[str],
+                      only: Sequence[str] = ()) -> list[MemoryHit]:
+        """Remembered receptacles where these types are usually kept, not yet searched.
+
+        With `only`, just receptacles of those types (where the instruction said).
+        """
+        kinds: list[str] = list(only)
+        for t in () if only else object_types:
             spec = CATALOG.get(t)
             kinds += [r for r in (spec.spawn_on if spec else ()) if r not in kinds]
         found = [hit for kind in kinds for hit in self.memory.find(label=kind, top_k=10)
@@ -186,29 +192,54 @@ class TaskRunner:
         the remembered receptacles that usually hold it (opening closed ones), then every
         other room.
         """
+        hinted = {t: self.hints[t] for t in missing
+                  if t in self.hints and t not in self.relaxed}
         if len(explored) + len(searched) >= self.config.max_explorations:
-            return False
+            self.relaxed.update(hinted)
+            return bool(hinted)
+        rooms = [h.room for h in hinted.values() if h.room and h.room not in explored]
+        if rooms:
+            return self._explore(rooms[0], explored, out)
+        kinds = [h.support for h in hinted.values() if h.support]
+        if kinds and self._look_at(self._search_spots(missing, searched, kinds), searched, out):
+            return True
+        if hinted:
+            # Rooms where the object or the named receptacle usually is, then give up the
+            # hint: not where the instruction said (or not seen there), any will do.
+            wanted = list(missing) + kinds
+            likely = [a for a in self._explore_order(wanted, explored)
+                      if self._likely(wanted, a)]
+            if likely:
+                return self._explore(likely[0], explored, out)
+            self.relaxed.update(hinted)
+            return True
         order = self._explore_order(missing, explored)
         likely = [a for a in order if self._likely(missing, a)]
         if likely:
             return self._explore(likely[0], explored, out)
-        spots = self._search_spots(missing, searched)
-        if spots:
-            spot = spots[0]
-            searched.add(spot.id)
-            object_type = canonical_type(spot.label) or spot.label
-            target = SkillTarget(object_type=object_type, position=tuple(spot.position))
-            out.explorations += 1
-            nav = self._execute(SkillCall('navigate_to', target=target), out)
-            spec = CATALOG.get(object_type)
-            if nav.success and spec is not None and spec.openable \
-                    and not spot.states.get('open', False):
-                self._execute(SkillCall('open', target=target), out)
-            self.robot.look()
+        if self._look_at(self._search_spots(missing, searched), searched, out):
             return True
         if order:
             return self._explore(order[0], explored, out)
         return False
+
+    def _look_at(self, spots: Sequence[MemoryHit], searched: set[str], out: TaskOutcome
+                 ) -> bool:
+        """Go to the first spot, open it if it is closed, take a second look."""
+        if not spots:
+            return False
+        spot = spots[0]
+        searched.add(spot.id)
+        object_type = canonical_type(spot.label) or spot.label
+        target = SkillTarget(object_type=object_type, position=tuple(spot.position))
+        out.explorations += 1
+        nav = self._execute(SkillCall('navigate_to', target=target), out)
+        spec = CATALOG.get(object_type)
+        if nav.success and spec is not None and spec.openable \
+                and not spot.states.get('open', False):
+            self._execute(SkillCall('open', target=target), out)
+        self.robot.look()
+        return True
 
     def _likely(self, missing: Sequence[str], area: str) -> bool:
         rooms = [r for t in missing for r in (CATALOG[t].rooms if t in CATALOG else ())]
@@ -240,7 +271,8 @@ class TaskRunner:
         replans = 0
         while replans <= cfg.max_replans and len(out.skills) < cfg.max_skills:
             resolver = MemoryResolver(self.memory, self.holding, self.robot.robot_xy(), avoid,
-                                      self.robot.now(), self.room_hint)
+                                      self.robot.now(), self.room_hint, self.hints,
+                                      self.relaxed)
             try:
                 calls = compile_goal(goal, resolver)
             except GoalCompileError as err:
@@ -263,6 +295,9 @@ class TaskRunner:
                     return False
                 call = _follow_moves(call, moved)
                 result = self._execute(call, out)
+                if result.success and call.name == 'pick_up' and call.target is not None:
+                    # Once moved, the instruction's "on the shelf" no longer says where it is.
+                    self.relaxed.add(call.target.object_type or '')
                 if result.success and call.name == 'put' and call.receptacle is not None \
                         and call.receptacle.position is not None and call.target is not None:
                     # Where we just put it is where it is now, whatever the plan believed.
@@ -293,11 +328,15 @@ class TaskRunner:
     def run(self, goals: Sequence[GoalCondition], instruction: str = '') -> TaskOutcome:
         """Work through `goals` in order; stop at the first sub-goal that cannot be done.
 
-        A single room named in `instruction` ("the lamp in the living room") picks among
-        several remembered instances of a type.
+        Place phrases in `instruction` ("the lamp in the living room", "the cloth on the
+        toilet") pick the instance of a goal's object: only one there will do, searched for
+        there first; if none is found there, any instance. A single room named anywhere in
+        `instruction` still breaks ties among several remembered instances.
         """
         t0 = time.perf_counter()
         self.room_hint = room_named(instruction, self.areas)
+        self.hints = place_hints(instruction, [strip_instances(g) for g in goals], self.areas)
+        self.relaxed = set()
         out = TaskOutcome(believed_done=False)
         for goal in goals:
             if not self._subgoal(strip_instances(goal), out):
