@@ -232,7 +232,9 @@ class RobotMemory:
             if allowed is None:
                 allowed = {n.id for n in ltm.graph.nodes.values()
                            if n.layer in ('object', 'furniture') and n.status == 'confirmed'}
-            scores = {nid: float(ltm.graph.nodes[nid].confidence) for nid in allowed}
+            # Tentative nodes (seen fewer times than needed to confirm) may be noise.
+            scores = {nid: float(ltm.graph.nodes[nid].confidence) for nid in allowed
+                      if ltm.graph.nodes[nid].status == 'confirmed'}
             if q.near_point is not None:
                 if q.radius > 0:
                     near = ltm.within_radius(q.near_point, q.radius)
