@@ -241,6 +241,19 @@ class TaskRunner:
         self.robot.look()
         return True
 
+    def _verify(self, goal: GoalCondition, resolver: MemoryResolver, out: TaskOutcome
+                ) -> bool:
+        """Look at the goal's object where memory says it is; False if there is nothing to see."""
+        if goal.kind == 'HOLDING' or self.robot.held_type() == goal.obj:
+            return False
+        for hit in resolver.used.values():
+            if canonical_type(hit.label) == goal.obj:
+                target = SkillTarget(object_type=goal.obj, position=tuple(hit.position))
+                if self._execute(SkillCall('navigate_to', target=target), out).success:
+                    self.robot.look()
+                return True
+        return False
+
     def _likely(self, missing: Sequence[str], area: str) -> bool:
         rooms = [r for t in missing for r in (CATALOG[t].rooms if t in CATALOG else ())]
         return any(area == r or area.startswith(r) for r in rooms)
@@ -269,6 +282,7 @@ class TaskRunner:
         searched: set[str] = set()
         avoid: set[str] = set()
         replans = 0
+        verified = False
         while replans <= cfg.max_replans and len(out.skills) < cfg.max_skills:
             resolver = MemoryResolver(self.memory, self.holding, self.robot.robot_xy(), avoid,
                                       self.robot.now(), self.room_hint, self.hints,
@@ -283,6 +297,12 @@ class TaskRunner:
                     out.error = f'{goal.to_text()}: {err} (searched everywhere)'
                     return False
                 continue
+            if not calls and not verified:
+                # Memory says it already holds; memory may be stale (a person switched the
+                # TV on): go and look once before believing it.
+                verified = True
+                if self._verify(goal, resolver, out):
+                    continue
             out.memory_lookups += len(resolver.used)
             if self.on_lookup is not None:
                 for hit in resolver.used.values():
