@@ -15,14 +15,16 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
-.PHONY: help setup test demo lint bench-ltm bench-stm bench-sim bench-tasks clean
+.PHONY: help setup test demo lint bench bench-ltm bench-stm bench-sim bench-tasks bench-prompt \
+	bench-ros bench-perception clean
 
 help:
 	@echo 'make demo    run the main job (sets up first)'
 	@echo 'make test    run the whole test suite (sets up first)'
 	@echo 'make setup   create .venv, install pinned packages, build embodied_memory_msgs'
 	@echo 'make lint    ruff + flake8 + pydocstyle (also run as tests)'
-	@echo 'make bench-ltm | bench-stm | bench-sim | bench-tasks   benchmarks (QUICK=1: short run)'
+	@echo 'make bench-ltm | bench-stm | bench-sim | bench-tasks | bench-prompt | bench-ros |'
+	@echo '     bench-perception   benchmarks (QUICK=1: short run); make bench: all of them'
 
 setup:
 	@scripts/setup.sh
@@ -48,6 +50,17 @@ bench-sim: setup
 
 bench-tasks: setup
 	$(PY) bench/tasks.py
+
+bench-prompt: setup
+	$(PY) bench/prompt.py
+
+bench-ros: setup
+	$(PY) bench/ros.py
+
+bench-perception: setup
+	$(PY) bench/perception.py
+
+bench: bench-ltm bench-stm bench-sim bench-prompt bench-ros bench-perception bench-tasks
 
 clean:
 	rm -rf .venv .setup build bench/out

@@ -1,0 +1,206 @@
+"""Benchmark of the stack over ROS 2 (`make bench-ros`, QUICK=1 for a short run).
+
+1. QueryObjects round trip over DDS with N objects in the memory node (1,000 by default):
+   the memory node runs in its own process and loads a synthetic home saved to a file.
+2. Perception + fusion keeping up with the camera: the sim bridge publishes 320x240 frames
+   at 5 Hz for a while (the robot looking around its home) into the perception and memory
+   nodes; we count frames published, processed and dropped, and per-frame latency.
+Prints a markdown table, writes bench/out/ros.png, and ends with a RESULT line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from memory_nodes.ros_env import apply_loopback_defaults  # noqa: E402
+
+QUICK = os.environ.get('QUICK') == '1'
+OUT = ROOT / 'bench' / 'out'
+
+
+def synthetic_memory(n_objects: int, path: Path) -> None:
+    """A home of `n_objects` confirmed objects on furniture, saved with LongTermMemory.save."""
+    from memory_nodes.memory.config import LongTermMemoryConfig
+    from memory_nodes.memory.long_term import LongTermMemory
+    from memory_nodes.memory.observation import ObjectObservation
+
+    cfg = LongTermMemoryConfig()
+    cfg.embedder.backend = 'hashing'
+    mem = LongTermMemory(cfg)
+    labels = ['Apple', 'Mug', 'Book', 'Bowl', 'Plate', 'Pen', 'Tomato', 'Spoon', 'Cup', 'Egg']
+    rng = np.random.default_rng(0)
+    side = int(np.ceil(np.sqrt(n_objects)))
+    for frame in range(2):
+        batch = []
+        for i in range(n_objects):
+            centre = np.array([(i % side) * 0.3, (i // side) * 0.3, 0.9])
+            pts = centre + rng.uniform(-0.04, 0.04, (40, 3))
+            batch.append(ObjectObservation(labels[i % len(labels)], 0.9, pts, 1.0 + frame))
+            if len(batch) == 50:
+                mem.integrate(batch)
+                batch = []
+        if batch:
+            mem.integrate(batch)
+    mem.save(path)
+
+
+def query_latency(n_objects: int, queries: int) -> dict:
+    """Round-trip ms of QueryObjects against a memory node holding `n_objects`."""
+    import rclpy
+    from embodied_memory_msgs.srv import LoadMemory, QueryObjects
+    from geometry_msgs.msg import Point
+
+    from memory_nodes.launcher import Launcher, plan
+    from memory_nodes.nodes.service_calls import call
+
+    tmp = Path(tempfile.mkdtemp())
+    snapshot = tmp / 'home.json.gz'
+    print(f'[bench-ros] building a memory of {n_objects} objects ...', flush=True)
+    synthetic_memory(n_objects, snapshot)
+    launcher = Launcher(plan('memory_only', {'memory': {'text_embeddings': 'hashing'}}),
+                        quiet=True)
+    launcher.start()
+    rclpy.init()
+    node = rclpy.create_node('bench_query')
+    import threading
+
+    from rclpy.executors import MultiThreadedExecutor
+
+    executor = MultiThreadedExecutor(num_threads=2)
+    executor.add_node(node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    try:
+        load = node.create_client(LoadMemory, 'load_memory')
+        reply = call(load, LoadMemory.Request(path=str(snapshot)), 60)
+        assert reply.error_code == reply.SUCCESS, reply.error_msg
+        client = node.create_client(QueryObjects, 'query_objects')
+        kinds = {'label': [], 'radius': [], 'nearest': []}
+        for i in range(queries):
+            kind = list(kinds)[i % 3]
+            req = QueryObjects.Request(top_k=5)
+            if kind == 'label':
+                req.label = 'mug'
+            else:
+                req.use_point = True
+                req.near_point = Point(x=float(i % 10), y=float(i % 7), z=0.9)
+                req.radius = 0.5 if kind == 'radius' else 0.0
+            t0 = time.perf_counter()
+            call(client, req, 10)
+            kinds[kind].append((time.perf_counter() - t0) * 1000.0)
+            if (i + 1) % max(1, queries // 5) == 0:
+                print(f'[bench-ros] {i + 1}/{queries} queries', flush=True)
+        every = [v for values in kinds.values() for v in values]
+        return {'nodes': reply.node_count, 'all': every, **kinds}
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+        launcher.stop()
+
+
+def camera_throughput(seconds: float) -> dict:
+    """Frames published by the bridge at 5 Hz vs processed and dropped downstream."""
+    import rclpy
+    from std_srvs.srv import Trigger
+
+    from memory_nodes.launcher import Launcher, plan
+    from memory_nodes.nodes.service_calls import call
+
+    # A live camera's profile: best-effort sensor QoS and 2-frame queues that drop stale
+    # frames (not the sim stack's reliable burst queues).
+    live = {'reliable_sensors': False, 'frame_queue': 2}
+    stack = plan('sim_stack', {
+        'sim_bridge': {'home_seed': 3, 'camera_rate_hz': 5.0, 'reliable_sensors': False},
+        'perception': live, 'memory': {**live, 'text_embeddings': 'hashing'}})
+    stack = [p for p in stack if p.name != 'planner']
+    launcher = Launcher(stack, quiet=True)
+    launcher.start()
+    rclpy.init()
+    node = rclpy.create_node('bench_camera')
+    try:
+        per = node.create_client(Trigger, 'perception_stats')
+        mem = node.create_client(Trigger, 'memory_stats')
+        import threading
+
+        from rclpy.executors import SingleThreadedExecutor
+
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        threading.Thread(target=executor.spin, daemon=True).start()
+        call(per, Trigger.Request(), 60)
+        start = json.loads(call(per, Trigger.Request(), 10).message)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            time.sleep(min(5.0, seconds))
+            print(f'[bench-ros] camera {time.monotonic() - t0:.0f}/{seconds:.0f} s', flush=True)
+        end = json.loads(call(per, Trigger.Request(), 10).message)
+        memory = json.loads(call(mem, Trigger.Request(), 10).message)
+        executor.shutdown()
+        submitted = end['worker']['submitted'] - start['worker']['submitted']
+        dropped = (end['worker']['dropped'] - start['worker']['dropped']
+                   + end['sync_dropped'] - start['sync_dropped'])
+        busy = end['worker']['busy_s'] - start['worker']['busy_s']
+        processed = end['worker']['processed'] - start['worker']['processed']
+        return {'frames': submitted, 'processed': processed, 'dropped': dropped,
+                'drop_rate': dropped / max(submitted + end['sync_dropped']
+                                           - start['sync_dropped'], 1),
+                'perception_ms_mean': 1000.0 * busy / max(processed, 1),
+                'fusion_ms_p95': memory['ltm']['fusion_ms_p95'], 'seconds': seconds}
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+        launcher.stop()
+
+
+def main() -> int:
+    apply_loopback_defaults()
+    n_objects = 1000
+    queries = 150 if QUICK else 600
+    seconds = 15.0 if QUICK else 60.0
+    q = query_latency(n_objects, queries)
+    cam = camera_throughput(seconds)
+    p = {k: (float(np.percentile(v, 50)), float(np.percentile(v, 99)))
+         for k, v in q.items() if k != 'nodes'}
+    print('\n| measure | value |\n|---|---|')
+    print(f'| objects in memory | {q["nodes"]} nodes |')
+    for kind in ('label', 'radius', 'nearest', 'all'):
+        print(f'| QueryObjects {kind} p50 / p99 | {p[kind][0]:.2f} / {p[kind][1]:.2f} ms |')
+    print(f'| camera frames at 5 Hz ({cam["seconds"]:.0f} s) | {cam["frames"]} |')
+    print(f'| dropped frames | {cam["dropped"]} ({100 * cam["drop_rate"]:.1f}%) |')
+    print(f'| perception per frame (mean) | {cam["perception_ms_mean"]:.1f} ms |')
+    print(f'| fusion p95 per frame | {cam["fusion_ms_p95"]:.1f} ms |')
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.hist([q['label'], q['radius'], q['nearest']], bins=40,
+            label=['label', 'radius', 'k-nearest'])
+    ax.axvline(10.0, color='red', ls='--', label='target p99 10 ms')
+    ax.set_xlabel('QueryObjects round trip over DDS (ms)')
+    ax.set_ylabel('queries')
+    ax.set_title(f'memory node with {q["nodes"]} nodes')
+    ax.legend()
+    fig.savefig(OUT / 'ros.png', dpi=110, bbox_inches='tight')
+    print(f'\nplot: {OUT / "ros.png"}')
+    print(f'RESULT query_p50_ms_1k={p["all"][0]:.2f} query_p99_ms_1k={p["all"][1]:.2f} '
+          f'frames_5hz={cam["frames"]} drop_rate={cam["drop_rate"]:.3f} '
+          f'perception_ms_mean={cam["perception_ms_mean"]:.1f} '
+          f'fusion_p95_ms={cam["fusion_ms_p95"]:.1f} quick={int(QUICK)}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
