@@ -8,7 +8,9 @@ results page). `QUICK=1` runs one episode per suite, its first three tasks, on t
 processes (< 5 min on 2 cores) and writes its page under bench/out/ instead.
 
 Extra arguments are passed to `embodied-memory bench tasks` (e.g. `--conditions none
-ltm+stm`, `--alfred-l FILE`).
+ltm+stm`, `--alfred-l FILE`). The grounded planner looks objects up by label, so the LTM's
+text embedder only changes the STM ranking in the token count; both modes use the model-free
+hashing embedder to keep the run short (`--text-embeddings minilm` for the real one).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ def argv() -> list[str]:
         return ['bench', 'tasks', '--quick', '--jobs', '2', '--text-embeddings', 'hashing',
                 '--out', 'bench/out/tasks_quick',
                 '--results-md', 'bench/out/tasks_quick/results.md']
-    return ['bench', 'tasks', '--jobs', '2', '--floorplan1', '--out', 'bench/out/tasks',
-            '--results-md', 'docs/results.md']
+    return ['bench', 'tasks', '--jobs', '2', '--floorplan1', '--text-embeddings', 'hashing',
+            '--out', 'bench/out/tasks', '--results-md', 'docs/results.md']
 
 
 if __name__ == '__main__':

@@ -123,3 +123,17 @@ def test_yolo_needs_weights():
         make_perception('yolo', None)
     with pytest.raises(ValueError):
         make_perception('radar', None)
+
+
+def test_alfred_l_files_load_as_suites_without_unmapped_tasks():
+    from memory_nodes.evaluation.bench_runner import load_suites
+    from sim.ai2thor.floorplan_tasks import alfred_l_dir
+
+    path = alfred_l_dir() / 'simple_tasks.json'
+    if not path.exists():
+        pytest.skip('ALFRED-L files not present')
+    suites, skipped = load_suites([], [str(path)])
+    assert len(suites) == 1
+    suite = suites[0]
+    assert suite.episodes and all(t.goals for ep in suite.episodes for t in ep.tasks)
+    assert skipped[suite.name] >= 0

@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench = subparsers.add_parser('bench', help='benchmarks of the whole stack')
     sub = bench.add_subparsers(dest='bench_command', required=True)
     p = sub.add_parser('tasks', help='task suites x memory conditions (KARMA Table 1)')
-    p.add_argument('--suites', nargs='+', default=list(SUITES),
-                   help='suite names or files (default: all four)')
+    p.add_argument('--suites', nargs='*', default=list(SUITES),
+                   help='suite names or files (default: all four; none with --alfred-l only)')
     p.add_argument('--conditions', nargs='+', default=list(CONDITIONS), choices=CONDITIONS)
     p.add_argument('--policy', default='robot_aware', help='STM eviction policy')
     p.add_argument('--capacity', type=int, default=10, help='STM capacity (entries)')

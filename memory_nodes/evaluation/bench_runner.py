@@ -63,7 +63,7 @@ class BenchRun:
     config: BenchConfig
     runs: list[EpisodeRun]
     suites: list[str]
-    skipped: dict[str, int] = field(default_factory=dict)  # suite -> unmapped tasks dropped
+    skipped: dict[str, int] = field(default_factory=dict)  # suite -> unrunnable tasks dropped
     seconds: float = 0.0
 
     def tasks(self, suite: str, condition: str) -> list[TaskReport]:
@@ -89,9 +89,13 @@ def load_suites(names: Sequence[str], alfred_files: Sequence[str] = ()
                 ) -> tuple[list[Suite], dict[str, int]]:
     """Suites by name or file, plus ALFRED-L files (raw, imported on the fly, or converted).
 
-    Tasks an import could not map (empty goal) are dropped and counted per suite.
+    Tasks an import could not map (empty goal), or that their home cannot support (a type
+    it lacks, an object that fits no such receptacle: `support_problems`), are dropped and
+    counted per suite.
     """
+    from sim.ai2thor.floorplan_tasks import support_problems
     from sim.alfred_l import import_alfred_l_file
+    from sim.suite_world import build_home
     from sim.task_schema import TaskFileError
 
     suites = [load_suite(n) for n in names]
@@ -103,7 +107,8 @@ def load_suites(names: Sequence[str], alfred_files: Sequence[str] = ()
             suite = import_alfred_l_file(path).suite
         dropped = 0
         for ep in suite.episodes:
-            keep = [t for t in ep.tasks if t.goals]
+            home = build_home(ep.home)
+            keep = [t for t in ep.tasks if t.goals and not support_problems(t, home)]
             dropped += len(ep.tasks) - len(keep)
             ep.tasks = keep
         suite.episodes = [ep for ep in suite.episodes if ep.tasks]

@@ -33,7 +33,7 @@ class ConditionSetup:
     clear_before_task: bool
 
 
-def make_condition(name: str, stm_policy: str = 'wtinylfu', stm_capacity: int = 10,
+def make_condition(name: str, stm_policy: str = 'robot_aware', stm_capacity: int = 10,
                    text_embeddings: str = 'minilm') -> ConditionSetup:
     """Build the memory of one condition (a ValueError names unknown conditions)."""
     if name not in CONDITIONS:
