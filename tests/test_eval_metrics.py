@@ -128,7 +128,7 @@ def test_cells_tables_and_result_line():
     assert ours.sr == pytest.approx(0.75) and ours.re == pytest.approx(0.8)
     assert grid['composite']['history'].sr == pytest.approx(0.25)
     assert '| ltm+stm (ours) | 0.75 |' in table_one(run, grid)
-    assert '| none (current view only) | 0.50 |' in table_one(run, grid)
+    assert '| none (nothing kept between tasks) | 0.50 |' in table_one(run, grid)
     assert '2 / 0' in ablation_table(run, pool)  # ours vs history: won 2, lost 0
     line = result_line(run, grid, pool)
     values = dict(kv.split('=') for kv in line.split()[1:])

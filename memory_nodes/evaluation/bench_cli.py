@@ -176,6 +176,14 @@ def results_page(run, grid, pool, trace_hits, floorplan: str, meta: dict,  # noq
         f'Tokens: memory context + instruction a model planner would get, counted with the '
         f'{meta["tokens_counter"]}.',
         '',
+        'Conditions: `none` clears memory before every task (only what the robot sees during '
+        'the task); `history` keeps no structure, only the raw log of every observation and '
+        "own action (KARMA's in-context baseline: an object is where its latest mention "
+        'says); `ltm` the long-term scene graph only; `stm` the short-term buffer only; '
+        '`ltm+stm` both (ours). The planner, its search strategy and its skills are the same '
+        'in every condition; the simulator scores every task against ground truth after '
+        'every skill (ALFRED-L ordered sub-goals).',
+        '',
         "## Success rate per suite (shaped like KARMA's Table 1)",
         '',
         report.table_one(run, grid),

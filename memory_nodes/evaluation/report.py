@@ -23,7 +23,7 @@ from memory_nodes.evaluation.metrics import (
 )
 
 LABELS = {
-    'none': 'none (current view only)',
+    'none': 'none (nothing kept between tasks)',
     'history': 'history (full observation log)',
     'ltm': 'ltm (scene graph only)',
     'stm': 'stm (short-term only)',
