@@ -15,7 +15,14 @@ from memory_nodes.evaluation.metrics import (
     summarize,
     wilson_interval,
 )
-from memory_nodes.evaluation.report import ablation_table, cells, pooled, result_line, table_one
+from memory_nodes.evaluation.report import (
+    ablation_table,
+    cells,
+    pooled,
+    result_line,
+    table_one,
+    targets_table,
+)
 
 
 def task(task_id: str, success: bool, gc: float, explore: int, time_s: float, *,
@@ -130,6 +137,10 @@ def test_cells_tables_and_result_line():
     assert '| ltm+stm (ours) | 0.75 |' in table_one(run, grid)
     assert '| none (nothing kept between tasks) | 0.50 |' in table_one(run, grid)
     assert '2 / 0' in ablation_table(run, pool)  # ours vs history: won 2, lost 0
+    targets = targets_table(grid, pool)
+    assert '| composite: ltm+stm SR > none SR | 0.75 vs 0.50 | yes |' in targets
+    assert '| composite: ltm+stm SR >= 0.9 | 0.75 | no |' in targets
+    assert '| composite: ltm+stm RE >= 0.8 | 0.80 | yes |' in targets
     line = result_line(run, grid, pool)
     values = dict(kv.split('=') for kv in line.split()[1:])
     assert line.startswith('RESULT ')

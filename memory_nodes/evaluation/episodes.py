@@ -6,8 +6,9 @@ skill (ground truth is the judge, never the player), and collects the metrics of
 DESIGN.md: success, goal-condition rate, exploration, path length, time, memory lookup
 accuracy, short-term hit rate and prompt tokens.
 
-STM hit rate: of the memory hits the planner's compiled plans used (objects and furniture
-by scene-graph id), the share resident in the short-term buffer at that moment. With
+STM hit rate: of the memory hits of movable objects the planner's compiled plans used (by
+scene-graph id; furniture is the scene graph's), the share resident in the short-term
+buffer at that moment. With
 `trace=[]`, the episode is also recorded as a replayable STM trace
 (`memory_nodes.memory.traces`): a `TaskStep` per task, a `WriteStep` per short-term write
 and a `QueryStep` per lookup, so every eviction policy can be replayed on real episodes.
@@ -55,7 +56,7 @@ class TaskReport:
     lookups: int
     lookups_correct: int
     stm_hits: int  # lookups whose object was resident in the STM
-    stm_needed: int  # lookups of scene-graph ids (the STM hit rate's denominator)
+    stm_needed: int  # lookups of objects by scene-graph id (the STM hit rate's denominator)
     prompt_tokens: int
     believed_done: bool
     error: str = ''
@@ -141,8 +142,12 @@ class _StmRecorder:
             self.trace.append(TaskStep(stamp, task.instruction, labels))
 
     def lookup(self, hit: MemoryHit, stamp: float) -> None:
+        """A plan used `hit`: count it if it is a movable object (the STM holds objects)."""
         if self.memory is None:
             return
+        node = self.memory.ltm.get(hit.id)
+        if node is None or node.layer != 'object':
+            return  # furniture and rooms are the scene graph's business, not the buffer's
         self.lookups += 1
         if self.memory.stm.peek(hit.id) is not None:
             self.hits += 1

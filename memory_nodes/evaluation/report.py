@@ -140,6 +140,40 @@ def failures(run: BenchRun, condition: str = OURS) -> list[str]:
     return out
 
 
+def targets_table(grid: dict[str, dict[str, ConditionMetrics]],
+                  pool: dict[str, ConditionMetrics]) -> str:
+    """The issue's targets, each with the measured value and whether it is met."""
+    rows = []
+
+    def get(suite: str, cond: str, attr: str) -> float:
+        m = grid.get(suite, {}).get(cond)
+        return getattr(m, attr) if m is not None else math.nan
+
+    for suite in grid:
+        ours = get(suite, OURS, 'sr')
+        for base in ('none', 'history'):
+            other = get(suite, base, 'sr')
+            if not (math.isnan(ours) or math.isnan(other)):
+                rows.append((f'{suite}: ltm+stm SR > {base} SR', f'{fmt(ours)} vs {fmt(other)}',
+                             ours > other))
+    for suite, goal in (('simple', 0.9), ('composite', 0.9), ('complex', 0.8), ('stale', 0.8)):
+        v = get(suite, OURS, 'sr')
+        if not math.isnan(v):
+            rows.append((f'{suite}: ltm+stm SR >= {goal}', fmt(v), v >= goal))
+    re = get('composite', OURS, 're')
+    if not math.isnan(re):
+        rows.append(('composite: ltm+stm RE >= 0.8', fmt(re), re >= 0.8))
+    ours, hist = pool.get(OURS), pool.get('history')
+    if ours and hist and ours.tokens_last:
+        ratio = hist.tokens_last / ours.tokens_last
+        rows.append(('history tokens >= 10x ltm+stm (last task of each episode)',
+                     f'{hist.tokens_last:.0f} vs {ours.tokens_last:.0f} ({ratio:.1f}x)',
+                     ratio >= 10))
+    lines = ['| target | measured | met |', '|---|---|---|']
+    lines += [f'| {name} | {value} | {"yes" if ok else "no"} |' for name, value, ok in rows]
+    return '\n'.join(lines)
+
+
 def result_line(run: BenchRun, grid: dict[str, dict[str, ConditionMetrics]],
                 pool: dict[str, ConditionMetrics]) -> str:
     """The last line: `RESULT key=value ...` (NaN where a cell did not run)."""
@@ -256,4 +290,5 @@ def reductions_note(grid) -> str:  # noqa: ANN001
 
 
 __all__ = ['ablation_table', 'cells', 'detail_table', 'failures', 'plot', 'pooled',
-           'reduction', 'result_line', 'table_one', 'trace_table', 'write_json']
+           'reduction', 'result_line', 'table_one', 'targets_table', 'trace_table',
+           'write_json']
