@@ -69,7 +69,7 @@ class MemoryNodeConfig:
     default_save_path: str = describe('memory_snapshot.json.gz',
                                       'file SaveMemory writes when its path is empty')
     stm_capacity: int = describe(10, 'short-term memory capacity (entries)', min=1)
-    stm_policy: str = describe('wtinylfu', 'short-term eviction policy',
+    stm_policy: str = describe('robot_aware', 'short-term eviction policy',
                                choices=set(POLICY_NAMES))
     stm_from_observations: bool = describe(
         True, 'write confirmed objects seen by the camera into the short-term memory')
@@ -78,6 +78,7 @@ class MemoryNodeConfig:
     deltas_topic: str = describe('scene_graph/deltas', 'SceneGraphDelta output')
     markers_topic: str = describe('scene_graph/markers', 'MarkerArray output for RViz')
     rooms_topic: str = describe('rooms', 'room annotation input (latched JSON of boxes)')
+    task_context_topic: str = describe('task_context', 'labels the current task needs (JSON)')
     fused_topic: str = describe('memory/fused', 'Header with the stamp of the last fused frame')
     publish_period: float = describe(0.5, 'seconds between delta/marker publications',
                                      min=0.01)
@@ -113,6 +114,8 @@ class MemoryNode(Node):
                                  self._on_state_event, QoSProfile(
                                      depth=50, reliability=ReliabilityPolicy.RELIABLE))
         self.create_subscription(String, self.cfg.rooms_topic, self._on_rooms, LATCHED)
+        self.create_subscription(String, self.cfg.task_context_topic, self._on_task_context,
+                                 LATCHED)
         self.fused_pub = self.create_publisher(Header, self.cfg.fused_topic, LATCHED)
         self.last_fused = 0.0
         self.delta_pub = self.create_publisher(SceneGraphDelta, self.cfg.deltas_topic, DELTAS)
@@ -158,6 +161,17 @@ class MemoryNode(Node):
         self.last_fused = max(self.last_fused, stamp)
         self.fused_pub.publish(Header(stamp=conv.seconds_to_stamp(self.last_fused),
                                       frame_id=self.cfg.map_frame))
+
+    def _on_task_context(self, msg: String) -> None:
+        try:
+            labels = json.loads(msg.data)['labels']
+            if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+                raise ValueError('labels must be a list of strings')
+        except (ValueError, KeyError, TypeError) as exc:
+            self._reject('malformed_task_context', str(exc))
+            return
+        with self.memory.lock:
+            self.memory.stm.set_task_context(labels)
 
     def _on_rooms(self, msg: String) -> None:
         try:

@@ -13,6 +13,7 @@ skill server tell it, never the simulator's ground truth.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 
 import rclpy
@@ -21,12 +22,15 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
+from std_msgs.msg import String
 
 from memory_nodes.nodes.params import declare_config, describe
+from memory_nodes.nodes.qos import LATCHED
 from memory_nodes.nodes.ros_memory_view import RosMemoryView, RosSkillExecutor
 from memory_nodes.planner.grounded_backend import GroundedBackend, execute_plan_steps
 from memory_nodes.planner.instruction_grammar import goals_from_instruction
 from memory_nodes.planner.plan import PlanRequest
+from memory_nodes.planner.task_context import task_labels
 from memory_nodes.planner.task_runner import RunnerConfig, TaskOutcome, TaskRunner, call_text
 from sim.aliases import resolve_type
 from sim.goals import GoalParseError, parse_condition
@@ -54,6 +58,8 @@ class PlannerConfig:
     max_skills: int = describe(80, 'skills per task', min=1)
     max_instruction_chars: int = describe(2000, 'longest accepted instruction', min=16)
     skill_timeout: float = describe(120.0, 'seconds to wait for one skill', min=1.0)
+    memory_condition: str = describe('ltm+stm', 'memories the planner reads: ltm+stm, ltm, stm',
+                                     choices={'ltm+stm', 'ltm', 'stm'})
 
 
 class PlannerNode(Node):
@@ -62,7 +68,9 @@ class PlannerNode(Node):
     def __init__(self, **kwargs) -> None:  # noqa: ANN003 - rclpy Node kwargs
         super().__init__('planner', **kwargs)
         self.cfg = declare_config(self, PlannerConfig)
-        self.memory = RosMemoryView(self)
+        self.memory = RosMemoryView(self, use_ltm='ltm' in self.cfg.memory_condition,
+                                    use_stm='stm' in self.cfg.memory_condition)
+        self.context_pub = self.create_publisher(String, 'task_context', LATCHED)
         self.robot = RosSkillExecutor(self, timeout=self.cfg.skill_timeout)
         self.grounded = GroundedBackend(self.memory)
         self.model = self._make_model_backend()
@@ -129,6 +137,7 @@ class PlannerNode(Node):
             result.error_code, result.error_msg = result.INVALID_REQUEST, error
             goal_handle.abort()
             return result
+        self.context_pub.publish(String(data=json.dumps({'labels': list(task_labels(goals))})))
         feedback = ExecuteTask.Feedback()
         done_skills = [0]
 

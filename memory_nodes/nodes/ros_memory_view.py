@@ -47,9 +47,11 @@ def _hit(obj: Any, source: str = 'ltm') -> MemoryHit:
 class RosMemoryView:
     """The memory node's services as a planner `MemoryView`."""
 
-    def __init__(self, node: Node, use_stm: bool = True, timeout: float = 10.0) -> None:
+    def __init__(self, node: Node, use_ltm: bool = True, use_stm: bool = True,
+                 timeout: float = 10.0) -> None:
         group = ReentrantCallbackGroup()
         self.node = node
+        self.use_ltm = use_ltm
         self.use_stm = use_stm
         self.timeout = timeout
         self.query = node.create_client(QueryObjects, 'query_objects', callback_group=group)
@@ -93,6 +95,8 @@ class RosMemoryView:
                                       room=s.room, states=conv.states_from_msg(s.states),
                                       last_seen=conv.stamp_to_seconds(s.stamp),
                                       source='stm'))
+        if not self.use_ltm:
+            return [h for h in hits if not room or h.room == room][:top_k]
         request = QueryObjects.Request(label=label, text=text, room=room,
                                        top_k=max(top_k, 20))
         if near is not None:
@@ -111,6 +115,8 @@ class RosMemoryView:
 
     def get(self, node_id: str) -> MemoryHit | None:
         """One node by id."""
+        if not self.use_ltm:
+            return None
         found = self._query(QueryObjects.Request(object_id=node_id, top_k=1))
         return _hit(found[0]) if found else None
 
@@ -131,6 +137,8 @@ class RosMemoryView:
 
     def collapsed_graph(self, token_budget: int, focus: list[str]) -> str:
         """The memory node's collapsed scene graph text."""
+        if not self.use_ltm:
+            return ''
         request = GetSceneGraph.Request(mode=0, token_budget=token_budget, focus=list(focus))
         reply = call(self.graph, request, self.timeout)
         try:

@@ -134,11 +134,16 @@ class SimBridgeNode(Node):
 
     def _after_load(self) -> dict:
         self.scorer, self.task = None, None
+        rooms = self._publish_rooms()
+        self._publish_frame(self.sim.render())
+        return {'home': self.sim.home.name, 'rooms': rooms}
+
+    def _publish_rooms(self) -> dict:
+        """The room annotation (latched; again at each task, for memories that reset)."""
         rooms = {name: list(box) for name, box in self.sim.rooms().items()}
         self.rooms_pub.publish(String(data=json.dumps({'frame_id': self.cfg.map_frame,
                                                        'rooms': rooms})))
-        self._publish_frame(self.sim.render())
-        return {'home': self.sim.home.name, 'rooms': rooms}
+        return rooms
 
     # ---- sensors -----------------------------------------------------------------
     def _header(self, stamp: float, frame: str) -> Header:
@@ -285,6 +290,7 @@ class SimBridgeNode(Node):
             for change in task.world_changes:
                 apply_world_change(self.sim, change)
             self.task = task
+            self._publish_rooms()
             self.scorer = TaskScorer(task.goals)
             self.scorer.update(self.sim.ground_truth(), self.sim.holding())
             return {'task_id': task.task_id, 'instruction': task.instruction,
