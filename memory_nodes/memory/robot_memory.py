@@ -21,6 +21,7 @@ from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.fusion import FusionReport
 from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.observation import CameraView, ObjectObservation
+from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.scene_graph import SceneNode
 from memory_nodes.memory.short_term import RetrievedEntry, ShortTermConfig, ShortTermMemory
 from memory_nodes.memory.state_change import StateChange
@@ -86,6 +87,7 @@ class RobotMemory:
         db_path: str | Path | None = None,
         stm_from_observations: bool = True,
     ) -> None:
+        self.db_path = Path(db_path) if db_path is not None else None
         self.ltm = LongTermMemory(ltm_config, db_path=db_path)
         self.stm_config = stm_config or ShortTermConfig()
         self.stm = ShortTermMemory(self.stm_config, sink=self.ltm, embedder=self.ltm.embedder)
@@ -280,30 +282,57 @@ class RobotMemory:
             return len(self.ltm.graph.nodes)
 
     def load(self, path: str | Path) -> int:
-        """Replace the long-term memory with a file's content (unchanged on error)."""
+        """Replace the long-term memory with a file's content (unchanged on error).
+
+        The file is read and checked completely before anything is replaced; with a
+        database, the loaded graph becomes the database's content.
+        """
         with self.lock:
             loaded = LongTermMemory.load(path, self.ltm.config)
-            self._replace_graph(loaded)
+            self._adopt(loaded)
             return len(self.ltm.graph.nodes)
 
     def reset(self) -> None:
         """Forget everything (and clear the database, if any)."""
         with self.lock:
-            self._replace_graph(LongTermMemory(self.ltm.config))
+            self._adopt(LongTermMemory(self.ltm.config))
             self.stm.clear()
 
-    def _replace_graph(self, other: LongTermMemory) -> None:
-        graph = self.ltm.graph
-        gone = set(graph.nodes)
-        graph.clear()
-        for key, value in vars(other.graph).items():
-            setattr(graph, key, value)
-        for node_id in graph.nodes:
-            graph.dirty.add(node_id)
-        graph.removed |= gone - set(graph.nodes)
-        self.ltm._commit()
-        self._removed |= gone - set(graph.nodes)
-        self._changed |= set(graph.nodes)
+    def _adopt(self, other: LongTermMemory) -> None:
+        """Make `other`'s graph ours (and the database's, if there is one).
+
+        The long-term memory is replaced whole, so every component (fuser, relations,
+        rooms, absence) is built around the new graph and no index or track table of the
+        old one leaks.
+        """
+        gone = set(self.ltm.graph.nodes)
+        # Ids are never reused, across resets and loads too: a consumer of the deltas
+        # must not mistake a new node for an old one.
+        other.graph.id_counter = max(other.graph.id_counter, self.ltm.graph.id_counter)
+        db_path = self.db_path
+        embedder = self.ltm._embedder
+        self.ltm.close()
+        if db_path is not None:
+            # Write the new content beside the database, then swap it in with one rename:
+            # a crash leaves either the old memory or the new one, never a mix or nothing.
+            fresh = db_path.with_name(db_path.name + '.new')
+            for stale in (fresh, Path(f'{fresh}-wal'), Path(f'{fresh}-shm')):
+                stale.unlink(missing_ok=True)
+            store = SqliteStore(fresh, other.config.persistence)
+            store.write_all(other.graph)
+            store.close()
+            for suffix in ('-wal', '-shm'):
+                Path(f'{db_path}{suffix}').unlink(missing_ok=True)
+            fresh.replace(db_path)
+            self.ltm = LongTermMemory(other.config, db_path=db_path, embedder=embedder)
+        else:
+            # `other` was built around its own graph (load/constructor): take it whole.
+            other._embedder = other._embedder or embedder
+            self.ltm = other
+        self.stm.sink = self.ltm
+        current = set(self.ltm.graph.nodes)
+        self._removed |= gone - current
+        self._changed |= current
 
     def stats(self) -> dict[str, Any]:
         """Long-term and short-term statistics together."""
