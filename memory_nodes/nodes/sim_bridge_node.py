@@ -164,7 +164,7 @@ class SimBridgeNode(Node):
         pose = PoseStamped(header=self._header(stamp, self.cfg.map_frame),
                            pose=conv.matrix_to_pose(frame.camera_to_map))
         self.cam_pose_pub.publish(pose)
-        instances = visible_instances(frame, self.sim.ground_truth())
+        instances = visible_instances(frame, self.sim.ground_truth(), self.sim.holding())
         self.inst_pub.publish(String(data=json.dumps(
             {'stamp': stamp, 'instances': {str(k): v for k, v in instances.items()}})))
         self._publish_base(stamp)

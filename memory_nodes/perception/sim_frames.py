@@ -19,16 +19,21 @@ from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
 from sim.interface import CameraFrame, ObjectTruth
 
 
-def visible_instances(frame: CameraFrame, truth: Mapping[str, ObjectTruth]
-                      ) -> dict[int, dict[str, object]]:
-    """Instance id -> {'label', 'states'} for the instances in `frame` (what the sim knows)."""
+def visible_instances(frame: CameraFrame, truth: Mapping[str, ObjectTruth],
+                      held: str | None = None) -> dict[int, dict[str, object]]:
+    """Instance id -> {'label', 'states', 'held'} for the instances in `frame`.
+
+    `held` is the object id in the robot's gripper: a robot knows what it carries and
+    masks it out, or the thing it carries would be mapped all along its path.
+    """
     out = {}
     for inst, object_id in frame.instance_to_object.items():
         t = truth.get(object_id)
         if t is None:
             continue
         out[inst] = {'label': t.object_type,
-                     'states': {k: v for k, v in t.states.items() if k in VISIBLE_STATES}}
+                     'states': {k: v for k, v in t.states.items() if k in VISIBLE_STATES},
+                     'held': object_id == held}
     return out
 
 

@@ -43,7 +43,7 @@ class SimSegmentationDetector:
         out = []
         for inst, count in zip(ids.tolist(), counts.tolist()):
             info = instances.get(int(inst))
-            if info is None or count < self.min_pixels:
+            if info is None or count < self.min_pixels or info.get('held'):
                 continue
             label = str(info.get('label', ''))
             if not label or label.lower() in self.ignore:
