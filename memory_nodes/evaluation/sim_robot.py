@@ -125,7 +125,8 @@ class SimRobot:
     def perceive_frame(self, frame: CameraFrame) -> None:
         """Perceive one frame into memory (and the history log)."""
         truth = self.sim.ground_truth()
-        observations, view = self.perception.perceive(frame, visible_instances(frame, truth))
+        observations, view = self.perception.perceive(
+            frame, visible_instances(frame, truth, self.sim.holding()))
         self.counters.frames += 1
         self.counters.observations += len(observations)
         self.counters.perception_ms.append(self.perception.ms[-1])
