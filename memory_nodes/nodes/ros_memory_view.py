@@ -36,9 +36,9 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
-def _hit(obj: Any, source: str = 'ltm') -> MemoryHit:
+def _hit(obj: Any, source: str = 'ltm', room: str = '') -> MemoryHit:
     p = obj.pose.position
-    return MemoryHit(id=obj.id, label=obj.label, position=(p.x, p.y, p.z), room=obj.room,
+    return MemoryHit(id=obj.id, label=obj.label, position=(p.x, p.y, p.z), room=room,
                      states=conv.states_from_msg(obj.states), support=obj.parent_id,
                      relation=obj.relation, score=obj.score,
                      last_seen=conv.stamp_to_seconds(obj.last_seen), source=source)
@@ -65,6 +65,16 @@ class RosMemoryView:
                                  callback_group=group)
         self.queries = 0
         self.query_ms: list[float] = []
+        self._room_names: dict[str, str] = {}
+
+    def _room(self, room_id: str) -> str:
+        """A room node's name ('living room') from its id (MemoryObject.room), cached."""
+        if not room_id:
+            return ''
+        if room_id not in self._room_names:
+            found = self._query(QueryObjects.Request(object_id=room_id, top_k=1))
+            self._room_names[room_id] = found[0].label if found else ''
+        return self._room_names[room_id]
 
     def _on_rooms(self, msg: String) -> None:
         try:
@@ -105,7 +115,7 @@ class RosMemoryView:
         seen = {h.id for h in hits}
         for obj in self._query(request):
             if obj.id not in seen:
-                hits.append(_hit(obj))
+                hits.append(_hit(obj, room=self._room(obj.room)))
         for h in hits:
             if h.source == 'stm' and not h.support:
                 found = self._query(QueryObjects.Request(object_id=h.id, top_k=1))
@@ -118,7 +128,7 @@ class RosMemoryView:
         if not self.use_ltm:
             return None
         found = self._query(QueryObjects.Request(object_id=node_id, top_k=1))
-        return _hit(found[0]) if found else None
+        return _hit(found[0], room=self._room(found[0].room)) if found else None
 
     def recall(self, instruction: str, top_k: int = 5) -> list[MemoryHit]:
         """Short-term entries ranked for `instruction`."""
