@@ -39,13 +39,20 @@ if [ -f "$STATE/ready" ] && [ "$(cat "$STATE/ready")" = "$(inputs_hash)" ]; then
 fi
 
 current_step=""
+# The ERR trap can fire inside a step whose output goes to its log: keep a handle on the
+# real stderr (fd 3) so the failure is always reported to the person running setup.
+exec 3>&2
 fail() {
   local rc=$?
-  echo "setup: step '$current_step' failed (exit $rc)." >&2
-  if [ -f "$STATE/logs/$current_step.log" ]; then
-    echo "setup: last lines of .setup/logs/$current_step.log:" >&2
-    tail -n 25 "$STATE/logs/$current_step.log" >&2
-  fi
+  trap - ERR
+  {
+    echo "setup: step '$current_step' failed (exit $rc)."
+    if [ -f "$STATE/logs/$current_step.log" ]; then
+      echo "setup: last lines of .setup/logs/$current_step.log:"
+      tail -n 25 "$STATE/logs/$current_step.log"
+    fi
+    echo "setup: nothing was marked ready; fix the cause and run 'make setup' again."
+  } >&3
   rm -f "$STATE/$current_step.stamp" "$STATE/ready"
   exit $rc
 }
