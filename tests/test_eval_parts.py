@@ -137,3 +137,20 @@ def test_alfred_l_files_load_as_suites_without_unmapped_tasks():
     suite = suites[0]
     assert suite.episodes and all(t.goals for ep in suite.episodes for t in ep.tasks)
     assert skipped[suite.name] >= 0
+
+
+def test_history_view_names_places_stably_and_knows_the_map_rooms():
+    from memory_nodes.planner.memory_views import HistoryView
+
+    view = HistoryView({'kitchen': (0.0, 0.0, 4.0, 4.0), 'bedroom': (4.0, 0.0, 8.0, 4.0)})
+    view.append(LogEntry(1.0, 'CounterTop', (1.0, 1.0, 0.9)))
+    view.append(LogEntry(2.0, 'CounterTop', (1.2, 1.1, 0.9)))  # the same counter
+    view.append(LogEntry(3.0, 'CounterTop', (3.0, 1.0, 0.9)))  # another one
+    view.append(LogEntry(4.0, 'DeskLamp', (5.0, 1.0, 0.9)))
+    first = view.find(label='CounterTop', top_k=10)
+    assert len(first) == 2
+    view.append(LogEntry(5.0, 'CounterTop', (1.1, 1.0, 0.9)))
+    assert {h.id for h in view.find(label='CounterTop', top_k=10)} == {h.id for h in first}
+    assert view.find(label='DeskLamp')[0].room == 'bedroom'
+    assert view.find(label='DeskLamp', room='kitchen') == []
+    assert view.rooms() == ['bedroom', 'kitchen']

@@ -5,7 +5,9 @@
 - `history`: no structured memory: the raw log of every observation (KARMA's in-context
   baseline); objects are wherever their latest mention says.
 - `ltm`: the long-term scene graph only.
-- `stm`: the short-term buffer only (capacity-bounded, the chosen eviction policy).
+- `stm`: the short-term buffer only across tasks (capacity-bounded, the chosen eviction
+  policy): the scene graph is cleared before every task, as in `none`, so only what the
+  buffer kept carries over (KARMA's "without long-term memory").
 - `ltm+stm`: ours: both, short-term facts first.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memory_nodes.memory.config import LongTermMemoryConfig
+from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.robot_memory import RobotMemory
 from memory_nodes.memory.short_term import ShortTermConfig
 from memory_nodes.planner.memory_views import HistoryView, RobotMemoryView
@@ -31,6 +34,13 @@ class ConditionSetup:
     history: HistoryView | None
     view: MemoryView
     clear_before_task: bool
+    clear_ltm_before_task: bool = False
+
+    def forget_long_term(self) -> None:
+        """Clear the scene graph, keep the short-term buffer (the `stm` ablation)."""
+        if self.memory is not None:
+            # RobotMemory's own way to swap in a graph; the buffer's sink follows it.
+            self.memory._adopt(LongTermMemory(self.memory.ltm.config))
 
 
 def make_condition(name: str, stm_policy: str = 'robot_aware', stm_capacity: int = 10,
@@ -46,6 +56,8 @@ def make_condition(name: str, stm_policy: str = 'robot_aware', stm_capacity: int
     memory = RobotMemory(ltm_cfg, ShortTermConfig(capacity=stm_capacity, policy=stm_policy))
     if name == 'none':
         return ConditionSetup(name, memory, None, RobotMemoryView(memory, True, False), True)
-    use_ltm = name in ('ltm', 'ltm+stm')
-    use_stm = name in ('stm', 'ltm+stm')
-    return ConditionSetup(name, memory, None, RobotMemoryView(memory, use_ltm, use_stm), False)
+    if name == 'stm':
+        return ConditionSetup(name, memory, None, RobotMemoryView(memory, True, True), False,
+                              clear_ltm_before_task=True)
+    use_stm = name == 'ltm+stm'
+    return ConditionSetup(name, memory, None, RobotMemoryView(memory, True, use_stm), False)

@@ -6,9 +6,9 @@ skill (ground truth is the judge, never the player), and collects the metrics of
 DESIGN.md: success, goal-condition rate, exploration, path length, time, memory lookup
 accuracy, short-term hit rate and prompt tokens.
 
-STM hit rate: of the memory hits of movable objects the planner's compiled plans used (by
-scene-graph id; furniture is the scene graph's), the share resident in the short-term
-buffer at that moment. With
+STM hit rate: of the memory hits of movable objects (catalog: pickupable) the planner's
+compiled plans used, the share resident in the short-term buffer at that moment (by id;
+furniture is the scene graph's business). With
 `trace=[]`, the episode is also recorded as a replayable STM trace
 (`memory_nodes.memory.traces`): a `TaskStep` per task, a `WriteStep` per short-term write
 and a `QueryStep` per lookup, so every eviction policy can be replayed on real episodes.
@@ -26,8 +26,10 @@ from memory_nodes.evaluation.sim_robot import SimRobot
 from memory_nodes.evaluation.tokens import HistoryTokenCounter, memory_prompt_tokens
 from memory_nodes.memory.traces import QueryStep, TaskStep, TraceStep, WriteStep
 from memory_nodes.perception.sim_frames import SimFramePerception
+from memory_nodes.planner.memory_resolver import canonical_type
 from memory_nodes.planner.plan import MemoryHit
 from memory_nodes.planner.task_runner import RunnerConfig, TaskRunner
+from sim.catalog import CATALOG
 from sim.goals import TaskScorer
 from sim.interface import Simulator
 from sim.oracle import apply_world_change
@@ -145,8 +147,8 @@ class _StmRecorder:
         """A plan used `hit`: count it if it is a movable object (the STM holds objects)."""
         if self.memory is None:
             return
-        node = self.memory.ltm.get(hit.id)
-        if node is None or node.layer != 'object':
+        spec = CATALOG.get(canonical_type(hit.label) or '')
+        if spec is None or not spec.pickupable:
             return  # furniture and rooms are the scene graph's business, not the buffer's
         self.lookups += 1
         if self.memory.stm.peek(hit.id) is not None:
@@ -173,6 +175,8 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
     if setup.memory is not None:
         for name, (x0, y0, x1, y1) in sim.rooms().items():
             setup.memory.ltm.define_room(name, (x0, y0, -0.1), (x1, y1, 3.0))
+    if setup.history is not None:
+        setup.history.room_footprints = dict(sim.rooms())  # the same map the LTM gets
     robot = SimRobot(sim, setup.memory, setup.history, perception)
     areas = list(sim.rooms())
     report = EpisodeReport(episode.episode_id, condition)
@@ -181,8 +185,12 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
     for task in episode.tasks:
         for change in task.world_changes:
             apply_world_change(sim, change)
-        if setup.clear_before_task and setup.memory is not None:
-            setup.memory.reset()
+        if setup.clear_ltm_before_task:
+            setup.forget_long_term()
+        if (setup.clear_before_task or setup.clear_ltm_before_task) \
+                and setup.memory is not None:
+            if setup.clear_before_task:
+                setup.memory.reset()
             for name, (x0, y0, x1, y1) in sim.rooms().items():
                 setup.memory.ltm.define_room(name, (x0, y0, -0.1), (x1, y1, 3.0))
         tokens = memory_prompt_tokens(setup, task.instruction, history_tokens)

@@ -17,6 +17,9 @@ from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
 from memory_nodes.memory.scene_graph import SceneNode
 from memory_nodes.planner.plan import MemoryHit
 
+#: Mentions of one label closer than this (xy, metres) are one place in the history log.
+SAME_PLACE_M = 0.5
+
 
 def _norm(label: str) -> str:
     return label.strip().lower().replace(' ', '').replace('_', '')
@@ -147,9 +150,20 @@ class LogEntry:
 class HistoryView:
     """The in-context history baseline: the full observation log, nothing structured."""
 
-    def __init__(self) -> None:
+    def __init__(self, rooms: dict[str, tuple[float, float, float, float]] | None = None
+                 ) -> None:
         self.log: list[LogEntry] = []
         self.missing: set[tuple[str, tuple[float, float, float]]] = set()
+        #: Room footprints (x0, y0, x1, y1) of the map: where a mention is, by geometry.
+        self.room_footprints = dict(rooms or {})
+
+    def room_at(self, position: tuple[float, float, float]) -> str:
+        """The map room a position lies in ('' if none or no map)."""
+        x, y = position[0], position[1]
+        for name, (x0, y0, x1, y1) in self.room_footprints.items():
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                return name
+        return ''
 
     def append(self, entry: LogEntry) -> None:
         """Add one observation or own-action line to the log."""
@@ -167,14 +181,29 @@ class HistoryView:
             key = (e.label, tuple(round(v, 1) for v in e.position))
             if key in self.missing:
                 continue
-            if any(math.dist(h.position, e.position) < 0.3 and h.label == e.label
-                   for h in hits):
+            if any(math.dist(h.position[:2], e.position[:2]) < SAME_PLACE_M
+                   and h.label == e.label for h in hits):
                 continue
-            hits.append(MemoryHit(id=f'log{len(hits)}', label=e.label, position=e.position,
-                                  states=dict(e.states), last_seen=e.stamp, source='history'))
+            where = self.room_at(e.position)
+            if room and where and where != room:
+                continue
+            hits.append(MemoryHit(id=self.place_id(e), label=e.label, position=e.position,
+                                  room=where, states=dict(e.states), last_seen=e.stamp,
+                                  source='history'))
             if len(hits) >= top_k:
                 break
         return hits
+
+    @staticmethod
+    def place_id(entry: LogEntry) -> str:
+        """A stable name for 'this label around here' (the log has no object ids).
+
+        Mentions of one thing half a metre apart (a counter seen from two sides) share
+        it, so a planner that remembers which places it searched does not search the
+        same counter again under a new name.
+        """
+        x, y, _ = entry.position
+        return f'{_norm(entry.label)}@{round(x / SAME_PLACE_M)},{round(y / SAME_PLACE_M)}'
 
     def get(self, node_id: str) -> MemoryHit | None:
         """The log has no ids."""
@@ -189,8 +218,8 @@ class HistoryView:
         return '\n'.join(e.text() for e in self.log)
 
     def rooms(self) -> list[str]:
-        """The log knows no rooms."""
-        return []
+        """The map's rooms (the log itself knows none)."""
+        return sorted(self.room_footprints)
 
     def report_missing(self, hit: MemoryHit, stamp: float) -> None:
         """Remember that this mention proved wrong."""
