@@ -125,6 +125,7 @@ def main(args: argparse.Namespace) -> int:
 
         bench_runner.EPISODE_RUNNER = importlib.import_module(ROS_MODULE).run_episode_ros
     cfg = config_from_args(args)
+    commit = _git_commit()  # the code that runs, not whatever lands during a long run
     try:
         run = run_bench(cfg)
     except ValueError as err:
@@ -139,7 +140,7 @@ def main(args: argparse.Namespace) -> int:
     floorplan = floorplan1_tables(cfg) if cfg.floorplan1 else ''
     out = Path(args.out)
     meta = {'command': command, 'date': datetime.date.today().isoformat(),
-            'commit': _git_commit(), 'tokens_counter': counter_name(),
+            'commit': commit, 'tokens_counter': counter_name(),
             'python': platform.python_version(), 'seconds': round(run.seconds, 1)}
     report.write_json(out / 'tasks.json', run, grid, pool, trace_hits, meta)
     plots = report.plot(out, run, grid, trace_hits)
