@@ -99,6 +99,16 @@ def test_reduced_exploration_and_time_against_none():
     assert add_reductions(none, none).re == pytest.approx(0.0)
 
 
+def test_warm_reduction_skips_each_episodes_first_task():
+    firsts = [True, False, True, False]
+    none = summarize([t for ep in NONE for t in ep], first_of_episode=firsts)
+    ours = add_reductions(summarize([t for ep in OURS for t in ep], first_of_episode=firsts),
+                          none)
+    assert none.exploration_warm == pytest.approx((6 + 5) / 2)
+    assert ours.exploration_warm == pytest.approx((0 + 1) / 2)
+    assert ours.re_warm == pytest.approx(1 - 0.5 / 5.5)
+
+
 def test_reduction_edge_cases():
     assert reduction(3.0, 4.0) == pytest.approx(0.25)
     assert math.isnan(reduction(1.0, 0.0))
@@ -133,6 +143,7 @@ def test_cells_tables_and_result_line():
     grid, pool = cells(run), pooled(run)
     ours = grid['composite']['ltm+stm']
     assert ours.sr == pytest.approx(0.75) and ours.re == pytest.approx(0.8)
+    assert ours.re_warm == pytest.approx(1 - 0.5 / 5.5)
     assert grid['composite']['history'].sr == pytest.approx(0.25)
     assert '| ltm+stm (ours) | 0.75 |' in table_one(run, grid)
     assert '| none (nothing kept between tasks) | 0.50 |' in table_one(run, grid)

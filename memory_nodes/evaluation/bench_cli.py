@@ -192,7 +192,9 @@ def results_page(run, grid, pool, trace_hits, floorplan: str, meta: dict,  # noq
         '## Ablation: every metric per memory condition, all suites pooled',
         '',
         'RE = 1 - exploration / exploration(none), RT the same for robot time, RP for path '
-        "length (KARMA's reduced exploration and time). Retrieval accuracy: lookups whose "
+        "length (KARMA's reduced exploration and time); RE warm counts only the tasks after "
+        "each episode's first (which starts with an empty memory in every condition). "
+        "Retrieval accuracy: lookups whose "
         'object was where memory said. STM hit: lookups resident in the short-term memory. '
         '"tokens last task": on the last task of each episode (the longest history). '
         '"ours won / lost": tasks ltm+stm solved and this condition did not, and the '

@@ -80,6 +80,14 @@ class BenchRun:
                 out += [i == n - 1 for i in range(n)]
         return out
 
+    def first_flags(self, suite: str, condition: str) -> list[bool]:
+        """Per task of `tasks(suite, condition)`: is it its episode's first task."""
+        out: list[bool] = []
+        for r in self.runs:
+            if r.suite == suite and r.condition == condition:
+                out += [i == 0 for i in range(len(r.report.tasks))]
+        return out
+
     def traces(self) -> list[list[TraceStep]]:
         """The recorded STM traces (one per `ltm+stm` episode)."""
         return [r.trace for r in self.runs if r.trace]

@@ -8,7 +8,8 @@ Pure functions of `TaskReport`s (no simulator, no memory), so a test can pin the
 - exploration: explore and search actions per task; path length and robot time per task;
 - RE (KARMA's reduced exploration) = 1 - exploration(condition) / exploration(none) over the
   same tasks, RT (reduced time) = 1 - robot_time(condition) / robot_time(none), and the same
-  for path length (RP);
+  for path length (RP); "warm" RE counts only tasks after the first of each episode (the
+  first starts with an empty memory in every condition);
 - tokens: memory context + instruction a model planner would be given, per task, and on
   the last task of each episode (the longest history).
 """
@@ -67,6 +68,7 @@ class ConditionMetrics:
     stm_hit_rate: float
     stm_lookups: int
     exploration: float
+    exploration_warm: float
     path_length_m: float
     robot_time_s: float
     wall_time_s: float
@@ -75,6 +77,7 @@ class ConditionMetrics:
     tokens: float
     tokens_last: float
     re: float = NAN
+    re_warm: float = NAN
     rt: float = NAN
     rp: float = NAN
 
@@ -83,10 +86,11 @@ class ConditionMetrics:
         return asdict(self)
 
 
-def summarize(tasks: Sequence[TaskReport], last_of_episode: Iterable[bool] | None = None
-              ) -> ConditionMetrics:
-    """Aggregate tasks of one cell; `last_of_episode` flags each episode's last task."""
+def summarize(tasks: Sequence[TaskReport], last_of_episode: Iterable[bool] | None = None,
+              first_of_episode: Iterable[bool] | None = None) -> ConditionMetrics:
+    """Aggregate tasks of one cell; the flags mark each episode's last and first task."""
     n = len(tasks)
+    firsts = list(first_of_episode) if first_of_episode is not None else [False] * n
     wins = sum(t.success for t in tasks)
     lo, hi = wilson_interval(wins, n)
     flags = list(last_of_episode) if last_of_episode is not None else [False] * n
@@ -100,6 +104,8 @@ def summarize(tasks: Sequence[TaskReport], last_of_episode: Iterable[bool] | Non
         stm_hit_rate=ratio(sum(t.stm_hits for t in tasks), stm_lookups),
         stm_lookups=stm_lookups,
         exploration=mean([t.explorations for t in tasks]),
+        exploration_warm=mean([t.explorations for t, first in zip(tasks, firsts)
+                               if not first]),
         path_length_m=mean([t.path_length_m for t in tasks]),
         robot_time_s=mean([t.robot_time_s for t in tasks]),
         wall_time_s=mean([t.wall_time_s for t in tasks]),
@@ -114,6 +120,7 @@ def add_reductions(cell: ConditionMetrics, none: ConditionMetrics | None) -> Con
     if none is None:
         return cell
     cell.re = reduction(cell.exploration, none.exploration)
+    cell.re_warm = reduction(cell.exploration_warm, none.exploration_warm)
     cell.rt = reduction(cell.robot_time_s, none.robot_time_s)
     cell.rp = reduction(cell.path_length_m, none.path_length_m)
     return cell
