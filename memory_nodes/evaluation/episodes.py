@@ -16,7 +16,6 @@ and a `QueryStep` per lookup, so every eviction policy can be replayed on real e
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,7 @@ from memory_nodes.evaluation.sim_robot import SimRobot
 from memory_nodes.evaluation.tokens import HistoryTokenCounter, memory_prompt_tokens
 from memory_nodes.memory.traces import QueryStep, TaskStep, TraceStep, WriteStep
 from memory_nodes.perception.sim_frames import SimFramePerception
+from memory_nodes.planner import task_context
 from memory_nodes.planner.memory_resolver import canonical_type
 from memory_nodes.planner.plan import MemoryHit
 from memory_nodes.planner.task_runner import RunnerConfig, TaskRunner
@@ -80,40 +80,12 @@ class EpisodeReport:
 
 def goal_types(task: Task) -> tuple[str, ...]:
     """Object types a task's goals name (subjects and receptacles), in order."""
-    out: list[str] = []
-    for g in task.goals:
-        pairs = [(g.obj, g.obj_id)] + ([] if g.kind == 'STATE' else [(g.target, g.target_id)])
-        for name, oid in pairs:
-            t = name or (oid or '').rsplit('_', 1)[0]
-            if t and t not in out:
-                out.append(t)
-    return tuple(out)
-
-
-#: What a goal state needs besides its object (ALFRED's recipes, as the goal compiler plays
-#: them): the planner knows it will look these up, so the STM is told of them too.
-STATE_TOOLS = {'cold': ('Fridge',), 'hot': ('Microwave',), 'cooked': ('Microwave',),
-               'clean': ('SinkBasin', 'Faucet'), 'filled': ('SinkBasin', 'Faucet'),
-               'sliced': ('Knife',)}
+    return task_context.goal_types(task.goals)
 
 
 def task_labels(task: Task) -> tuple[str, ...]:
-    """Goal types and the appliances their states need, in every spelling of labels.
-
-    Memory writes 'RemoteControl', 'remote control' or 'remote_control'; all are given.
-    """
-    types = list(goal_types(task))
-    for g in task.goals:
-        for tool in STATE_TOOLS.get(g.target or '', ()) if g.kind == 'STATE' else ():
-            if tool not in types:
-                types.append(tool)
-    out: list[str] = []
-    for t in types:
-        words = re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', t).lower()
-        for form in (t, words, words.replace(' ', '_')):
-            if form not in out:
-                out.append(form)
-    return tuple(out)
+    """What the planner tells the STM a task needs (the planner node does the same)."""
+    return task_context.task_labels(task.goals)
 
 
 class _StmRecorder:

@@ -29,7 +29,6 @@ from embodied_memory_msgs.srv import (
     RecallStates,
     SaveMemory,
 )
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import (
     DurabilityPolicy,
@@ -50,11 +49,9 @@ from memory_nodes.memory.state_change import StateChange
 from memory_nodes.nodes.frame_worker import FrameWorker
 from memory_nodes.nodes.markers import scene_markers
 from memory_nodes.nodes.params import declare_config, describe
-from memory_nodes.nodes.qos import sensor_qos
+from memory_nodes.nodes.qos import LATCHED, sensor_qos
+from memory_nodes.nodes.spin import run_node
 
-LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL,
-                     history=HistoryPolicy.KEEP_LAST)
 DELTAS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
                     durability=DurabilityPolicy.TRANSIENT_LOCAL,
                     history=HistoryPolicy.KEEP_LAST)
@@ -375,19 +372,7 @@ class MemoryNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Run the memory node until Ctrl-C / SIGTERM."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = MemoryNode()
-        executor = MultiThreadedExecutor(num_threads=2)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(MemoryNode, args, threads=2)
 
 
 if __name__ == '__main__':

@@ -20,7 +20,6 @@ from collections import Counter
 import rclpy
 from embodied_memory_msgs.msg import ObjectObservationArray
 from geometry_msgs.msg import PoseStamped
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
@@ -30,6 +29,7 @@ from memory_nodes import conversions as conv
 from memory_nodes.nodes.frame_worker import FrameWorker
 from memory_nodes.nodes.params import declare_config, describe
 from memory_nodes.nodes.qos import sensor_qos
+from memory_nodes.nodes.spin import run_node
 from memory_nodes.nodes.stamp_sync import StampSynchronizer
 from memory_nodes.perception.backprojection import BackprojectionConfig
 from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
@@ -206,19 +206,7 @@ class PerceptionNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Run the perception node until Ctrl-C / SIGTERM."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PerceptionNode()
-        executor = MultiThreadedExecutor(num_threads=2)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(PerceptionNode, args, threads=2)
 
 
 if __name__ == '__main__':

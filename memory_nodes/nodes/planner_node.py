@@ -16,17 +16,16 @@ import dataclasses
 import json
 import time
 
-import rclpy
 from embodied_memory_msgs.action import ExecuteTask
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from std_msgs.msg import String
 
 from memory_nodes.nodes.params import declare_config, describe
 from memory_nodes.nodes.qos import LATCHED
 from memory_nodes.nodes.ros_memory_view import RosMemoryView, RosSkillExecutor
+from memory_nodes.nodes.spin import run_node
 from memory_nodes.planner.grounded_backend import GroundedBackend, execute_plan_steps
 from memory_nodes.planner.instruction_grammar import goals_from_instruction
 from memory_nodes.planner.plan import PlanRequest
@@ -207,19 +206,7 @@ class PlannerNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Run the planner node until Ctrl-C / SIGTERM."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PlannerNode()
-        executor = MultiThreadedExecutor(num_threads=4)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(PlannerNode, args, threads=4)
 
 
 if __name__ == '__main__':

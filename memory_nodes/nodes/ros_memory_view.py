@@ -24,16 +24,13 @@ from embodied_memory_msgs.srv import (
 from geometry_msgs.msg import Point, PoseStamped
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header, String
 
 from memory_nodes import conversions as conv
+from memory_nodes.nodes.qos import LATCHED
 from memory_nodes.nodes.service_calls import call
 from memory_nodes.planner.plan import MemoryHit
 from sim.interface import SkillCall, SkillResult, SkillTarget
-
-LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def _hit(obj: Any, source: str = 'ltm', room: str = '') -> MemoryHit:

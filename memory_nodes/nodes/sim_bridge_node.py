@@ -18,16 +18,13 @@ import math
 import threading
 import time
 
-import rclpy
 from embodied_memory_msgs.msg import ObjectStateEvent
 from embodied_memory_msgs.srv import ExecuteSkill, SimControl
 from geometry_msgs.msg import Point, PoseStamped
 from rclpy.clock import Clock as Clock_
 from rclpy.clock import ClockType
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import (
-    DurabilityPolicy,
     QoSProfile,
     ReliabilityPolicy,
 )
@@ -37,7 +34,8 @@ from std_msgs.msg import Header, String
 
 from memory_nodes import conversions as conv
 from memory_nodes.nodes.params import declare_config, describe
-from memory_nodes.nodes.qos import sensor_qos
+from memory_nodes.nodes.qos import LATCHED, sensor_qos
+from memory_nodes.nodes.spin import run_node
 from memory_nodes.perception.sim_frames import visible_instances
 from sim.goals import TaskScorer
 from sim.interface import PRIMITIVE_SKILLS, CameraFrame, SkillCall, SkillTarget
@@ -46,8 +44,6 @@ from sim.pybullet_sim import PyBulletSimulator
 from sim.suite_world import build_home
 from sim.task_schema import load_suite
 
-LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
 EVENTS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 
 
@@ -316,19 +312,7 @@ class SimBridgeNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Run the simulator bridge until Ctrl-C / SIGTERM."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SimBridgeNode()
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(SimBridgeNode, args, threads=1)
 
 
 if __name__ == '__main__':
