@@ -19,7 +19,9 @@ from pathlib import Path
 from memory_nodes.evaluation.episodes import EpisodeReport, TaskReport
 from sim.task_schema import Episode, Suite, save_suite
 
-ROS_CONDITIONS = ('ltm+stm', 'ltm', 'stm', 'none')
+#: `stm` (the buffer across tasks, the scene graph cleared per task) and `history` need the
+#: in-process runner: the memory node has no service that clears only the scene graph.
+ROS_CONDITIONS = ('ltm+stm', 'ltm', 'none')
 
 
 def _type_only(goal: str) -> str:

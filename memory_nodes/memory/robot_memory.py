@@ -106,11 +106,17 @@ class RobotMemory:
             report = self.ltm.integrate(observations, camera_view)
             if self.stm_from_observations:
                 stamp = max((o.stamp for o in observations), default=0.0)
+                news = {nid: ['states'] for nid in report.state_changes}
+                for nid in report.confirmed:
+                    news.setdefault(nid, []).append('confirmed')
                 for nid in dict.fromkeys(report.associations):
                     node = self.ltm.get(nid)
                     if node is None or node.status != 'confirmed' or node.layer != 'object':
                         continue
-                    self._write_stm(self._change_of(node, stamp, 'observation'))
+                    # A sighting that changed nothing carries no news (`changed` empty):
+                    # eviction policies may tell it from a real use.
+                    self._write_stm(self._change_of(node, stamp, 'observation',
+                                                    news.get(nid, [])))
             self._track(report.associations + report.absent
                         + [keep for _, keep in report.merged],
                         [gone for gone, _ in report.merged])
@@ -126,14 +132,15 @@ class RobotMemory:
     def _write_stm(self, change: StateChange) -> str:
         return self.stm.write(change)
 
-    def _change_of(self, node: SceneNode, stamp: float, source: str) -> StateChange:
+    def _change_of(self, node: SceneNode, stamp: float, source: str,
+                   changed: list[str]) -> StateChange:
         p = node.position
         return StateChange(
             label=node.label, stamp=float(stamp), object_id=node.id,
             position=(float(p[0]), float(p[1]), float(p[2])),
             room=self.room_name(node.room) or None,
             states={k: bool(v) for k, v in node.states.items() if isinstance(v, bool)},
-            changed=['seen'], source=source)  # type: ignore[arg-type]
+            changed=changed, source=source)  # type: ignore[arg-type]
 
     def mark_missing(self, node_id: str, stamp: float, reason: str = 'not_found') -> bool:
         """The robot looked where memory put `node_id` and it was not there.

@@ -197,6 +197,7 @@ class MemoryNode(Node):
             return
         change = StateChange(
             label=msg.label, stamp=conv.stamp_to_seconds(msg.header.stamp),
+            object_id=msg.memory_id or None,
             position=(p.x, p.y, p.z), states=conv.states_from_msg(msg.states),
             changed=list(msg.changed), source='own_action',
             receptacle=msg.parent_label or None)

@@ -176,7 +176,9 @@ class RosSkillExecutor:
         self.catch_up_timeout = catch_up_timeout
         self.client = node.create_client(ExecuteSkill, 'execute_skill', callback_group=group)
         self._held = ''
+        self.held_node = ''
         self._xy = (0.0, 0.0)
+        self.query = node.create_client(QueryObjects, 'query_objects', callback_group=group)
         self._fused = 0.0
         self._cv = threading.Condition()
         node.create_subscription(PoseStamped, 'base/pose', self._on_base, 10,
@@ -212,14 +214,39 @@ class RosSkillExecutor:
             setattr(request, f'{prefix}_position', Point(x=x, y=y, z=z))
             setattr(request, f'{prefix}_position_known', True)
 
+    def _memory_id(self, target: SkillTarget | None) -> str:
+        """The memory node the planner meant by `target` (the robot knows what it acts on).
+
+        What the gripper holds, if the type matches; else the remembered node of the type
+        nearest the believed position. Own-action events then update that node instead
+        of a guess by label and position.
+        """
+        if target is None or not target.object_type:
+            return ''
+        if target.object_type == self._held and self.held_node:
+            return self.held_node
+        if target.position is None:
+            return ''
+        x, y, z = target.position
+        request = QueryObjects.Request(label=target.object_type, use_point=True,
+                                       near_point=Point(x=x, y=y, z=z),
+                                       radius=float(target.tolerance), top_k=1)
+        reply = call(self.query, request, self.timeout)
+        return reply.objects[0].id if reply.objects else ''
+
     def execute(self, skill: SkillCall) -> SkillResult:
         """Run one skill, then wait until its last frame is in memory."""
         request = ExecuteSkill.Request(skill=skill.name, relation=skill.relation or '',
                                        area=skill.area or '')
         self._fill(skill.target, request, 'target')
         self._fill(skill.receptacle, request, 'receptacle')
+        request.target_memory_id = self._memory_id(skill.target)
         reply = call(self.client, request, self.timeout)
         self._held = reply.holding
+        if skill.name == 'pick_up' and reply.error_code == reply.SUCCESS:
+            self.held_node = request.target_memory_id
+        elif not reply.holding:
+            self.held_node = ''
         if reply.error_code == reply.INVALID_REQUEST:
             return SkillResult(False, skill.name, 'invalid_request', reply.error_msg)
         if not self.wait_fused(conv.stamp_to_seconds(reply.last_frame_stamp)):

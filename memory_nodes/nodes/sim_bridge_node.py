@@ -220,7 +220,7 @@ class SimBridgeNode(Node):
             result = self.sim.execute(call)
             if call.name != 'explore':
                 self._publish_frame(self.sim.render())
-            self._publish_events(result)
+            self._publish_events(result, request.target_memory_id)
             if self.scorer is not None:
                 self.scorer.update(self.sim.ground_truth(), self.sim.holding())
             held = self.sim.holding()
@@ -234,12 +234,16 @@ class SimBridgeNode(Node):
         response.path_length = float(result.path_length_m)
         return response
 
-    def _publish_events(self, result) -> None:  # noqa: ANN001 - SkillResult
+    def _publish_events(self, result, memory_id: str) -> None:  # noqa: ANN001 - SkillResult
+        """The skill's changes; the acted-on object's events carry the planner's memory id."""
         truth = self.sim.ground_truth()
+        acted = result.resolved_object_id
         for ev in result.events:
             parent = truth.get(ev.parent) if ev.parent else None
+            mine = memory_id if ev.object_id == acted else ''
             msg = ObjectStateEvent(header=self._header(ev.stamp, self.cfg.map_frame),
-                                   object_id=ev.object_id, label=ev.object_type,
+                                   object_id=ev.object_id, memory_id=mine,
+                                   label=ev.object_type,
                                    changed=list(ev.changed),
                                    parent_label=parent.object_type if parent else '',
                                    relation=ev.relation or '')
