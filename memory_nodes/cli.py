@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     'sim.tasks_cli:register_tasks',
     'memory_nodes.planner.serve_cli',
     'memory_nodes.evaluation.bench_cli',
+    'memory_nodes.perception.perception_cli',
 )
 
 

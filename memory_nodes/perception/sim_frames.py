@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from memory_nodes.memory.observation import CameraView, ObjectObservation
 from memory_nodes.perception.backprojection import BackprojectionConfig
-from memory_nodes.perception.detection import VISIBLE_STATES
+from memory_nodes.perception.detection import VISIBLE_STATES, Detector
 from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
 from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
 from sim.interface import CameraFrame, ObjectTruth
@@ -41,7 +41,8 @@ def visible_instances(frame: CameraFrame, truth: Mapping[str, ObjectTruth],
 class SimFramePerception:
     """CameraFrame (+ the sim's instance table) -> observations and the camera view."""
 
-    detector: SimSegmentationDetector = field(default_factory=SimSegmentationDetector)
+    #: Any `Detector`: the oracle by default, or e.g. `YoloDetector` (it ignores the extras).
+    detector: Detector = field(default_factory=SimSegmentationDetector)
     builder: ObservationBuilder = field(default_factory=lambda: ObservationBuilder(
         BackprojectionConfig(pixel_stride=1)))
     frames: int = 0

@@ -1,0 +1,172 @@
+"""Train a YOLOv8n-seg detector from scratch on the simulator dataset, on the CPU.
+
+`YOLO('yolov8n-seg.yaml')` builds the network from its config (random weights: nothing is
+downloaded, `pretrained=False`), AMP is off (its check would fetch a model), plots are
+off (they would fetch a font; the curves PNG is drawn here from `results.csv`). The run
+folder gets `weights/best.pt`, `results.csv`, `curves.png` and `metrics.json` with the
+mask mAP50 / mAP50-95 of the best weights on the validation homes (unseen in training).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from memory_nodes.perception.ultralytics_offline import import_ultralytics
+
+
+@dataclass
+class TrainConfig:
+    """Training settings; the defaults finish in under an hour on 2 CPU cores."""
+
+    data: Path
+    out: Path
+    epochs: int = 12
+    imgsz: int = 320
+    batch: int = 16
+    workers: int = 1
+    threads: int = 2
+    seed: int = 0
+    fraction: float = 1.0
+    patience: int = 50
+    lr0: float = 0.01
+    mosaic: float = 1.0
+    close_mosaic: int = 3
+    time_hours: float | None = None
+    cache: bool = True
+
+
+@dataclass
+class TrainResult:
+    """Where the weights went and how good they are on the validation homes."""
+
+    weights: Path
+    map50: float
+    map50_95: float
+    box_map50: float
+    seconds: float
+    curves: Path | None
+
+
+def train(config: TrainConfig, progress: Callable[[str], None] | None = None) -> TrainResult:
+    """Train, validate the best weights on the val homes, draw curves; returns the result."""
+    import torch
+
+    say = progress or (lambda _m: None)
+    data = Path(config.data)
+    if not data.is_file():
+        raise FileNotFoundError(f'dataset file not found: {data} (run perception make-dataset)')
+    out = Path(config.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault('YOLO_CONFIG_DIR', str(out / '.ultralytics'))
+    import_ultralytics()
+    from ultralytics import YOLO
+
+    torch.set_num_threads(max(1, config.threads))
+    model = YOLO('yolov8n-seg.yaml')
+    say(f'training yolov8n-seg from scratch on {data} for {config.epochs} epochs '
+        f'(imgsz {config.imgsz}, batch {config.batch}, cpu x{config.threads})')
+    t0 = time.perf_counter()
+    kwargs = dict(
+        data=str(data), epochs=config.epochs, imgsz=config.imgsz, batch=config.batch,
+        device='cpu', workers=config.workers, pretrained=False, amp=False, plots=False,
+        project=str(out), name='train', exist_ok=True, seed=config.seed, deterministic=False,
+        fraction=config.fraction, patience=config.patience, lr0=config.lr0,
+        mosaic=config.mosaic, close_mosaic=config.close_mosaic, val=True, verbose=False,
+        cache='ram' if config.cache else False)
+    if config.time_hours:
+        kwargs['time'] = config.time_hours
+    seen: set[int] = set()
+
+    def on_epoch(trainer) -> None:
+        # The final validation fires this callback once more; report each epoch once.
+        if trainer.epoch not in seen:
+            seen.add(trainer.epoch)
+            say(_epoch_line(trainer))
+
+    model.add_callback('on_fit_epoch_end', on_epoch)
+    model.train(**kwargs)
+    seconds = time.perf_counter() - t0
+    run = out / 'train'
+    best = run / 'weights' / 'best.pt'
+    if not best.exists():
+        best = run / 'weights' / 'last.pt'
+    weights = out / 'best.pt'
+    shutil.copyfile(best, weights)
+    say(f'validating {weights.name} on the val homes')
+    metrics = YOLO(str(weights)).val(
+        data=str(data), imgsz=config.imgsz, batch=config.batch, device='cpu',
+        workers=config.workers, plots=False, split='val', verbose=False, project=str(out),
+        name='val', exist_ok=True)
+    curves = plot_curves(run / 'results.csv', out / 'curves.png')
+    result = TrainResult(weights=weights, map50=float(metrics.seg.map50),
+                         map50_95=float(metrics.seg.map), box_map50=float(metrics.box.map50),
+                         seconds=seconds, curves=curves)
+    record = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}
+    record['config'] = {k: str(v) if isinstance(v, Path) else v
+                        for k, v in asdict(config).items()}
+    record['per_class_map50'] = _per_class(metrics)
+    (out / 'metrics.json').write_text(json.dumps(record, indent=1) + '\n')
+    return result
+
+
+def _epoch_line(trainer) -> str:
+    m = trainer.metrics or {}
+    seg = m.get('metrics/mAP50(M)', float('nan'))
+    seg95 = m.get('metrics/mAP50-95(M)', float('nan'))
+    return (f'epoch {trainer.epoch + 1}/{trainer.epochs}: mask mAP50 {seg:.3f} '
+            f'mAP50-95 {seg95:.3f}')
+
+
+def _per_class(metrics) -> dict[str, float]:
+    try:
+        names = metrics.names
+        return {names[int(c)]: round(float(metrics.seg.class_result(i)[2]), 4)
+                for i, c in enumerate(metrics.seg.ap_class_index)}
+    except (AttributeError, IndexError, TypeError):
+        return {}
+
+
+def plot_curves(results_csv: Path, png: Path) -> Path | None:
+    """Losses and mask/box mAP per epoch from ultralytics' results.csv, as one PNG."""
+    if not results_csv.exists():
+        return None
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    with results_csv.open() as f:
+        rows = [{k.strip(): v for k, v in row.items()} for row in csv.DictReader(f)]
+    if not rows:
+        return None
+
+    def col(name: str) -> list[float]:
+        return [float(r.get(name) or 'nan') for r in rows]
+
+    epochs = col('epoch')
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for name in ('train/box_loss', 'train/seg_loss', 'train/cls_loss', 'val/seg_loss',
+                 'val/cls_loss'):
+        if name in rows[0]:
+            ax1.plot(epochs, col(name), label=name)
+    ax1.set_xlabel('epoch')
+    ax1.set_title('losses')
+    ax1.legend(fontsize=7)
+    for name in ('metrics/mAP50(M)', 'metrics/mAP50-95(M)', 'metrics/mAP50(B)'):
+        if name in rows[0]:
+            ax2.plot(epochs, col(name), marker='o', label=name)
+    ax2.set_xlabel('epoch')
+    ax2.set_title('validation homes (unseen)')
+    ax2.set_ylim(0, 1)
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    return png
