@@ -48,6 +48,9 @@ bench-stm: setup
 bench-sim: setup
 	$(PY) bench/sim.py
 
+bench-perception: setup
+	$(PY) bench/perception.py
+
 bench-tasks: setup
 	$(PY) bench/tasks.py
 

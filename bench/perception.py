@@ -1,0 +1,300 @@
+"""Learned-perception benchmark: detector speed, mAP on unseen homes, fusion, success.
+
+- detector ms per 320x240 simulator frame on one CPU thread (p50/p95);
+- mask mAP50 / mAP50-95 on the validation homes from the run's `metrics.json` (written by
+  `embodied-memory perception train`; the newest run under `runs/perception/` unless
+  `PERCEPTION_WEIGHTS` names a `.pt`). With `QUICK=1` and no weights, a tiny model is
+  trained first (its mAP is near 0: it proves the pipeline, not the detector);
+- fusion precision/recall of the long-term memory after exploring every room of a few
+  Composite homes, with YOLO vs the sim_segmentation oracle: a memory node is right when a
+  ground-truth thing of the same label has its centroid within 0.15 m (one-to-one);
+- success on a Composite subset with `perception=yolo` next to the oracle (`run_episode`,
+  condition ltm+stm), unless `SKIP_EPISODES=1`.
+
+Prints a markdown table, writes bench/out/perception.md and bench/out/perception.png and
+ends with one `RESULT key=value ...` line (`na` for what was not measured).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from memory_nodes.perception.dataset import CLASS_NAMES  # noqa: E402
+
+QUICK = os.environ.get('QUICK', '') not in ('', '0')
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / 'bench' / 'out'
+RUNS = ROOT / 'runs' / 'perception'
+MATCH_M = 0.15
+
+
+def progress(msg: str) -> None:
+    print(f'[bench-perception] {msg}', flush=True)
+
+
+def find_weights() -> Path | None:
+    """PERCEPTION_WEIGHTS, else the newest runs/perception/*/best.pt."""
+    env = os.environ.get('PERCEPTION_WEIGHTS')
+    if env:
+        return Path(env)
+    runs = sorted(RUNS.glob('*/best.pt'), key=lambda p: p.stat().st_mtime)
+    return runs[-1] if runs else None
+
+
+def quick_train() -> Path:
+    """A tiny dataset and a 2-epoch model: enough to exercise the pipeline."""
+    from memory_nodes.perception.dataset import DatasetConfig, make_dataset
+    from memory_nodes.perception.training import TrainConfig, train
+
+    data = OUT / 'perception_quick' / 'dataset'
+    progress('no trained weights: making a tiny dataset and training 2 epochs (QUICK)')
+    make_dataset(DatasetConfig(out=data, homes=4, views_per_home=8, seed=1, val_fraction=0.25),
+                 progress)
+    result = train(TrainConfig(data=data / 'data.yaml', out=OUT / 'perception_quick' / 'run',
+                               epochs=2, batch=8, workers=0, close_mosaic=0), progress)
+    return result.weights
+
+
+def run_metrics(weights: Path) -> dict:
+    """metrics.json next to the weights (the training run's val-homes result), if any."""
+    path = weights.parent / 'metrics.json'
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def sim_frames(n: int) -> list[np.ndarray]:
+    """`n` RGB frames from approach points of homes never used for training (seeds 9001+)."""
+    from sim.pybullet_sim import PyBulletSimulator
+
+    sim = PyBulletSimulator()
+    frames: list[np.ndarray] = []
+    try:
+        seed = 9001
+        while len(frames) < n:
+            sim.reset(seed)
+            for w in [w for w in sim.home.waypoints if w.kind == 'approach'][:10]:
+                sim.robot.set_pose(w.x, w.y, math.atan2(-w.y, -w.x) + len(frames))
+                frames.append(sim.render().rgb)
+                if len(frames) >= n:
+                    break
+            seed += 1
+    finally:
+        sim.close()
+    return frames
+
+
+def time_detector(detector, frames: list[np.ndarray]) -> tuple[float, float, float]:
+    """(p50, p95 ms per frame, detections per frame) on one CPU thread, after warm-up."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for rgb in frames[:2]:
+            detector.detect(rgb)
+        ms, count = [], 0
+        for rgb in frames:
+            t0 = time.perf_counter()
+            count += len(detector.detect(rgb))
+            ms.append((time.perf_counter() - t0) * 1000.0)
+    finally:
+        torch.set_num_threads(threads)
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), count / len(frames)
+
+
+def match(memory_nodes: list[tuple[str, tuple]], truth: list[tuple[str, tuple]]) -> int:
+    """One-to-one matches (same label, centroids within MATCH_M), greedy by distance."""
+    pairs = sorted((math.dist(mp, tp), i, j)
+                   for i, (ml, mp) in enumerate(memory_nodes)
+                   for j, (tl, tp) in enumerate(truth) if ml == tl)
+    used_m, used_t, n = set(), set(), 0
+    for d, i, j in pairs:
+        if d > MATCH_M:
+            break
+        if i in used_m or j in used_t:
+            continue
+        used_m.add(i)
+        used_t.add(j)
+        n += 1
+    return n
+
+
+def fusion_pr(detector, episodes) -> dict[str, float]:
+    """Explore every room of each episode's home; precision/recall of the memory's nodes."""
+    from memory_nodes.evaluation.conditions import make_condition
+    from memory_nodes.evaluation.sim_robot import SimRobot
+    from memory_nodes.perception.sim_frames import SimFramePerception
+    from memory_nodes.planner.memory_resolver import canonical_type
+    from sim.catalog import CATALOG
+    from sim.interface import SkillCall
+    from sim.pybullet_sim import PyBulletSimulator
+    from sim.suite_world import build_home
+
+    kinds = {t: CATALOG[t].kind for t in CLASS_NAMES}
+    counts = {k: [0, 0, 0] for k in ('all', 'object')}  # matched, memory, truth
+    ms: list[float] = []
+    sim = PyBulletSimulator()
+    try:
+        for episode in episodes:
+            sim.reset(build_home(episode.home), seed=episode.home.seed)
+            memory = make_condition('ltm', text_embeddings='hashing').memory
+            for name, (x0, y0, x1, y1) in sim.rooms().items():
+                memory.ltm.define_room(name, (x0, y0, -0.1), (x1, y1, 3.0))
+            perception = SimFramePerception(detector=detector)
+            robot = SimRobot(sim, memory, None, perception)
+            for room in sim.rooms():
+                robot.execute(SkillCall('explore', area=room))
+            ms += perception.ms
+            # Memory labels are words ('garbage can'); compare as catalog types.
+            nodes = [(canonical_type(n.label) or n.label, tuple(n.position))
+                     for n in memory.ltm.graph.nodes.values()
+                     if n.layer in ('object', 'furniture') and n.status != 'absent']
+            truth = [(t.object_type, t.position) for t in sim.ground_truth().values()
+                     if t.object_type in kinds]
+            for key in counts:
+                keep = (lambda lab: True) if key == 'all' else (  # noqa: E731
+                    lambda lab: kinds.get(lab) == 'object')
+                mn = [n for n in nodes if keep(n[0])]
+                tn = [t for t in truth if keep(t[0])]
+                counts[key][0] += match(mn, tn)
+                counts[key][1] += len(mn)
+                counts[key][2] += len(tn)
+    finally:
+        sim.close()
+    out = {'frames': len(ms), 'perception_ms_p50': float(np.median(ms)) if ms else 0.0}
+    for key, (m, n_mem, n_truth) in counts.items():
+        out[f'precision_{key}'] = m / n_mem if n_mem else 0.0
+        out[f'recall_{key}'] = m / n_truth if n_truth else 0.0
+        out[f'nodes_{key}'] = n_mem
+    return out
+
+
+def composite_success(detector, episodes) -> dict[str, float]:
+    """Success rate and exploration count over the episodes' tasks (condition ltm+stm)."""
+    from memory_nodes.evaluation.episodes import run_episode
+    from memory_nodes.perception.sim_frames import SimFramePerception
+    from sim.pybullet_sim import PyBulletSimulator
+
+    sim = PyBulletSimulator()
+    ok = total = explorations = 0
+    try:
+        for episode in episodes:
+            report = run_episode(sim, episode, 'ltm+stm', text_embeddings='hashing',
+                                 perception=SimFramePerception(detector=detector))
+            ok += sum(t.success for t in report.tasks)
+            explorations += sum(t.explorations for t in report.tasks)
+            total += len(report.tasks)
+    finally:
+        sim.close()
+    return {'sr': ok / total if total else 0.0, 'tasks': total,
+            'explorations_per_task': explorations / total if total else 0.0}
+
+
+def fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return 'na'
+    if isinstance(value, float):
+        return f'{value:.{digits}f}'
+    return str(value)
+
+
+def plot(rows: dict[str, dict], ms: list[float] | None, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    keys = ['precision_all', 'recall_all', 'precision_object', 'recall_object', 'sr']
+    x = np.arange(len(keys))
+    for k, (name, row) in enumerate(rows.items()):
+        ax1.bar(x + 0.38 * k, [row.get(key) or 0.0 for key in keys], 0.38, label=name)
+    ax1.set_xticks(x + 0.19, keys, rotation=20, fontsize=8)
+    ax1.set_ylim(0, 1)
+    ax1.set_title('fusion and Composite success')
+    ax1.legend()
+    if ms:
+        ax2.hist(ms, bins=20)
+    ax2.set_xlabel('YOLO ms per 320x240 frame (1 thread)')
+    ax2.set_title('detector latency')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> int:
+    from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
+    from memory_nodes.perception.yolo_detector import YoloDetector
+    from sim.task_schema import load_suite
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    weights = find_weights()
+    if weights is None and QUICK:
+        weights = quick_train()
+    result = {'map50_val': None, 'map50_95_val': None, 'detector_ms_p50': None,
+              'detector_ms_p95': None, 'fusion_precision_yolo': None,
+              'fusion_recall_yolo': None, 'fusion_precision_oracle': None,
+              'fusion_recall_oracle': None, 'sr_yolo_composite': None,
+              'sr_oracle_composite': None}
+    rows: dict[str, dict] = {}
+    ms_hist = None
+    if weights is None:
+        progress('no weights found (run `embodied-memory perception train`); YOLO not measured')
+    else:
+        shown = weights.relative_to(ROOT) if weights.is_relative_to(ROOT) else weights
+        progress(f'weights {shown}')
+        detector = YoloDetector(weights)
+        metrics = run_metrics(weights)
+        if metrics:
+            result['map50_val'] = metrics.get('map50')
+            result['map50_95_val'] = metrics.get('map50_95')
+        frames = sim_frames(10 if QUICK else 40)
+        p50, p95, per_frame = time_detector(detector, frames)
+        result['detector_ms_p50'], result['detector_ms_p95'] = p50, p95
+        ms_hist = detector.ms[2:]
+        progress(f'detector p50 {p50:.0f} ms p95 {p95:.0f} ms, {per_frame:.1f} detections/frame')
+        episodes = load_suite('composite').episodes
+        fusion_eps = episodes[:1 if QUICK else 3]
+        for name, det in (('oracle', SimSegmentationDetector()), ('yolo', detector)):
+            progress(f'fusion with {name}: exploring {len(fusion_eps)} homes')
+            rows[name] = fusion_pr(det, fusion_eps)
+            result[f'fusion_precision_{name}'] = rows[name]['precision_all']
+            result[f'fusion_recall_{name}'] = rows[name]['recall_all']
+        if os.environ.get('SKIP_EPISODES', '') in ('', '0'):
+            sr_eps = episodes[:1 if QUICK else 2]
+            for name, det in (('oracle', SimSegmentationDetector()), ('yolo', detector)):
+                progress(f'Composite with {name}: {len(sr_eps)} episodes')
+                rows[name].update(composite_success(det, sr_eps))
+                result[f'sr_{name}_composite'] = rows[name]['sr']
+    lines = ['| detector | precision (all) | recall (all) | precision (objects) | '
+             'recall (objects) | memory nodes | Composite SR | tasks | explorations/task |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+    for name, row in rows.items():
+        lines.append(f"| {name} | {fmt(row.get('precision_all'))} | {fmt(row.get('recall_all'))}"
+                     f" | {fmt(row.get('precision_object'))} | {fmt(row.get('recall_object'))}"
+                     f" | {row.get('nodes_all')} | {fmt(row.get('sr'))} | "
+                     f"{fmt(row.get('tasks'))} | {fmt(row.get('explorations_per_task'), 1)} |")
+    lines += ['', '| YOLO | value |', '| --- | --- |',
+              f"| mask mAP50 (val homes) | {fmt(result['map50_val'])} |",
+              f"| mask mAP50-95 (val homes) | {fmt(result['map50_95_val'])} |",
+              f"| ms/frame p50 (1 thread) | {fmt(result['detector_ms_p50'], 1)} |",
+              f"| ms/frame p95 (1 thread) | {fmt(result['detector_ms_p95'], 1)} |"]
+    table = '\n'.join(lines)
+    print(table)
+    (OUT / 'perception.md').write_text(table + '\n')
+    plot(rows, ms_hist, OUT / 'perception.png')
+    print('\nplot: bench/out/perception.png')
+    print('RESULT ' + ' '.join(f'{k}={fmt(v)}' for k, v in result.items()))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
