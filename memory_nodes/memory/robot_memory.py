@@ -238,18 +238,25 @@ class RobotMemory:
                 restrict(n.id for n in ltm.in_room(q.room))
             if q.relation:
                 restrict(n.id for n in ltm.related(q.relation, q.relation_target))
-            if allowed is None:
-                allowed = {n.id for n in ltm.graph.nodes.values()
-                           if n.layer in ('object', 'furniture') and n.status == 'confirmed'}
-            # Tentative nodes (seen fewer times than needed to confirm) may be noise.
-            scores = {nid: float(ltm.graph.nodes[nid].confidence) for nid in allowed
-                      if ltm.graph.nodes[nid].status == 'confirmed'}
-            if q.near_point is not None:
-                if q.radius > 0:
-                    near = ltm.within_radius(q.near_point, q.radius)
-                else:
-                    near = ltm.nearest(q.near_point, len(ltm.graph.nodes))
+            nodes = ltm.graph.nodes
+            dist: dict[str, float] | None = None
+            if q.near_point is not None and (q.radius > 0 or allowed is None):
+                # The spatial index answers without touching every node: all within the
+                # radius, or (unfiltered k-nearest) just the k nearest.
+                near = (ltm.within_radius(q.near_point, q.radius) if q.radius > 0 else
+                        ltm.nearest(q.near_point, top_k if not q.text else len(nodes)))
                 dist = {n.id: d for d, n in near}
+                allowed = set(dist) if allowed is None else allowed & set(dist)
+            if allowed is None:
+                allowed = {n.id for n in nodes.values() if n.layer in ('object', 'furniture')}
+            # Tentative nodes (seen fewer times than needed to confirm) may be noise.
+            scores = {nid: float(nodes[nid].confidence) for nid in allowed
+                      if nodes[nid].status == 'confirmed'
+                      and nodes[nid].layer in ('object', 'furniture', 'room')}
+            if q.near_point is not None:
+                if dist is None:  # filtered k-nearest: distances of the few allowed only
+                    p = np.asarray(q.near_point, dtype=float)
+                    dist = {k: float(np.linalg.norm(nodes[k].position - p)) for k in scores}
                 scores = {k: 1.0 / (1.0 + dist[k]) for k in scores if k in dist}
             if q.text and scores:
                 sims = {n.id: max(0.0, float(s))

@@ -66,6 +66,9 @@ class PerceptionNode(Node):
         self.builder = ObservationBuilder(BackprojectionConfig(
             min_depth=self.cfg.min_depth, max_depth=self.cfg.max_depth,
             voxel_size=self.cfg.voxel_size, max_points=self.cfg.max_points))
+        # open3d takes a second to import: pay it at start-up, not on the first frame.
+        import open3d  # noqa: F401
+
         self.rejected: Counter = Counter()
         self.published = 0
         self.tf_buffer = self._make_tf() if self.cfg.use_tf else None

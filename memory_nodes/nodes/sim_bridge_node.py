@@ -183,9 +183,13 @@ class SimBridgeNode(Node):
             if self.cfg.real_time_factor > 0:
                 self.sim.step(dt * self.cfg.real_time_factor)
             self._publish_clock()
-            if self.sim.time >= self.next_frame_time:
+            if self.sim.time >= self.next_frame_time - 1e-3:
                 self._publish_frame(self.sim.render())
-                self.next_frame_time = self.sim.time + 1.0 / self.cfg.camera_rate_hz
+                # Keep the camera's own beat (timer jitter must not halve the rate), but
+                # never queue up a backlog after a long skill.
+                period = 1.0 / self.cfg.camera_rate_hz
+                self.next_frame_time = max(self.next_frame_time + period,
+                                           self.sim.time + 0.5 * period)
         finally:
             self.lock.release()
 
