@@ -51,8 +51,8 @@ def test_transformers_backend_in_the_planner_node_falls_back_honestly(tmp_path):
             command='end_task')).result_json)
         assert result.prompt_tokens > 0  # the model really was prompted
         assert 'grounded' in result.error_msg  # and its junk was not executed
-        assert result.success and score['success'], (result.error_msg,
-                                                      list(result.executed_skills))
+        why = (result.error_msg, list(result.executed_skills))
+        assert result.success and score['success'], why
     finally:
         client.close()
         launcher.stop()
