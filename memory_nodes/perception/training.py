@@ -93,7 +93,7 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
         # The final validation fires this callback once more; report each epoch once.
         if trainer.epoch not in seen:
             seen.add(trainer.epoch)
-            say(_epoch_line(trainer))
+            say(_epoch_line(trainer, len(seen)))
 
     batches = [0]
 
@@ -131,11 +131,12 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
     return result
 
 
-def _epoch_line(trainer) -> str:
+def _epoch_line(trainer, done: int) -> str:
     m = trainer.metrics or {}
     seg = m.get('metrics/mAP50(M)', float('nan'))
     seg95 = m.get('metrics/mAP50-95(M)', float('nan'))
-    return (f'epoch {trainer.epoch + 1}/{trainer.epochs}: mask mAP50 {seg:.3f} '
+    # With a time budget ultralytics re-plans `epochs` and may stop mid-epoch.
+    return (f'epoch {done} (planned {trainer.epochs}): mask mAP50 {seg:.3f} '
             f'mAP50-95 {seg95:.3f}')
 
 
