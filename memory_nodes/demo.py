@@ -119,9 +119,10 @@ def _wait(future, timeout: float):  # noqa: ANN001, ANN202
 
 def _type_only(goal: str) -> str:
     """'INSIDE(#Apple_1, Fridge): 1' -> 'INSIDE(Apple, Fridge): 1' (memory has no sim ids)."""
-    import re
+    from memory_nodes.planner.task_runner import strip_instances
+    from sim.goals import parse_condition
 
-    return re.sub(r'#([A-Za-z]+)_\d+', r'\1', goal)
+    return strip_instances(parse_condition(goal)).to_text()
 
 
 def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,

@@ -10,22 +10,18 @@ carry (memory lookup accuracy, STM hits, prompt tokens) is reported as zero.
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from memory_nodes.evaluation.episodes import EpisodeReport, TaskReport
+from memory_nodes.planner.task_runner import strip_instances
 from sim.task_schema import Episode, Suite, save_suite
 
 #: `stm` (the buffer across tasks, the scene graph cleared per task) and `history` need the
 #: in-process runner: the memory node has no service that clears only the scene graph.
 ROS_CONDITIONS = ('ltm+stm', 'ltm', 'none')
-
-
-def _type_only(goal: str) -> str:
-    return re.sub(r'#([A-Za-z]+)_\d+', r'\1', goal)
 
 
 def run_episode_ros(sim: object, episode: Episode, condition: str, *,
@@ -64,7 +60,7 @@ def run_episode_ros(sim: object, episode: Episode, condition: str, *,
                 client.call(client.node.create_client(Trigger, 'reset_memory'),
                             Trigger.Request())
             client.control('begin_task', task_id=task.task_id)
-            goals = [_type_only(g.to_text()) for g in task.goals]
+            goals = [strip_instances(g).to_text() for g in task.goals]
             t0 = time.perf_counter()
             result = client.run_task(task.instruction, goals, lambda _m: None)
             score = client.control('end_task')
