@@ -60,9 +60,6 @@ bench-prompt: setup
 bench-ros: setup
 	$(PY) bench/ros.py
 
-bench-perception: setup
-	$(PY) bench/perception.py
-
 bench: bench-ltm bench-stm bench-sim bench-prompt bench-ros bench-perception bench-tasks
 
 clean:

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help='wall-clock budget; overrides --epochs (ultralytics `time`)')
     t.add_argument('--fraction', type=float, default=1.0, help='fraction of train images')
     t.add_argument('--seed', type=int, default=0)
+    t.add_argument('--lr0', type=float, default=0.002, help='initial learning rate (AdamW)')
+    t.add_argument('--nbs', type=int, default=None,
+                   help='nominal batch: one optimizer step per NBS images (default: --batch)')
     t.set_defaults(func=_train)
 
     r = sub.add_parser('detect', help='run a detector on a simulator view, write an overlay')
@@ -61,7 +64,7 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainConfig(data=Path(args.data), out=Path(args.out), epochs=args.epochs,
                          imgsz=args.imgsz, batch=args.batch, workers=args.workers,
                          threads=args.threads, seed=args.seed, fraction=args.fraction,
-                         time_hours=args.hours)
+                         time_hours=args.hours, lr0=args.lr0, nbs=args.nbs)
     result = train(config, lambda m: print(m, flush=True))
     print(f'weights {result.weights}; training {result.seconds / 60:.1f} min')
     print(f'val homes (unseen): mask mAP50 {result.map50:.3f} mAP50-95 {result.map50_95:.3f} '

@@ -42,6 +42,10 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     mosaic: float = 1.0
     close_mosaic: int = 3
+    # Nominal batch for gradient accumulation. ultralytics' default 64 accumulates 4
+    # batches of 16 per optimizer step; from scratch in an hour every step counts, so
+    # the default here is one step per batch (None: nbs = batch).
+    nbs: int | None = None
     time_hours: float | None = None
     cache: bool = True
 
@@ -84,6 +88,7 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
         fraction=config.fraction, patience=config.patience, lr0=config.lr0,
         optimizer=config.optimizer, warmup_epochs=config.warmup_epochs,
         mosaic=config.mosaic, close_mosaic=config.close_mosaic, val=True, verbose=False,
+        nbs=config.nbs or config.batch,
         cache='ram' if config.cache else False)
     if config.time_hours:
         kwargs['time'] = config.time_hours
