@@ -251,14 +251,7 @@ def graph_from_dict(data: dict[str, Any], graph: SceneGraph) -> SceneGraph:
         raise ValueError(f'scene graph schema version {version} is not supported '
                          f'(this build reads version {SCHEMA_VERSION})')
     for d in data['nodes']:
-        node = node_from_dict(d)
-        graph.nodes[node.id] = node
-        graph.edges.add_node(node.id)
-        graph.by_label.setdefault(node.label, set()).add(node.id)
-        if node.layer in ('object', 'furniture'):
-            graph.index.upsert(node.id, node.aabb_min, node.aabb_max)
-        elif node.layer == 'place':
-            graph.index.upsert(node.id, node.position)
+        graph.restore_node(node_from_dict(d))
     for s, d, k in data['edges']:
         if s in graph.nodes and d in graph.nodes:
             graph.edges.add_edge(s, d, kind=k)

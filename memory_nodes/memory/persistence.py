@@ -87,13 +87,7 @@ class SqliteStore:
                 node.points = np.frombuffer(pts, dtype=np.float32).reshape(-1, 3).copy()
             if emb is not None:
                 node.embedding = np.frombuffer(emb, dtype=np.float32).copy()
-            graph.nodes[node.id] = node
-            graph.edges.add_node(node.id)
-            graph.by_label.setdefault(node.label, set()).add(node.id)
-            if node.layer in ('object', 'furniture'):
-                graph.index.upsert(node.id, node.aabb_min, node.aabb_max)
-            elif node.layer == 'place':
-                graph.index.upsert(node.id, node.position)
+            graph.restore_node(node)
         for s, d, k in self.conn.execute('SELECT src, dst, kind FROM edges'):
             if s in graph.nodes and d in graph.nodes:
                 graph.edges.add_edge(s, d, kind=k)

@@ -245,6 +245,23 @@ class SceneGraph:
                     {'label': node.label, 'layer': node.layer})
         return node
 
+    def restore_node(self, node: SceneNode) -> SceneNode:
+        """Put back a node loaded from storage; index it, record nothing.
+
+        Its history is restored with it. Objects and furniture are indexed by box, places
+        by position.
+        """
+        if node.layer not in LAYERS:
+            raise ValueError(f'unknown layer {node.layer!r} for node {node.id}')
+        self.nodes[node.id] = node
+        self.edges.add_node(node.id)
+        self.by_label.setdefault(node.label, set()).add(node.id)
+        if node.layer in ('object', 'furniture'):
+            self.index.upsert(node.id, node.aabb_min, node.aabb_max)
+        elif node.layer == 'place':
+            self.index.upsert(node.id, node.position)
+        return node
+
     def relabel(self, node: SceneNode, label: str) -> None:
         """Change a node's label, keeping the label index right."""
         if label == node.label:
