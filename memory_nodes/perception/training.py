@@ -76,6 +76,11 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
     import_ultralytics()
     from ultralytics import YOLO
 
+    # ultralytics' select_device() resets torch to NUM_THREADS = cpu_count - 1 threads
+    # for CPU training: one thread on a 2-core machine, half the machine idle.
+    from ultralytics.utils import torch_utils
+
+    torch_utils.NUM_THREADS = max(1, config.threads)
     torch.set_num_threads(max(1, config.threads))
     model = YOLO('yolov8n-seg.yaml')
     say(f'training yolov8n-seg from scratch on {data} for {config.epochs} epochs '
