@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import requires_ros
 
 from memory_nodes.perception.dataset import (
     CLASS_NAMES,
@@ -150,3 +151,148 @@ def test_class_list_must_match_the_weights(tiny_weights: Path, tmp_path: Path):
         YoloDetector(coco)
     detector = YoloDetector(coco, class_names=None, score_threshold=0.5)
     assert isinstance(detector.detect(np.zeros((240, 320, 3), np.uint8)), list)
+
+
+def _publish_sim_frames(client, frames, stamp0: float = 1.0) -> None:
+    """Publish rendered simulator frames as the sim bridge would (rgb, depth, info, pose)."""
+    import time
+
+    from geometry_msgs.msg import PoseStamped
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import CameraInfo, Image
+    from std_msgs.msg import Header
+
+    from memory_nodes import conversions as conv
+
+    q = qos_profile_sensor_data
+    pubs = {name: client.node.create_publisher(t, topic, q) for name, t, topic in [
+        ('rgb', Image, 'rgb/image_raw'), ('depth', Image, 'depth/image_raw'),
+        ('info', CameraInfo, 'camera_info'), ('pose', PoseStamped, 'camera/pose')]}
+    time.sleep(1.5)
+    for i, frame in enumerate(frames):
+        stamp = stamp0 + i
+        header = Header(stamp=conv.seconds_to_stamp(stamp), frame_id='head_camera_optical_frame')
+        h, w = frame.depth.shape
+        pubs['rgb'].publish(conv.image_to_msg(frame.rgb, 'rgb8', header))
+        pubs['depth'].publish(conv.image_to_msg(frame.depth.astype(np.float32), '32FC1',
+                                                header))
+        pubs['info'].publish(conv.camera_info_to_msg(frame.intrinsics, w, h, header))
+        pose = PoseStamped(pose=conv.matrix_to_pose(frame.camera_to_map))
+        pose.header = Header(stamp=conv.seconds_to_stamp(stamp), frame_id='map')
+        pubs['pose'].publish(pose)
+        time.sleep(0.8)
+
+
+@requires_ros
+@pytest.mark.ros
+def test_perception_node_runs_the_yolo_weights_over_dds(tiny_weights: Path, tmp_path: Path,
+                                                        ros_env: dict[str, str]):
+    """The perception node in its own process with detector=yolo: frames in, observations out.
+
+    The tiny model finds little, so the assertion is on the wiring: every good frame goes
+    through the learned detector and comes back as an ObjectObservationArray in `map` with
+    the frame's stamp; a frame of the wrong size is dropped with a reason; and a missing
+    weights file stops the node with an error that names the path.
+    """
+    import time
+
+    from embodied_memory_msgs.msg import ObjectObservationArray
+    from rclpy.qos import qos_profile_sensor_data
+    from ros_processes import NodeProcess, RosClient
+
+    from memory_nodes import conversions as conv
+    from sim.pybullet_sim import PyBulletSimulator
+
+    env = ros_env
+    sim = PyBulletSimulator()
+    try:
+        sim.reset(3)
+        frames = []
+        for w in [w for w in sim.home.waypoints if w.kind == 'approach'][:3]:
+            sim.robot.set_pose(w.x, w.y, 0.0)
+            frames.append(sim.render())
+    finally:
+        sim.close()
+
+    missing = tmp_path / 'no_such_dir' / 'best.pt'
+    bad = NodeProcess('memory_nodes.nodes.perception_node',
+                      {'use_tf': False, 'detector': 'yolo', 'yolo_weights': str(missing)}, env)
+    node = NodeProcess('memory_nodes.nodes.perception_node',
+                       {'use_tf': False, 'detector': 'yolo', 'yolo_weights': str(tiny_weights),
+                        'yolo_score_threshold': 0.01}, env)
+    client = RosClient('yolo_perception_input')
+    try:
+        node.wait_for('perception ready: detector yolo')
+        got = []
+        client.node.create_subscription(ObjectObservationArray, 'observations', got.append,
+                                        qos_profile_sensor_data)
+        _publish_sim_frames(client, frames)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(got) < len(frames):
+            time.sleep(0.1)
+        assert node.alive(), node.output()
+        stats = client.stats('perception_stats')
+        assert stats['worker']['processed'] >= len(frames) - 1, stats
+        assert stats['worker']['failed'] == 0, node.output()
+        assert got, f'no ObjectObservationArray came back; stats {stats}\n{node.output()}'
+        stamps = {conv.stamp_to_seconds(m.header.stamp) for m in got}
+        assert stamps <= {1.0 + i for i in range(len(frames))}
+        assert all(m.header.frame_id == 'map' for m in got)
+        for m in got:
+            for obs in m.observations:
+                assert obs.label  # a catalog word from the learned detector's class list
+        deadline = time.monotonic() + 30
+        while bad.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not bad.alive(), 'a node with missing weights kept running'
+        assert bad.proc.returncode != 0
+        assert str(missing) in bad.output(), bad.output()
+    finally:
+        client.close()
+        node.stop()
+        bad.stop()
+
+
+def test_score_threshold_calibrated_on_val_homes_is_read_next_to_the_weights(
+        tiny_weights: Path, tmp_path: Path):
+    import json
+    import shutil
+
+    from memory_nodes.perception.yolo_detector import (
+        CALIBRATED_RANGE,
+        DEFAULT_SCORE_THRESHOLD,
+        YoloDetector,
+        calibrated_threshold,
+    )
+
+    weights = tmp_path / 'best.pt'
+    shutil.copyfile(tiny_weights, weights)
+    assert calibrated_threshold(weights) is None          # no metrics.json
+    assert YoloDetector(weights).score_threshold == DEFAULT_SCORE_THRESHOLD
+    metrics = tmp_path / 'metrics.json'
+    metrics.write_text(json.dumps({'score_threshold': 0.27}))
+    detector = YoloDetector(weights)
+    assert detector.score_threshold == pytest.approx(0.27)
+    assert detector.score_source == 'calibrated on val homes'
+    assert YoloDetector(weights, score_threshold=0.6).score_threshold == 0.6
+    metrics.write_text(json.dumps({'score_threshold': 0.001}))  # a barely trained model
+    assert calibrated_threshold(weights) == CALIBRATED_RANGE[0]
+    for junk in ('{"score_threshold": "high"}', '{"score_threshold": 1.5}', 'not json', '[]'):
+        metrics.write_text(junk)
+        assert calibrated_threshold(weights) is None, junk
+    with pytest.raises(ValueError, match='score_threshold'):
+        YoloDetector(weights, score_threshold=1.2)
+
+
+def test_best_f1_threshold_is_where_the_mean_f1_over_classes_peaks():
+    from types import SimpleNamespace
+
+    from memory_nodes.perception.training import best_f1_threshold
+
+    px = np.linspace(0, 1, 1000)
+    f1 = np.stack([np.exp(-((px - 0.3) / 0.3) ** 2), np.exp(-((px - 0.5) / 0.3) ** 2)])
+    assert best_f1_threshold(SimpleNamespace(seg=SimpleNamespace(f1_curve=f1, px=px))) \
+        == pytest.approx(0.4, abs=0.01)
+    zero = SimpleNamespace(seg=SimpleNamespace(f1_curve=np.zeros((2, 1000)), px=px))
+    assert best_f1_threshold(zero) is None                # nothing detected: no calibration
+    assert best_f1_threshold(SimpleNamespace()) is None

@@ -17,7 +17,7 @@ C = TypeVar('C')
 
 
 def describe(default: Any, description: str, **checks: Any) -> Any:
-    """A dataclass field with a ROS parameter description (and optional min/choices)."""
+    """A dataclass field with a ROS parameter description (and optional min/max/choices)."""
     return dataclasses.field(default=default,
                              metadata={'description': description, **checks})
 
@@ -33,6 +33,9 @@ def declare_config(node: Node, cls: type[C]) -> C:
         minimum = f.metadata.get('min')
         if minimum is not None and value < minimum:
             raise ValueError(f'parameter {f.name}={value!r} is below its minimum {minimum}')
+        maximum = f.metadata.get('max')
+        if maximum is not None and value > maximum:
+            raise ValueError(f'parameter {f.name}={value!r} is above its maximum {maximum}')
         choices = f.metadata.get('choices')
         if choices is not None and value not in choices:
             raise ValueError(f'parameter {f.name}={value!r} is not one of {sorted(choices)}')

@@ -44,7 +44,10 @@ class PerceptionConfig:
 
     detector: str = describe('sim_segmentation', 'sim_segmentation or yolo', choices=DETECTORS)
     yolo_weights: str = describe('', 'path to the YOLO segmentation weights (detector=yolo)')
-    yolo_score_threshold: float = describe(0.35, 'minimum YOLO detection score', min=0.0)
+    yolo_score_threshold: float = describe(
+        -1.0, 'minimum YOLO detection score; negative: the threshold calibrated on the val '
+        'homes when the weights were trained (metrics.json next to them), else 0.35',
+        min=-1.0, max=1.0)
     map_frame: str = describe('map', 'frame observations are published in (REP 105)')
     use_tf: bool = describe(True, 'camera pose from tf2 when tf2_ros is importable')
     min_depth: float = describe(0.15, 'nearest valid depth (m)', min=0.0)
@@ -105,8 +108,12 @@ class PerceptionNode(Node):
                              'of trained weights (embodied-memory perception train)')
         from memory_nodes.perception.yolo_detector import YoloDetector
 
-        return YoloDetector(self.cfg.yolo_weights,
-                            score_threshold=self.cfg.yolo_score_threshold)
+        threshold = self.cfg.yolo_score_threshold
+        detector = YoloDetector(self.cfg.yolo_weights,
+                                score_threshold=threshold if threshold >= 0.0 else None)
+        self.get_logger().info(f'YOLO weights {detector.weights}: score threshold '
+                               f'{detector.score_threshold:.3f} ({detector.score_source})')
+        return detector
 
     def _make_tf(self):  # noqa: ANN202 - tf2_ros.Buffer or None
         try:

@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument('--weights', default=None, help='.pt weights (yolo); omit for the oracle')
     r.add_argument('--seed', type=int, default=0, help='home generator seed')
     r.add_argument('--waypoint', type=int, default=0, help='index of the waypoint to look from')
-    r.add_argument('--score', type=float, default=0.35, help='score threshold')
+    r.add_argument('--score', type=float, default=None,
+                   help='score threshold (default: calibrated when the weights were trained)')
     r.add_argument('--out', default='detections.png')
     r.set_defaults(func=_detect)
 

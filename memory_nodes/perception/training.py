@@ -137,6 +137,11 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
     record['config'] = {k: str(v) if isinstance(v, Path) else v
                         for k, v in asdict(config).items()}
     record['per_class_map50'] = _per_class(metrics)
+    threshold = best_f1_threshold(metrics)
+    if threshold is not None:
+        # YoloDetector's default score threshold for these weights (see yolo_detector.py).
+        record['score_threshold'] = threshold
+        say(f'score threshold with the best mean mask F1 on the val homes: {threshold:.3f}')
     (out / 'metrics.json').write_text(json.dumps(record, indent=1) + '\n')
     return result
 
@@ -148,6 +153,23 @@ def _epoch_line(trainer, done: int) -> str:
     # With a time budget ultralytics re-plans `epochs` and may stop mid-epoch.
     return (f'epoch {done} (planned {trainer.epochs}): mask mAP50 {seg:.3f} '
             f'mAP50-95 {seg95:.3f}')
+
+
+def best_f1_threshold(metrics) -> float | None:
+    """The confidence at which the mean mask F1 over classes peaks on the val homes."""
+    import numpy as np
+
+    try:
+        f1 = np.asarray(metrics.seg.f1_curve, dtype=float)
+        px = np.asarray(metrics.seg.px, dtype=float)
+    except AttributeError:
+        return None
+    if f1.ndim != 2 or not f1.size or f1.shape[1] != px.size:
+        return None
+    mean = f1.mean(axis=0)
+    if not np.isfinite(mean).any() or mean.max() <= 0.0:
+        return None
+    return round(float(px[int(np.nanargmax(mean))]), 3)
 
 
 def _per_class(metrics) -> dict[str, float]:

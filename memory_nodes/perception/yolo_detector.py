@@ -62,6 +62,32 @@ def check_class_names(path: str | Path, model_names: Sequence[str],
                        f'the expected {len(expected)} classes: {detail}')
 
 
+#: Score threshold when the weights come without a calibrated one.
+DEFAULT_SCORE_THRESHOLD = 0.35
+#: A calibrated threshold is kept within these bounds (a barely trained model peaks its F1
+#: near 0, which would flood fusion with noise).
+CALIBRATED_RANGE = (0.1, 0.9)
+
+
+def calibrated_threshold(weights: str | Path) -> float | None:
+    """The best-F1 score threshold `perception train` measured for these weights, if any.
+
+    It is read from `metrics.json` next to the weights (written by `training.train`,
+    measured on the validation homes) and clamped to `CALIBRATED_RANGE`.
+    """
+    import json
+
+    path = Path(weights).parent / 'metrics.json'
+    try:
+        value = json.loads(path.read_text()).get('score_threshold')
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
+        return None
+    lo, hi = CALIBRATED_RANGE
+    return min(hi, max(lo, float(value)))
+
+
 class YoloDetector:
     """YOLOv8-seg on CPU: RGB (H, W, 3) uint8 -> catalog-labelled instance masks."""
 
@@ -69,10 +95,10 @@ class YoloDetector:
 
     def __init__(self, weights: str | Path,
                  class_names: Sequence[str] | None = CLASS_NAMES,
-                 score_threshold: float = 0.35, iou_threshold: float = 0.5,
+                 score_threshold: float | None = None, iou_threshold: float = 0.5,
                  imgsz: int = 320, device: str = 'cpu', min_pixels: int = 12,
                  max_detections: int = 60) -> None:
-        if not 0.0 <= score_threshold <= 1.0:
+        if score_threshold is not None and not 0.0 <= score_threshold <= 1.0:
             raise ValueError(f'score_threshold must be in [0, 1], got {score_threshold}')
         self.weights = Path(weights)
         self.model = load_segmentation_model(self.weights)
@@ -80,7 +106,14 @@ class YoloDetector:
         self.labels = [names[i] for i in sorted(names)]
         if class_names is not None:
             check_class_names(self.weights, self.labels, class_names)
-        self.score_threshold = score_threshold
+        # None: the threshold calibrated on the val homes when the weights were trained.
+        calibrated = calibrated_threshold(self.weights) if score_threshold is None else None
+        if score_threshold is not None:
+            self.score_threshold, self.score_source = score_threshold, 'given'
+        elif calibrated is not None:
+            self.score_threshold, self.score_source = calibrated, 'calibrated on val homes'
+        else:
+            self.score_threshold, self.score_source = DEFAULT_SCORE_THRESHOLD, 'default'
         self.iou_threshold = iou_threshold
         self.imgsz = imgsz
         self.device = device
