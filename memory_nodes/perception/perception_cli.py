@@ -37,6 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help='nominal batch: one optimizer step per NBS images (default: --batch)')
     t.set_defaults(func=_train)
 
+    v = sub.add_parser('validate', help='re-measure weights on the val homes; update '
+                       'their metrics.json (mAP, per-class mAP50, calibrated score threshold)')
+    v.add_argument('--weights', required=True, help='.pt weights from perception train')
+    v.add_argument('--data', required=True, help='data.yaml from make-dataset')
+    v.add_argument('--imgsz', type=int, default=320)
+    v.add_argument('--threads', type=int, default=2, help='torch CPU threads')
+    v.set_defaults(func=_validate)
+
     r = sub.add_parser('detect', help='run a detector on a simulator view, write an overlay')
     r.add_argument('--weights', default=None, help='.pt weights (yolo); omit for the oracle')
     r.add_argument('--seed', type=int, default=0, help='home generator seed')
@@ -70,6 +78,19 @@ def _train(args: argparse.Namespace) -> int:
     print(f'weights {result.weights}; training {result.seconds / 60:.1f} min')
     print(f'val homes (unseen): mask mAP50 {result.map50:.3f} mAP50-95 {result.map50_95:.3f} '
           f'(box mAP50 {result.box_map50:.3f}); curves {result.curves}')
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from memory_nodes.perception.training import validate
+
+    record = validate(Path(args.weights), Path(args.data), imgsz=args.imgsz,
+                      threads=args.threads, progress=lambda m: print(m, flush=True))
+    threshold = record.get('score_threshold')
+    print(f"val homes (unseen): mask mAP50 {record['map50']:.3f} mAP50-95 "
+          f"{record['map50_95']:.3f} (box mAP50 {record['box_map50']:.3f}); score threshold "
+          f"{'none' if threshold is None else f'{threshold:.3f}'}; "
+          f'{Path(args.weights).parent / "metrics.json"}')
     return 0
 
 

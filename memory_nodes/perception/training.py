@@ -146,6 +146,43 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
     return result
 
 
+def validate(weights: Path, data: Path, imgsz: int = 320, batch: int = 16, workers: int = 1,
+             threads: int = 2, progress: Callable[[str], None] | None = None) -> dict:
+    """Re-measure `weights` on the val homes of `data`; update `metrics.json` next to them.
+
+    Writes mask/box mAP, per-class mAP50 and the best-F1 `score_threshold`, keeping what
+    the training run recorded (its config and time). Returns the updated record.
+    """
+    import torch
+
+    say = progress or (lambda _m: None)
+    weights, data = Path(weights).resolve(), Path(data)
+    if not weights.is_file():
+        raise FileNotFoundError(f'weights not found: {weights}')
+    if not data.is_file():
+        raise FileNotFoundError(f'dataset file not found: {data} (run perception make-dataset)')
+    os.environ.setdefault('YOLO_CONFIG_DIR', str(weights.parent / '.ultralytics'))
+    import_ultralytics()
+    from ultralytics import YOLO
+    from ultralytics.utils import torch_utils
+
+    torch_utils.NUM_THREADS = max(1, threads)
+    torch.set_num_threads(max(1, threads))
+    say(f'validating {weights} on the val homes of {data}')
+    metrics = YOLO(str(weights)).val(
+        data=str(data), imgsz=imgsz, batch=batch, device='cpu', workers=workers, plots=False,
+        split='val', verbose=False, project=str(weights.parent), name='val', exist_ok=True)
+    path = weights.parent / 'metrics.json'
+    record = json.loads(path.read_text()) if path.exists() else {'weights': str(weights)}
+    record.update(map50=float(metrics.seg.map50), map50_95=float(metrics.seg.map),
+                  box_map50=float(metrics.box.map50), per_class_map50=_per_class(metrics))
+    threshold = best_f1_threshold(metrics)
+    if threshold is not None:
+        record['score_threshold'] = threshold
+    path.write_text(json.dumps(record, indent=1) + '\n')
+    return record
+
+
 def _epoch_line(trainer, done: int) -> str:
     m = trainer.metrics or {}
     seg = m.get('metrics/mAP50(M)', float('nan'))
