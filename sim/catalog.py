@@ -287,6 +287,11 @@ _OBJECTS = [
 #: Every known type by AI2-THOR type name.
 CATALOG: dict[str, ObjectSpec] = {s.object_type: s for s in _FURNITURE + _OBJECTS}
 
+#: The types of this module, fixed at import: `CATALOG` may grow later (the AI2-THOR
+#: importer registers extra rows), so anything that must not depend on import order (the
+#: detector's class list) reads this instead.
+CORE_TYPES: tuple[str, ...] = tuple(CATALOG)
+
 #: Object types that can slice a sliceable object when held.
 SLICING_TOOLS = ('Knife', 'ButterKnife')
 

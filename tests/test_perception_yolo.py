@@ -158,13 +158,14 @@ def _publish_sim_frames(client, frames, stamp0: float = 1.0) -> None:
     import time
 
     from geometry_msgs.msg import PoseStamped
-    from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image
     from std_msgs.msg import Header
 
     from memory_nodes import conversions as conv
+    from memory_nodes.nodes.qos import sensor_qos
 
-    q = qos_profile_sensor_data
+    # Reliable, as the sim stack runs it: best-effort drops large images on loopback.
+    q = sensor_qos(True)
     pubs = {name: client.node.create_publisher(t, topic, q) for name, t, topic in [
         ('rgb', Image, 'rgb/image_raw'), ('depth', Image, 'depth/image_raw'),
         ('info', CameraInfo, 'camera_info'), ('pose', PoseStamped, 'camera/pose')]}
@@ -191,16 +192,16 @@ def test_perception_node_runs_the_yolo_weights_over_dds(tiny_weights: Path, tmp_
 
     The tiny model finds little, so the assertion is on the wiring: every good frame goes
     through the learned detector and comes back as an ObjectObservationArray in `map` with
-    the frame's stamp; a frame of the wrong size is dropped with a reason; and a missing
-    weights file stops the node with an error that names the path.
+    the frame's stamp; and a missing weights file stops the node with an error that names
+    the path. (Malformed frames are covered for both detectors by test_node_resilience.)
     """
     import time
 
     from embodied_memory_msgs.msg import ObjectObservationArray
-    from rclpy.qos import qos_profile_sensor_data
     from ros_processes import NodeProcess, RosClient
 
     from memory_nodes import conversions as conv
+    from memory_nodes.nodes.qos import sensor_qos
     from sim.pybullet_sim import PyBulletSimulator
 
     env = ros_env
@@ -219,13 +220,13 @@ def test_perception_node_runs_the_yolo_weights_over_dds(tiny_weights: Path, tmp_
                       {'use_tf': False, 'detector': 'yolo', 'yolo_weights': str(missing)}, env)
     node = NodeProcess('memory_nodes.nodes.perception_node',
                        {'use_tf': False, 'detector': 'yolo', 'yolo_weights': str(tiny_weights),
-                        'yolo_score_threshold': 0.01}, env)
+                        'yolo_score_threshold': 0.01, 'reliable_sensors': True}, env)
     client = RosClient('yolo_perception_input')
     try:
         node.wait_for('perception ready: detector yolo')
         got = []
         client.node.create_subscription(ObjectObservationArray, 'observations', got.append,
-                                        qos_profile_sensor_data)
+                                        sensor_qos(True))
         _publish_sim_frames(client, frames)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(got) < len(frames):
@@ -296,3 +297,21 @@ def test_best_f1_threshold_is_where_the_mean_f1_over_classes_peaks():
     zero = SimpleNamespace(seg=SimpleNamespace(f1_curve=np.zeros((2, 1000)), px=px))
     assert best_f1_threshold(zero) is None                # nothing detected: no calibration
     assert best_f1_threshold(SimpleNamespace()) is None
+
+
+def test_class_list_does_not_depend_on_what_was_imported_before():
+    """The AI2-THOR importer adds catalog rows on import; the detector's classes stay put."""
+    import subprocess
+    import sys
+
+    import sim.ai2thor.scene_importer  # noqa: F401 - registers the extra catalog rows
+    from sim.ai2thor.extra_types import EXTRA_TYPES
+    from sim.catalog import CATALOG
+
+    assert all(spec.object_type in CATALOG for spec in EXTRA_TYPES)
+    assert not {spec.object_type for spec in EXTRA_TYPES} & set(CLASS_NAMES)
+    fresh = subprocess.run(
+        [sys.executable, '-c', 'from memory_nodes.perception.dataset import CLASS_NAMES; '
+         'print(",".join(CLASS_NAMES))'],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    assert fresh.stdout.strip().split(',') == list(CLASS_NAMES)

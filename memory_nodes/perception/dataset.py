@@ -26,14 +26,16 @@ import numpy as np
 import pybullet as p
 
 from sim.camera import optical_pose
-from sim.catalog import CATALOG
+from sim.catalog import CATALOG, CORE_TYPES
 from sim.home_generator import LayoutSpec, generate_home
 from sim.robot import CAMERA_FORWARD, CAMERA_HEIGHT, CAMERA_PITCH
 
 #: Class list of the detector: furniture types, then small object types, in catalog order.
+#: Only the simulator's own types (`CORE_TYPES`): the AI2-THOR importer adds catalog rows
+#: when it is imported, and the class list must not depend on what was imported before.
 CLASS_NAMES: tuple[str, ...] = tuple(
-    [t for t, s in CATALOG.items() if s.kind == 'furniture']
-    + [t for t, s in CATALOG.items() if s.kind == 'object'])
+    [t for t in CORE_TYPES if CATALOG[t].kind == 'furniture']
+    + [t for t in CORE_TYPES if CATALOG[t].kind == 'object'])
 
 #: Clutter levels: factor applied to the generator's objects per room.
 CLUTTER_LEVELS = (0.6, 1.0, 1.6)
