@@ -193,7 +193,7 @@ def test_perception_node_runs_the_yolo_weights_over_dds(tiny_weights: Path, tmp_
     The tiny model finds little, so the assertion is on the wiring: every good frame goes
     through the learned detector and comes back as an ObjectObservationArray in `map` with
     the frame's stamp; and a missing weights file stops the node with an error that names
-    the path. (Malformed frames are covered for both detectors by test_node_resilience.)
+    the path. (Malformed frames are refused before any detector runs: test_node_resilience.)
     """
     import time
 
