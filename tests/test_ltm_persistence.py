@@ -146,3 +146,49 @@ def test_kill_9_mid_stream_loses_nothing_confirmed(tmp_path):
     counter = mem.graph.id_counter
     assert counter >= max(int(i[1:]) for i in ids if i[1:].isdigit())
     mem.close()
+
+
+def test_wal_is_checkpointed_off_the_commit_path(tmp_path):
+    """Commits only append to the WAL; a background connection checkpoints it."""
+    from memory_nodes.memory.config import LongTermMemoryConfig, PersistenceConfig
+
+    db = tmp_path / 'ltm.db'
+    cfg = LongTermMemoryConfig(persistence=PersistenceConfig(checkpoint_interval_s=0.05))
+    mem = LongTermMemory(cfg, db_path=db)
+    scene(mem, times=3)
+    deadline = time.monotonic() + 10
+    while mem.store.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert mem.store.checkpoints > 0
+    assert mem.store.conn.execute('PRAGMA wal_autocheckpoint').fetchone()[0] == 0
+    # Another reader sees the committed graph while the memory is still open.
+    with sqlite3.connect(db) as other:
+        labels = {row[0] for row in other.execute('SELECT label FROM nodes')}
+    assert {'table', 'mug'} <= labels
+    ids = sorted(mem.graph.nodes)
+    thread = mem.store._checkpointer
+    mem.close()
+    assert thread is not None and not thread.is_alive()
+    wal = Path(str(db) + '-wal')
+    assert not wal.exists() or wal.stat().st_size == 0   # close() truncates the WAL
+    again = LongTermMemory(db_path=db)
+    assert sorted(again.graph.nodes) == ids
+    again.close()
+    with pytest.raises(ValueError, match='checkpoint_interval_s'):
+        LongTermMemory(LongTermMemoryConfig(
+            persistence=PersistenceConfig(checkpoint_interval_s=-1.0)), db_path=tmp_path / 'x.db')
+
+
+
+def test_a_store_dropped_without_close_stops_its_checkpointer(tmp_path):
+    import gc
+
+    from memory_nodes.memory.persistence import SqliteStore
+
+    store = SqliteStore(tmp_path / 'dropped.db')
+    thread = store._checkpointer
+    assert thread is not None and thread.is_alive()
+    del store
+    gc.collect()
+    thread.join(timeout=5.0)
+    assert not thread.is_alive()

@@ -115,6 +115,10 @@ class PersistenceConfig:
 
     synchronous: str = 'NORMAL'
     history_per_node: int = 64
+    #: Seconds between WAL checkpoints, run on a background thread with its own
+    #: connection so that a frame's commit never pays for one; 0: SQLite's automatic
+    #: checkpoints inside commits (every ~1000 pages).
+    checkpoint_interval_s: float = 1.0
 
 
 @dataclass

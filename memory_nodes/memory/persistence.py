@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,22 @@ CREATE TABLE IF NOT EXISTS history (
     kind TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS history_node ON history (node_id);
 """
+
+
+def _checkpoint_loop(path: Path, interval: float, stop: threading.Event,
+                     count: list[int]) -> None:
+    """Checkpoint the WAL of `path` every `interval` s until `stop` is set."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute('PRAGMA busy_timeout=1000')
+        while not stop.wait(interval):
+            try:
+                conn.execute('PRAGMA wal_checkpoint(PASSIVE)')
+                count[0] += 1
+            except sqlite3.Error as exc:  # busy, locked or gone: the next round retries
+                _LOG.debug('WAL checkpoint skipped: %s', exc)
+    finally:
+        conn.close()
 
 
 class SchemaVersionError(RuntimeError):
@@ -67,9 +85,34 @@ class SqliteStore:
                 f'{self.path.name} has scene graph schema version {row[0]}, this build '
                 f'reads version {SCHEMA_VERSION}: open another file or migrate it')
         self.commits = 0
+        self._checkpoint_count = [0]
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        interval = self.config.checkpoint_interval_s
+        if interval < 0:
+            raise ValueError(f'checkpoint_interval_s must be >= 0, got {interval}')
+        if interval > 0:
+            # Commits only append to the WAL; a background connection copies it into the
+            # database (sqlite3 releases the GIL while it works). The thread holds no
+            # reference to the store: a store dropped without close() stops it too.
+            self.conn.execute('PRAGMA wal_autocheckpoint=0')
+            weakref.finalize(self, self._stop.set)
+            self._checkpointer = threading.Thread(
+                target=_checkpoint_loop, name='sqlite-checkpoint', daemon=True,
+                args=(self.path, interval, self._stop, self._checkpoint_count))
+            self._checkpointer.start()
+
+    @property
+    def checkpoints(self) -> int:
+        """WAL checkpoints the background thread has run."""
+        return self._checkpoint_count[0]
 
     def close(self) -> None:
-        """Checkpoint and close the database."""
+        """Stop the checkpointer, checkpoint everything and close the database."""
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=5.0)
+            self._checkpointer = None
         try:
             self.conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
         finally:
