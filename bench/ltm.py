@@ -233,6 +233,7 @@ def run_size(n_objects, embedder, db_path=None):
     row = {
         'objects': n_objects, 'gt': len(truth), 'pred': n_pred, 'frames': len(frames),
         'fusion_p50': pct(times, 50), 'fusion_p95': pct(times, 95),
+        'fusion_p99': pct(times, 99), 'fusion_max': max(times),
         'q_p50': pct(all_q, 50), 'q_p99': pct(all_q, 99),
         **{f'{k}_p99': pct(v, 99) for k, v in q.items()},
         'text_cold_ms': text_cold_ms,
@@ -246,6 +247,10 @@ def run_size(n_objects, embedder, db_path=None):
     del mem
     gc.collect()
     return row
+
+
+def by_size(rows, n_objects):
+    return next(r for r in rows if r['objects'] == n_objects)
 
 
 def plot(rows):
@@ -305,8 +310,11 @@ def main() -> None:
               f"| {r['export_p50']:.1f} | {r['kb_per_object']:.1f} | {r['precision']:.3f} "
               f"| {r['recall']:.3f} | {r['dup']:.4f} |")
     print()
+    plain = by_size(rows, 1000)
     print(f"With SQLite persistence at 1,000 objects: fusion p50 {durable['fusion_p50']:.2f} ms, "
-          f"p95 {durable['fusion_p95']:.2f} ms per frame (commit included).")
+          f"p95 {durable['fusion_p95']:.2f} ms, p99 {durable['fusion_p99']:.2f} ms, max "
+          f"{durable['fusion_max']:.2f} ms per frame (commit included; without SQLite: p99 "
+          f"{plain['fusion_p99']:.2f}, max {plain['fusion_max']:.2f}).")
     print()
     path = plot(rows)
     log(f'plot: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}')
@@ -316,6 +324,8 @@ def main() -> None:
           f"fusion_p50_ms_1k={by[1000]['fusion_p50']:.2f} "
           f"fusion_p95_ms_1k={by[1000]['fusion_p95']:.2f} "
           f"fusion_p95_ms_1k_sqlite={durable['fusion_p95']:.2f} "
+          f"fusion_p99_ms_1k_sqlite={durable['fusion_p99']:.2f} "
+          f"fusion_max_ms_1k_sqlite={durable['fusion_max']:.2f} "
           f"fusion_p95_ms_10k={by[10000]['fusion_p95']:.2f} "
           f"query_p99_ms_10k={by[10000]['q_p99']:.3f} "
           f"text_cold_ms={big['text_cold_ms']:.1f} "
