@@ -179,7 +179,6 @@ def test_wal_is_checkpointed_off_the_commit_path(tmp_path):
             persistence=PersistenceConfig(checkpoint_interval_s=-1.0)), db_path=tmp_path / 'x.db')
 
 
-
 def test_a_store_dropped_without_close_stops_its_checkpointer(tmp_path):
     import gc
 
