@@ -249,10 +249,6 @@ def run_size(n_objects, embedder, db_path=None):
     return row
 
 
-def by_size(rows, n_objects):
-    return next(r for r in rows if r['objects'] == n_objects)
-
-
 def plot(rows):
     import matplotlib
     matplotlib.use('Agg')
@@ -310,7 +306,8 @@ def main() -> None:
               f"| {r['export_p50']:.1f} | {r['kb_per_object']:.1f} | {r['precision']:.3f} "
               f"| {r['recall']:.3f} | {r['dup']:.4f} |")
     print()
-    plain = by_size(rows, 1000)
+    by = {r['objects']: r for r in rows}
+    plain = by[1000]
     print(f"With SQLite persistence at 1,000 objects: fusion p50 {durable['fusion_p50']:.2f} ms, "
           f"p95 {durable['fusion_p95']:.2f} ms, p99 {durable['fusion_p99']:.2f} ms, max "
           f"{durable['fusion_max']:.2f} ms per frame (commit included; without SQLite: p99 "
@@ -318,7 +315,6 @@ def main() -> None:
     print()
     path = plot(rows)
     log(f'plot: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}')
-    by = {r['objects']: r for r in rows}
     big = rows[-1]
     print('RESULT '
           f"fusion_p50_ms_1k={by[1000]['fusion_p50']:.2f} "

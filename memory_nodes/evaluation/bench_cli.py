@@ -67,7 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
+    """Short hash of HEAD in the working directory, '' when git cannot say."""
     try:
         return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True,
                               text=True, timeout=10).stdout.strip()
@@ -125,7 +126,7 @@ def main(args: argparse.Namespace) -> int:
 
         bench_runner.EPISODE_RUNNER = importlib.import_module(ROS_MODULE).run_episode_ros
     cfg = config_from_args(args)
-    commit = _git_commit()  # the code that runs, not whatever lands during a long run
+    commit = git_commit()  # the code that runs, not whatever lands during a long run
     try:
         run = run_bench(cfg)
     except ValueError as err:

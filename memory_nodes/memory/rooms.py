@@ -148,7 +148,6 @@ class RoomMap:
         place = SceneNode(graph.new_id('place'), 'place', 'place', p.copy(),
                           first_seen=stamp, last_seen=stamp, status='confirmed')
         graph.add_node(place, stamp)
-        graph.index.upsert(place.id, p)
         name = room or self.room_by_bounds(p)
         if name is not None:
             place.room = self.ensure_room(name, stamp)

@@ -233,23 +233,17 @@ class SceneGraph:
 
     def add_node(self, node: SceneNode, stamp: float | None = None) -> SceneNode:
         """Insert `node`, index it and record its creation."""
-        if node.layer not in LAYERS:
-            raise ValueError(f'unknown layer {node.layer!r}')
-        self.nodes[node.id] = node
-        self.edges.add_node(node.id)
-        self.by_label.setdefault(node.label, set()).add(node.id)
-        if node.layer in ('furniture', 'object'):
-            self.index.upsert(node.id, node.aabb_min, node.aabb_max)
+        self.restore_node(node)
         self.touch(node.id)
         self.record(node.id, 'created', stamp if stamp is not None else node.first_seen,
                     {'label': node.label, 'layer': node.layer})
         return node
 
     def restore_node(self, node: SceneNode) -> SceneNode:
-        """Put back a node loaded from storage; index it, record nothing.
+        """Insert and index a node without recording anything (`add_node` records).
 
-        Its history is restored with it. Objects and furniture are indexed by box, places
-        by position.
+        Used as is for nodes loaded from storage: their history is restored with them.
+        Objects and furniture are indexed by box, places by position.
         """
         if node.layer not in LAYERS:
             raise ValueError(f'unknown layer {node.layer!r} for node {node.id}')

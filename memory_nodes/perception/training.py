@@ -64,24 +64,13 @@ class TrainResult:
 
 def train(config: TrainConfig, progress: Callable[[str], None] | None = None) -> TrainResult:
     """Train, validate the best weights on the val homes, draw curves; returns the result."""
-    import torch
-
     say = progress or (lambda _m: None)
     data = Path(config.data)
     if not data.is_file():
         raise FileNotFoundError(f'dataset file not found: {data} (run perception make-dataset)')
     out = Path(config.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault('YOLO_CONFIG_DIR', str(out / '.ultralytics'))
-    import_ultralytics()
-    from ultralytics import YOLO
-
-    # ultralytics' select_device() resets torch to NUM_THREADS = cpu_count - 1 threads
-    # for CPU training: one thread on a 2-core machine, half the machine idle.
-    from ultralytics.utils import torch_utils
-
-    torch_utils.NUM_THREADS = max(1, config.threads)
-    torch.set_num_threads(max(1, config.threads))
+    YOLO = _ultralytics_on_cpu(config.threads, out)  # noqa: N806 - the ultralytics class
     model = YOLO('yolov8n-seg.yaml')
     say(f'training yolov8n-seg from scratch on {data} for {config.epochs} epochs '
         f'(imgsz {config.imgsz}, batch {config.batch}, cpu x{config.threads})')
@@ -125,23 +114,18 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
     weights = out / 'best.pt'
     shutil.copyfile(best, weights)
     say(f'validating {weights.name} on the val homes')
-    metrics = YOLO(str(weights)).val(
-        data=str(data), imgsz=config.imgsz, batch=config.batch, device='cpu',
-        workers=config.workers, plots=False, split='val', verbose=False, project=str(out),
-        name='val', exist_ok=True)
+    measured = _val_record(YOLO, weights, data, config.imgsz, config.batch, config.workers)
     curves = plot_curves(run / 'results.csv', out / 'curves.png')
-    result = TrainResult(weights=weights, map50=float(metrics.seg.map50),
-                         map50_95=float(metrics.seg.map), box_map50=float(metrics.box.map50),
+    result = TrainResult(weights=weights, map50=measured['map50'],
+                         map50_95=measured['map50_95'], box_map50=measured['box_map50'],
                          seconds=seconds, curves=curves)
     record = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}
     record['config'] = {k: str(v) if isinstance(v, Path) else v
                         for k, v in asdict(config).items()}
-    record['per_class_map50'] = _per_class(metrics)
-    threshold = best_f1_threshold(metrics)
-    if threshold is not None:
-        # YoloDetector's default score threshold for these weights (see yolo_detector.py).
-        record['score_threshold'] = threshold
-        say(f'score threshold with the best mean mask F1 on the val homes: {threshold:.3f}')
+    record.update(measured)
+    if 'score_threshold' in measured:
+        say('score threshold with the best mean mask F1 on the val homes: '
+            f"{measured['score_threshold']:.3f}")
     (out / 'metrics.json').write_text(json.dumps(record, indent=1) + '\n')
     return result
 
@@ -153,33 +137,49 @@ def validate(weights: Path, data: Path, imgsz: int = 320, batch: int = 16, worke
     Writes mask/box mAP, per-class mAP50 and the best-F1 `score_threshold`, keeping what
     the training run recorded (its config and time). Returns the updated record.
     """
-    import torch
-
     say = progress or (lambda _m: None)
     weights, data = Path(weights).resolve(), Path(data)
     if not weights.is_file():
         raise FileNotFoundError(f'weights not found: {weights}')
     if not data.is_file():
         raise FileNotFoundError(f'dataset file not found: {data} (run perception make-dataset)')
-    os.environ.setdefault('YOLO_CONFIG_DIR', str(weights.parent / '.ultralytics'))
+    YOLO = _ultralytics_on_cpu(threads, weights.parent)  # noqa: N806 - the ultralytics class
+    say(f'validating {weights} on the val homes of {data}')
+    path = weights.parent / 'metrics.json'
+    record = json.loads(path.read_text()) if path.exists() else {'weights': str(weights)}
+    record.update(_val_record(YOLO, weights, data, imgsz, batch, workers))
+    path.write_text(json.dumps(record, indent=1) + '\n')
+    return record
+
+
+def _ultralytics_on_cpu(threads: int, run_dir: Path):  # noqa: ANN202 - ultralytics.YOLO
+    """Import ultralytics offline, on `threads` CPU threads; returns its YOLO class."""
+    import torch
+
+    os.environ.setdefault('YOLO_CONFIG_DIR', str(run_dir / '.ultralytics'))
     import_ultralytics()
     from ultralytics import YOLO
     from ultralytics.utils import torch_utils
 
+    # ultralytics' select_device() resets torch to NUM_THREADS = cpu_count - 1 threads
+    # for CPU training: one thread on a 2-core machine, half the machine idle.
     torch_utils.NUM_THREADS = max(1, threads)
     torch.set_num_threads(max(1, threads))
-    say(f'validating {weights} on the val homes of {data}')
+    return YOLO
+
+
+def _val_record(YOLO, weights: Path, data: Path, imgsz: int, batch: int,  # noqa: N803
+                workers: int) -> dict:
+    """Validate `weights` on the val homes: mAPs, per-class mAP50, best-F1 threshold."""
     metrics = YOLO(str(weights)).val(
         data=str(data), imgsz=imgsz, batch=batch, device='cpu', workers=workers, plots=False,
         split='val', verbose=False, project=str(weights.parent), name='val', exist_ok=True)
-    path = weights.parent / 'metrics.json'
-    record = json.loads(path.read_text()) if path.exists() else {'weights': str(weights)}
-    record.update(map50=float(metrics.seg.map50), map50_95=float(metrics.seg.map),
-                  box_map50=float(metrics.box.map50), per_class_map50=_per_class(metrics))
+    record = {'map50': float(metrics.seg.map50), 'map50_95': float(metrics.seg.map),
+              'box_map50': float(metrics.box.map50), 'per_class_map50': _per_class(metrics)}
     threshold = best_f1_threshold(metrics)
     if threshold is not None:
+        # YoloDetector's default score threshold for these weights (see yolo_detector.py).
         record['score_threshold'] = threshold
-    path.write_text(json.dumps(record, indent=1) + '\n')
     return record
 
 
