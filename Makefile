@@ -33,7 +33,7 @@ test: setup
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
 demo: setup
-	$(PY) -m memory_nodes.cli demo
+	$(PY) -m memory_nodes.commands.main demo
 
 lint: setup
 	$(PY) -m ruff check .

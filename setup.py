@@ -25,11 +25,11 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
-            'embodied-memory = memory_nodes.cli:main',
-            'memory_node = memory_nodes.nodes.memory_node:main',
-            'perception_node = memory_nodes.nodes.perception_node:main',
-            'planner_node = memory_nodes.nodes.planner_node:main',
-            'sim_bridge_node = memory_nodes.nodes.sim_bridge_node:main',
+            'embodied-memory = memory_nodes.commands.main:main',
+            'memory_node = memory_nodes.ros.memory_node:main',
+            'perception_node = memory_nodes.ros.perception_node:main',
+            'planner_node = memory_nodes.ros.planner_node:main',
+            'sim_bridge_node = memory_nodes.ros.sim_bridge_node:main',
         ],
     },
 )

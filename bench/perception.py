@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from memory_nodes.perception.dataset import CLASS_NAMES  # noqa: E402
+from memory_nodes.tools.detector_training.dataset import CLASS_NAMES  # noqa: E402
 
 QUICK = os.environ.get('QUICK', '') not in ('', '0')
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +54,8 @@ def find_weights() -> Path | None:
 
 def quick_train() -> Path:
     """A tiny dataset and a 2-epoch model: enough to exercise the pipeline."""
-    from memory_nodes.perception.dataset import DatasetConfig, make_dataset
-    from memory_nodes.perception.training import TrainConfig, train
+    from memory_nodes.tools.detector_training.dataset import DatasetConfig, make_dataset
+    from memory_nodes.tools.detector_training.training import TrainConfig, train
 
     data = OUT / 'perception_quick' / 'dataset'
     progress('no trained weights: making a tiny dataset and training 2 epochs (QUICK)')
@@ -131,12 +131,12 @@ def match(memory_nodes: list[tuple[str, tuple]], truth: list[tuple[str, tuple]])
 
 def fusion_pr(detector, episodes) -> dict[str, float]:
     """Explore every room of each episode's home; precision/recall of the memory's nodes."""
+    from memory_nodes.domain.skills import SkillCall
     from memory_nodes.evaluation.conditions import make_condition
+    from memory_nodes.evaluation.sim_frames import SimFramePerception
     from memory_nodes.evaluation.sim_robot import SimRobot
-    from memory_nodes.perception.sim_frames import SimFramePerception
     from memory_nodes.planner.memory_resolver import canonical_type
     from sim.catalog import CATALOG
-    from sim.interface import SkillCall
     from sim.pybullet_sim import PyBulletSimulator
     from sim.suite_world import build_home
 
@@ -182,7 +182,7 @@ def fusion_pr(detector, episodes) -> dict[str, float]:
 def composite_success(detector, episodes) -> dict[str, float]:
     """Success rate and exploration count over the episodes' tasks (condition ltm+stm)."""
     from memory_nodes.evaluation.episodes import run_episode
-    from memory_nodes.perception.sim_frames import SimFramePerception
+    from memory_nodes.evaluation.sim_frames import SimFramePerception
     from sim.pybullet_sim import PyBulletSimulator
 
     sim = PyBulletSimulator()

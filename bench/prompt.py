@@ -32,6 +32,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
+from memory_nodes.domain.goals import GoalCondition  # noqa: E402
+from memory_nodes.domain.labels import normalize_label  # noqa: E402
 from memory_nodes.memory.export import graph_to_dict  # noqa: E402
 from memory_nodes.memory.observation import ObjectObservation  # noqa: E402
 from memory_nodes.memory.robot_memory import RobotMemory  # noqa: E402
@@ -41,9 +43,7 @@ from memory_nodes.planner.prompt import (  # noqa: E402
     PromptBuilder,
     PromptConfig,
     estimate_tokens,
-    type_words,
 )
-from sim.goals import GoalCondition  # noqa: E402
 from sim.suite_world import build_home  # noqa: E402
 from sim.task_schema import load_suite  # noqa: E402
 
@@ -101,7 +101,7 @@ def populate(spec, rng) -> RobotMemory:
             for i in order[k:k + FRAME]:
                 t = things[int(i)]
                 centre = (t.position[0], t.position[1], t.position[2] + t.size[2] / 2)
-                obs.append(ObjectObservation(type_words(t.object_type), 0.9,
+                obs.append(ObjectObservation(normalize_label(t.object_type), 0.9,
                                              box_points(centre, t.size, rng), stamp,
                                              room=t.room, states=dict(t.states)))
             mem.observe(obs)
@@ -158,7 +158,7 @@ def run() -> tuple[list[dict], str]:
             with_stm = PromptBuilder(view, cfg_stm, count_tokens=count).build(req)
             graph_text = collapsed.messages[-1]['content'].split('</memory>')[0].lower()
             needed = needed_types(task.goals, types)
-            missing = sorted(t for t in needed if type_words(t) not in graph_text)
+            missing = sorted(t for t in needed if normalize_label(t) not in graph_text)
             base = collapsed.tokens - collapsed.sections['graph']
             rows.append({
                 'task': task.task_id, 'nodes': n_nodes, 'full': full,

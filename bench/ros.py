@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from memory_nodes.ros_env import apply_loopback_defaults  # noqa: E402
+from memory_nodes.launch.ros_env import apply_loopback_defaults  # noqa: E402
 
 QUICK = os.environ.get('QUICK') == '1'
 OUT = ROOT / 'bench' / 'out'
@@ -61,8 +61,8 @@ def query_latency(n_objects: int, queries: int) -> dict:
     from embodied_memory_msgs.srv import LoadMemory, QueryObjects
     from geometry_msgs.msg import Point
 
-    from memory_nodes.launcher import Launcher, plan
-    from memory_nodes.nodes.service_calls import call
+    from memory_nodes.launch.launcher import Launcher, plan
+    from memory_nodes.ros.service_calls import call
 
     tmp = Path(tempfile.mkdtemp())
     snapshot = tmp / 'home.json.gz'
@@ -122,8 +122,8 @@ def camera_throughput(seconds: float, reliable: bool) -> dict:
     from rclpy.executors import SingleThreadedExecutor
     from std_srvs.srv import Trigger
 
-    from memory_nodes.launcher import Launcher, plan
-    from memory_nodes.nodes.service_calls import call
+    from memory_nodes.launch.launcher import Launcher, plan
+    from memory_nodes.ros.service_calls import call
 
     live = {'reliable_sensors': reliable, 'frame_queue': 2}
     stack = plan('sim_stack', {

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.interface import SkillCall, SkillTarget  # noqa: E402
+from memory_nodes.domain.skills import SkillCall, SkillTarget  # noqa: E402
 from sim.pybullet_sim import PyBulletSimulator  # noqa: E402
 
 QUICK = os.environ.get('QUICK', '') not in ('', '0')

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
-from memory_nodes.cli import main  # noqa: E402
+from memory_nodes.commands.main import main  # noqa: E402
 from sim.ai2thor.floorplan_tasks import ALFRED_FILES, alfred_l_dir  # noqa: E402
 
 QUICK = os.environ.get('QUICK', '') not in ('', '0')

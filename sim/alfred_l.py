@@ -3,7 +3,7 @@
 ALFRED-L files are a JSON object with lists `SimpleTasks`, `CompositeTasks`,
 `ComplexTasks`, each entry `{FloorPlan, ID, "Goal Condition", Instruction}`. The goal text
 is a comma-separated sequence of sub-goals in loose spelling. Each sub-goal is parsed,
-its words mapped to catalogue types (`sim.aliases`, preferring types of the FloorPlan's
+its words mapped to catalogue types (`WORLD_ONTOLOGY.resolve`, preferring types of the FloorPlan's
 room: 1-30 kitchen, 201-230 living room, 301-330 bedroom, 401-430 bathroom), checked for
 possibility, and either kept (with notes on what was assumed) or listed in the task's
 `unmapped` with the reason. Nothing is dropped silently.
@@ -17,15 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.aliases import resolve_type
-from sim.catalog import CATALOG
-from sim.goals import (
+from memory_nodes.domain.goals import (
     STATE_WORDS,
     GoalCondition,
     GoalParseError,
     parse_condition,
     split_conditions,
 )
+from sim.catalog import CATALOG, WORLD_ONTOLOGY
 from sim.task_schema import Episode, HomeRef, Suite, Task, condition_problems
 
 #: Section name in the file -> our suite name.
@@ -112,7 +111,7 @@ def _explain(text: str, err: GoalParseError) -> str:
     head = re.match(r'^\s*([A-Za-z_]+)', text)
     kind = head.group(1).upper() if head else ''
     if kind == 'STATE' and len(args) == 2 and args[1].lower() not in STATE_WORDS:
-        alias = resolve_type(args[1])
+        alias = WORLD_ONTOLOGY.resolve(args[1])
         if alias.ok and CATALOG[alias.object_type].is_receptacle:
             return (f'{args[1]!r} is not a state but a receptacle ({alias.object_type}); '
                     f'perhaps ON({args[0]}, {alias.object_type}) was meant')
@@ -142,7 +141,7 @@ def _map_condition(text: str, room: str | None
     for key, word in names:
         if not word:
             continue
-        alias = resolve_type(word, room=room)
+        alias = WORLD_ONTOLOGY.resolve(word, room=room)
         if not alias.ok:
             return None, notes, f'{word!r} is not a known object type'
         if alias.how not in ('exact', 'case'):

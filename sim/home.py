@@ -17,8 +17,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from memory_nodes.domain.skills import Relation
 from sim.geometry import Rect, contains, footprint
-from sim.interface import Relation
 
 
 @dataclass

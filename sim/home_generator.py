@@ -375,7 +375,7 @@ def _spawn_objects(rng, home: HomeSpec, layout: LayoutSpec, counters: dict) -> N
     for room in home.rooms:
         present = {f.object_type for f in home.furniture if f.room == room.name}
         candidates = [t for t, s in CATALOG.items() if s.kind == 'object'
-                      and room.room_type in s.rooms and present & set(s.spawn_on)]
+                      and room.room_type in s.rooms and present & set(s.kept_on)]
         rng.shuffle(candidates)
         picks = [t for t in required if t in candidates]
         required = [t for t in required if t not in picks]
@@ -396,8 +396,8 @@ def _spawn_objects(rng, home: HomeSpec, layout: LayoutSpec, counters: dict) -> N
 def _add_object(rng, home, room, object_type, counters, any_surface=False) -> bool:
     spec = CATALOG[object_type]
     parents = [f for f in home.furniture if f.room == room.name and (
-        f.object_type in spec.spawn_on or (any_surface and CATALOG[f.object_type].receptacle
-                                           == 'on'))]
+        f.object_type in spec.kept_on
+        or (any_surface and CATALOG[f.object_type].receptacle == 'on'))]
     rng.shuffle(parents)
     for parent in parents:
         pose = sample_pose(rng, thing_surfaces(home, parent), spec.size,

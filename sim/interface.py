@@ -1,6 +1,7 @@
 """What any simulator backend offers the rest of the stack (PyBullet here, AI2-THOR later).
 
-Everything outside `sim/` that talks to a simulator uses only these types, so a new backend
+Everything outside `sim/` that talks to a simulator uses only these types and the skill
+interface of `memory_nodes.domain.skills` (which a real robot shares), so a new backend
 implements `Simulator` and nothing else changes. Frames follow REP 103/105: `map` is
 right-handed, x forward, y left, z up, metres; the camera pose is the optical frame
 (z forward, x right, y down) in `map`.
@@ -10,25 +11,11 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
-Relation = Literal['in', 'on']
-ObjectKind = Literal['object', 'furniture']
-
-#: Primitive skills a backend executes. Composites (heat, cool, clean) are planner macros.
-PRIMITIVE_SKILLS = (
-    'navigate_to',
-    'explore',
-    'pick_up',
-    'put',
-    'open',
-    'close',
-    'toggle_on',
-    'toggle_off',
-    'slice',
-)
+from memory_nodes.domain.ontology import ObjectKind
+from memory_nodes.domain.skills import Relation, SkillCall, SkillResult
 
 
 @dataclass
@@ -68,61 +55,6 @@ class CameraFrame:
     intrinsics: np.ndarray
     camera_to_map: np.ndarray
     stamp: float
-
-
-@dataclass
-class SkillTarget:
-    """What a skill acts on, as memory describes it: a type and where it is believed to be.
-
-    Backends resolve it to the nearest object of that type within `tolerance` metres of
-    `position` (memory has no simulator ids). `object_id` may be given instead by callers
-    that do have ground truth (oracle plans, tests).
-    """
-
-    object_type: str | None = None
-    position: tuple[float, float, float] | None = None
-    object_id: str | None = None
-    tolerance: float = 0.6
-
-
-@dataclass
-class SkillCall:
-    """One primitive skill: e.g. put(target=mug, receptacle=sink, relation='in')."""
-
-    name: str
-    target: SkillTarget | None = None
-    receptacle: SkillTarget | None = None
-    relation: Relation | None = None
-    area: str | None = None
-
-
-@dataclass
-class ObjectEvent:
-    """A change the robot's own action caused (published as an object-state event)."""
-
-    object_id: str
-    object_type: str
-    stamp: float
-    position: tuple[float, float, float]
-    states: dict[str, bool]
-    changed: list[str]
-    parent: str | None = None
-    relation: Relation | None = None
-    held: bool = False  # True while the object is in the robot's hand
-
-
-@dataclass
-class SkillResult:
-    """Outcome of a skill: success, or a named failure reason (e.g. 'receptacle_closed')."""
-
-    success: bool
-    skill: str
-    reason: str | None = None
-    message: str = ''
-    duration_s: float = 0.0
-    path_length_m: float = 0.0
-    events: list[ObjectEvent] = field(default_factory=list)
-    resolved_object_id: str | None = None
 
 
 class Simulator(abc.ABC):

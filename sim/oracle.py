@@ -20,17 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from memory_nodes.planner.goal_compiler import GoalCompileError, compile_goal
+from memory_nodes.domain.goal_compiler import GoalCompileError, compile_goal
+from memory_nodes.domain.skills import Relation, SkillCall, SkillResult, SkillTarget
 from sim.catalog import CATALOG
-from sim.goals import TaskScorer
-from sim.interface import (
-    ObjectTruth,
-    Relation,
-    Simulator,
-    SkillCall,
-    SkillResult,
-    SkillTarget,
-)
+from sim.interface import ObjectTruth, Simulator
+from sim.scoring import TaskScorer
 from sim.task_schema import Episode, Task, WorldChange
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import pybullet as p
 
+from memory_nodes.domain.skills import Relation, SkillCall, SkillResult
 from sim.camera import HeadCamera
 from sim.catalog import CATALOG
 from sim.home import HomeSpec
 from sim.home_generator import generate_home
-from sim.interface import CameraFrame, ObjectTruth, Relation, Simulator, SkillCall, SkillResult
+from sim.interface import CameraFrame, ObjectTruth, Simulator
 from sim.mesh import clear_cache
 from sim.place_graph import adjacency
 from sim.robot import Robot

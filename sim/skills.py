@@ -16,10 +16,16 @@ from __future__ import annotations
 
 import math
 
+from memory_nodes.domain.skills import (
+    PRIMITIVE_SKILLS,
+    ObjectEvent,
+    SkillCall,
+    SkillResult,
+    SkillTarget,
+)
 from sim.catalog import CATALOG, SLICING_TOOLS
 from sim.geometry import inflate
 from sim.home_completion import thing_surfaces
-from sim.interface import PRIMITIVE_SKILLS, ObjectEvent, SkillCall, SkillResult, SkillTarget
 from sim.place_graph import astar, crosses_wall, nearest_waypoint
 from sim.placement import object_top_surface, sample_pose
 from sim.robot import LINEAR_SPEED, REACH, TURN_SPEED

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import random
 
+from memory_nodes.domain.goals import GoalCondition
 from sim.catalog import CATALOG
-from sim.goals import GoalCondition, check_condition
 from sim.home import HomeSpec, PlacedThing
 from sim.home_completion import thing_surfaces
 from sim.home_generator import LayoutSpec, generate_home
 from sim.interface import ObjectTruth
 from sim.placement import WorldSurface, object_half_extents
+from sim.scoring import check_condition
 from sim.task_schema import HomeRef, WorldChange
 
 UNKNOWN = '?'

@@ -28,8 +28,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from memory_nodes.domain.goals import GoalCondition
 from sim.catalog import CATALOG
-from sim.goals import GoalCondition
 from sim.suite_world import SuiteWorld, build_home, words
 from sim.task_schema import (
     TASKS_DIR,
@@ -105,7 +105,7 @@ class _Writer:
     def place(self, oid: str, pinned: bool = False) -> Step | None:
         here = self.w.parent_type(oid)
         options = [s for s in SURFACES if self.w.has(s) and s != here
-                   and CATALOG[self.w.type_of(oid)].spawn_on and self.w.fits(oid, s)]
+                   and CATALOG[self.w.type_of(oid)].kept_on and self.w.fits(oid, s)]
         surface = self.choose(options)
         if surface is None:
             return None

@@ -3,9 +3,9 @@
 The schema is documented in `sim/tasks/README.md`.
 A suite holds episodes; an episode is one generated home (by seed) and many tasks run in it
 without reset; a task is an instruction, an ordered list of goal conditions (text, as
-`sim.goals` parses it) and the world changes a scripted person makes before it, out of the
-robot's sight. Loading checks everything it can without building the home and raises one
-`TaskFileError` listing every problem by file, episode, task and field.
+`memory_nodes.domain.goals` parses it) and the world changes a scripted person makes
+before it, out of the robot's sight. Loading checks everything it can without building
+the home and raises one `TaskFileError` listing every problem by file, episode, task and field.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from memory_nodes.domain.goals import GoalCondition, GoalParseError, parse_condition
 from sim.catalog import CATALOG, ROOM_TYPES, STATE_KEYS
-from sim.goals import GoalCondition, GoalParseError, parse_condition
 
 SCHEMA = 'embodied_memory.tasks/1'
 TASKS_DIR = Path(__file__).resolve().parent / 'tasks'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memory_nodes.memory.input_checks import normalize_label
+from memory_nodes.domain.labels import normalize_label
 from memory_nodes.planner.plan import MemoryHit
 
 

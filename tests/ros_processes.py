@@ -72,7 +72,7 @@ class RosClient:
         self.thread.start()
 
     def call(self, srv_type, name, request, timeout=30.0):
-        from memory_nodes.nodes.service_calls import call
+        from memory_nodes.ros.service_calls import call
 
         client = self.node.create_client(srv_type, name)
         return call(client, request, timeout)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from ai2thor_data import OBJECTS, need
 
+from memory_nodes.domain.skills import SkillCall, SkillTarget
 from sim.ai2thor.backend import AI2ThorSimulator
 from sim.ai2thor.scene_importer import import_objects
 from sim.ai2thor.thor_mapping import (
@@ -27,7 +28,6 @@ from sim.ai2thor.thor_mapping import (
     teleport_action,
     truth_from_metadata,
 )
-from sim.interface import SkillCall, SkillTarget
 
 
 def test_truth_uses_the_importers_conversion():

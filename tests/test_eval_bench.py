@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip('pybullet')
 
-from memory_nodes.cli import main  # noqa: E402
+from memory_nodes.commands.main import main  # noqa: E402
 from sim.task_schema import Episode, Suite, load_suite, save_suite  # noqa: E402
 
 

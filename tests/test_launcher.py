@@ -12,7 +12,7 @@ pytestmark = [requires_ros, pytest.mark.ros]
 
 
 def _start(python, ros_env, *extra):
-    return subprocess.Popen([python, '-m', 'memory_nodes.cli', 'launch', 'memory_only',
+    return subprocess.Popen([python, '-m', 'memory_nodes.commands.main', 'launch', 'memory_only',
                              '--param', 'memory.text_embeddings=hashing', *extra],
                             cwd=ROOT, env=ros_env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -60,7 +60,8 @@ def test_bad_parameter_is_refused_by_name(python, ros_env):
 
 
 def test_dry_run_prints_the_node_commands(python, ros_env):
-    out = subprocess.run([python, '-m', 'memory_nodes.cli', 'launch', 'sim_stack', '--dry-run'],
+    out = subprocess.run([python, '-m', 'memory_nodes.commands.main', 'launch', 'sim_stack',
+                          '--dry-run'],
                          cwd=ROOT, env=ros_env, capture_output=True, text=True, check=True).stdout
     lines = out.strip().splitlines()
     assert len(lines) == 4

@@ -17,7 +17,7 @@ def node_env(tmp_path):
     import rclpy
     from rclpy.executors import MultiThreadedExecutor
 
-    from memory_nodes.nodes.memory_node import MemoryNode
+    from memory_nodes.ros.memory_node import MemoryNode
 
     ctx = rclpy.Context()
     rclpy.init(context=ctx)

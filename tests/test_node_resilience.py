@@ -35,7 +35,7 @@ def test_memory_node_killed_mid_stream_keeps_what_it_confirmed(tmp_path, ros_env
     from rclpy.qos import qos_profile_sensor_data
 
     params = {'database_path': str(tmp_path / 'memory.db'), 'text_embeddings': 'hashing'}
-    memory = NodeProcess('memory_nodes.nodes.memory_node', params, ros_env)
+    memory = NodeProcess('memory_nodes.ros.memory_node', params, ros_env)
     client = RosClient('memory_kill_test')
     try:
         memory.wait_for('memory ready')
@@ -60,7 +60,7 @@ def test_memory_node_killed_mid_stream_keeps_what_it_confirmed(tmp_path, ros_env
             pub.publish(_observations(stamp, scene + [('Bowl', (2.0, 2.0, 0.9), 0.12)]))
             stamp += 0.2
         memory.stop(signal.SIGKILL)
-        memory = NodeProcess('memory_nodes.nodes.memory_node', params, ros_env)
+        memory = NodeProcess('memory_nodes.ros.memory_node', params, ros_env)
         memory.wait_for('memory ready')
         assert 'nodes loaded' in memory.output()
         after = set()
@@ -101,7 +101,7 @@ def test_perception_node_drops_malformed_frames_and_keeps_working(ros_env):
 
     from memory_nodes import conversions as conv
 
-    node = NodeProcess('memory_nodes.nodes.perception_node', {'use_tf': False}, ros_env)
+    node = NodeProcess('memory_nodes.ros.perception_node', {'use_tf': False}, ros_env)
     client = RosClient('perception_input')
     try:
         node.wait_for('perception ready')

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from conftest import requires_ros
 
-from memory_nodes.perception.dataset import (
+from memory_nodes.perception.detection import Detection
+from memory_nodes.tools.detector_training.dataset import (
     CLASS_NAMES,
     DatasetConfig,
     home_seeds,
     make_dataset,
     mask_polygon,
 )
-from memory_nodes.perception.detection import Detection
 
 pytest.importorskip('ultralytics')
 pytest.importorskip('cv2')
@@ -35,7 +35,7 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope='module')
 def tiny_weights(tiny_dataset: Path, tmp_path_factory) -> Path:
-    from memory_nodes.perception.training import TrainConfig, train
+    from memory_nodes.tools.detector_training.training import TrainConfig, train
 
     run = tmp_path_factory.mktemp('run')
     result = train(TrainConfig(data=tiny_dataset / 'data.yaml', out=run, epochs=1, imgsz=160,
@@ -95,7 +95,7 @@ def test_dataset_is_deterministic(tmp_path: Path):
 
 
 def test_detector_on_a_sim_frame_and_in_perception(tiny_weights: Path):
-    from memory_nodes.perception.sim_frames import SimFramePerception, visible_instances
+    from memory_nodes.evaluation.sim_frames import SimFramePerception, visible_instances
     from memory_nodes.perception.yolo_detector import YoloDetector
     from sim.pybullet_sim import PyBulletSimulator
 
@@ -149,7 +149,7 @@ def test_class_list_must_match_the_weights(tiny_weights: Path, tmp_path: Path):
     YOLO('yolov8n-seg.yaml').save(coco)
     with pytest.raises(WeightsError, match='does not match'):
         YoloDetector(coco)
-    detector = YoloDetector(coco, class_names=None, score_threshold=0.5)
+    detector = YoloDetector(coco, ontology=None, score_threshold=0.5)
     assert isinstance(detector.detect(np.zeros((240, 320, 3), np.uint8)), list)
 
 
@@ -162,7 +162,7 @@ def _publish_sim_frames(client, frames, stamp0: float = 1.0) -> None:
     from std_msgs.msg import Header
 
     from memory_nodes import conversions as conv
-    from memory_nodes.nodes.qos import sensor_qos
+    from memory_nodes.ros.qos import sensor_qos
 
     # Reliable, as the sim stack runs it: best-effort drops large images on loopback.
     q = sensor_qos(True)
@@ -201,7 +201,7 @@ def test_perception_node_runs_the_yolo_weights_over_dds(tiny_weights: Path, tmp_
     from ros_processes import NodeProcess, RosClient
 
     from memory_nodes import conversions as conv
-    from memory_nodes.nodes.qos import sensor_qos
+    from memory_nodes.ros.qos import sensor_qos
     from sim.pybullet_sim import PyBulletSimulator
 
     env = ros_env
@@ -216,9 +216,9 @@ def test_perception_node_runs_the_yolo_weights_over_dds(tiny_weights: Path, tmp_
         sim.close()
 
     missing = tmp_path / 'no_such_dir' / 'best.pt'
-    bad = NodeProcess('memory_nodes.nodes.perception_node',
+    bad = NodeProcess('memory_nodes.ros.perception_node',
                       {'use_tf': False, 'detector': 'yolo', 'yolo_weights': str(missing)}, env)
-    node = NodeProcess('memory_nodes.nodes.perception_node',
+    node = NodeProcess('memory_nodes.ros.perception_node',
                        {'use_tf': False, 'detector': 'yolo', 'yolo_weights': str(tiny_weights),
                         'yolo_score_threshold': 0.01, 'reliable_sensors': True}, env)
     client = RosClient('yolo_perception_input')
@@ -288,7 +288,7 @@ def test_score_threshold_calibrated_on_val_homes_is_read_next_to_the_weights(
 def test_best_f1_threshold_is_where_the_mean_f1_over_classes_peaks():
     from types import SimpleNamespace
 
-    from memory_nodes.perception.training import best_f1_threshold
+    from memory_nodes.tools.detector_training.training import best_f1_threshold
 
     px = np.linspace(0, 1, 1000)
     f1 = np.stack([np.exp(-((px - 0.3) / 0.3) ** 2), np.exp(-((px - 0.5) / 0.3) ** 2)])
@@ -300,18 +300,18 @@ def test_best_f1_threshold_is_where_the_mean_f1_over_classes_peaks():
 
 
 def test_class_list_does_not_depend_on_what_was_imported_before():
-    """The AI2-THOR importer adds catalog rows on import; the detector's classes stay put."""
+    """The AI2-THOR types are a separate ontology; the detector's classes stay put."""
     import subprocess
     import sys
 
-    import sim.ai2thor.scene_importer  # noqa: F401 - registers the extra catalog rows
+    import sim.ai2thor.scene_importer  # noqa: F401 - the AI2-THOR ontology is built
     from sim.ai2thor.extra_types import EXTRA_TYPES
     from sim.catalog import CATALOG
 
     assert all(spec.object_type in CATALOG for spec in EXTRA_TYPES)
     assert not {spec.object_type for spec in EXTRA_TYPES} & set(CLASS_NAMES)
     fresh = subprocess.run(
-        [sys.executable, '-c', 'from memory_nodes.perception.dataset import CLASS_NAMES; '
-         'print(",".join(CLASS_NAMES))'],
+        [sys.executable, '-c', 'from memory_nodes.tools.detector_training.dataset import '
+         'CLASS_NAMES; print(",".join(CLASS_NAMES))'],
         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
     assert fresh.stdout.strip().split(',') == list(CLASS_NAMES)

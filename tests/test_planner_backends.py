@@ -239,8 +239,9 @@ def server(tiny_model):
     env = dict(os.environ, HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1',
                EM_TEST_SERVER_KEY=SECRET)
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'memory_nodes.cli', 'serve-model', '--model', str(tiny_model),
-         '--host', '127.0.0.1', '--port', str(port), '--api-key-env', 'EM_TEST_SERVER_KEY'],
+        [sys.executable, '-m', 'memory_nodes.commands.main', 'serve-model', '--model',
+         str(tiny_model), '--host', '127.0.0.1', '--port', str(port), '--api-key-env',
+         'EM_TEST_SERVER_KEY'],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f'http://127.0.0.1:{port}'
     deadline = time.monotonic() + 90

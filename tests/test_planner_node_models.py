@@ -17,7 +17,7 @@ def test_transformers_backend_in_the_planner_node_falls_back_honestly(tmp_path):
     from embodied_memory_msgs.srv import SimControl
     from rclpy.action import ActionClient
 
-    from memory_nodes.launcher import Launcher, plan
+    from memory_nodes.launch.launcher import Launcher, plan
 
     model = build_text_model(tmp_path / 'tiny-llm')
     launcher = Launcher(plan('sim_stack', {

@@ -7,6 +7,7 @@ import json
 import pytest
 from planner_fakes import kitchen_view
 
+from memory_nodes.domain.skills import PRIMITIVE_SKILLS
 from memory_nodes.planner.plan import PlanStep
 from memory_nodes.planner.plan_format import (
     PLAN_SCHEMA,
@@ -16,7 +17,6 @@ from memory_nodes.planner.plan_format import (
     validate_names,
 )
 from memory_nodes.planner.skills_api import SKILLS, normalize_skill, skill_api_text
-from sim.interface import PRIMITIVE_SKILLS
 
 GOOD = ('[{"skill": "navigate_to", "object": "apple"}, {"skill": "pick_up", "object": '
         '"apple"}, {"skill": "put", "object": "apple", "receptacle": "fridge", '

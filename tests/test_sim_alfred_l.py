@@ -20,7 +20,7 @@ needs_data = pytest.mark.skipif(not (DATA / FILES[0]).exists(),
 def count_conditions(path):
     doc = json.loads(path.read_text())
     entries = [e for v in doc.values() for e in v]
-    from sim.goals import split_conditions
+    from memory_nodes.domain.goals import split_conditions
     return len(entries), sum(len(split_conditions(e['Goal Condition'])) for e in entries)
 
 

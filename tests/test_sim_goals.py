@@ -6,16 +6,15 @@ import re
 
 import pytest
 
-from sim.goals import (
+from memory_nodes.domain.goals import (
     GoalCondition,
     GoalParseError,
-    TaskScorer,
-    check_condition,
     parse_condition,
     parse_conditions,
     split_conditions,
 )
 from sim.interface import ObjectTruth
+from sim.scoring import TaskScorer, check_condition
 
 
 def obj(object_id, object_type, parent=None, relation=None, states=None, kind='object'):

@@ -11,11 +11,12 @@ import time
 
 import pytest
 
-from memory_nodes.planner.goal_compiler import GoalCompileError, compile_task
+from memory_nodes.domain.goal_compiler import GoalCompileError, compile_task
+from memory_nodes.domain.goals import parse_condition
+from memory_nodes.domain.skills import SkillCall, SkillResult, SkillTarget
 from sim.catalog import CATALOG
-from sim.goals import parse_condition
 from sim.home import HomeSpec
-from sim.interface import ObjectTruth, Simulator, SkillCall, SkillResult, SkillTarget
+from sim.interface import ObjectTruth, Simulator
 from sim.oracle import GroundTruthResolver, OraclePlanSource, run_episode
 from sim.suites import SEEDS, TASKS_PER_EPISODE, generate_suite
 from sim.task_schema import SUITE_NAMES, load_suite

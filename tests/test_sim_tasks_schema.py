@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from sim.goals import parse_condition
+from memory_nodes.domain.goals import parse_condition
 from sim.task_schema import (
     SCHEMA,
     TaskFileError,

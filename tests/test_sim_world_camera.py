@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.interface import SkillCall, SkillTarget
+from memory_nodes.domain.skills import SkillCall, SkillTarget
 from sim.pybullet_sim import PyBulletSimulator
 
 

@@ -27,7 +27,7 @@ def test_catalog_covers_the_issue_types():
               'ToiletPaper', 'CreditCard', 'Pillow', 'SoapBar', 'KeyChain'):
         assert t in CATALOG
     for spec in CATALOG.values():
-        for parent in spec.spawn_on:
+        for parent in spec.kept_on:
             assert CATALOG[parent].receptacle is not None
 
 
@@ -91,7 +91,7 @@ def test_astar_between_rooms(homes):
 
 
 def test_render_map_cli(tmp_path):
-    from memory_nodes.cli import main
+    from memory_nodes.commands.main import main
     out = tmp_path / 'map.png'
     assert main(['sim', 'render-map', '--seed', '4', '--out', str(out)]) == 0
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import sim.skills as skills
+from memory_nodes.domain.skills import SkillCall, SkillTarget
 from sim.home_generator import LayoutSpec, generate_home
-from sim.interface import SkillCall, SkillTarget
 from sim.pybullet_sim import PyBulletSimulator
 
 REQUIRED = ('Pan', 'Egg', 'Bread', 'Knife', 'Mug', 'Apple', 'Pillow', 'Plate', 'Laptop')

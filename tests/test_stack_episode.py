@@ -16,7 +16,7 @@ pytestmark = [requires_ros, pytest.mark.ros, pytest.mark.slow]
 def stack(tmp_path_factory):
     import os
 
-    from memory_nodes.launcher import Launcher, plan
+    from memory_nodes.launch.launcher import Launcher, plan
 
     assert os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] == 'LOCALHOST'
     db = tmp_path_factory.mktemp('stack') / 'memory.db'

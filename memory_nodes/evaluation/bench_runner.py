@@ -127,7 +127,7 @@ def load_suites(names: Sequence[str], alfred_files: Sequence[str] = ()
 
 def make_perception(name: str, weights: str | None):  # noqa: ANN201 - SimFramePerception
     """The perception the robot runs: sim_segmentation, or YOLO from a weights file."""
-    from memory_nodes.perception.sim_frames import SimFramePerception
+    from memory_nodes.evaluation.sim_frames import SimFramePerception
 
     if name == 'sim_segmentation':
         return None  # SimRobot's default

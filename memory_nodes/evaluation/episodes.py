@@ -21,18 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from memory_nodes.evaluation.conditions import make_condition
+from memory_nodes.evaluation.sim_frames import SimFramePerception
 from memory_nodes.evaluation.sim_robot import SimRobot
 from memory_nodes.evaluation.tokens import HistoryTokenCounter, memory_prompt_tokens
 from memory_nodes.memory.traces import QueryStep, TaskStep, TraceStep, WriteStep
-from memory_nodes.perception.sim_frames import SimFramePerception
 from memory_nodes.planner import task_context
-from memory_nodes.planner.memory_resolver import canonical_type
 from memory_nodes.planner.plan import MemoryHit
 from memory_nodes.planner.task_runner import RunnerConfig, TaskRunner
-from sim.catalog import CATALOG
-from sim.goals import TaskScorer
+from sim.catalog import WORLD_ONTOLOGY
 from sim.interface import Simulator
 from sim.oracle import apply_world_change
+from sim.scoring import TaskScorer
 from sim.suite_world import build_home
 from sim.task_schema import Episode, Task
 
@@ -119,7 +118,7 @@ class _StmRecorder:
         """A plan used `hit`: count it if it is a movable object (the STM holds objects)."""
         if self.memory is None:
             return
-        spec = CATALOG.get(canonical_type(hit.label) or '')
+        spec = WORLD_ONTOLOGY.get(WORLD_ONTOLOGY.canonical_type(hit.label) or '')
         if spec is None or not spec.pickupable:
             return  # furniture and rooms are the scene graph's business, not the buffer's
         self.lookups += 1
@@ -175,7 +174,8 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
         def on_skill(_call, _result, scorer=scorer):  # noqa: ANN001
             scorer.update(sim.ground_truth(), sim.holding())
 
-        runner = TaskRunner(setup.view, robot, areas, runner_config, on_skill)
+        runner = TaskRunner(setup.view, robot, areas, runner_config, on_skill,
+                            ontology=WORLD_ONTOLOGY)
         runner.on_lookup = lambda hit: recorder.lookup(hit, robot.now())
         t0 = time.perf_counter()
         outcome = runner.run(task.goals, task.instruction)

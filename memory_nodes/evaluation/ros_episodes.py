@@ -32,9 +32,9 @@ def run_episode_ros(sim: object, episode: Episode, condition: str, *,
     if condition not in ROS_CONDITIONS:
         raise ValueError(f'over ROS the conditions are {ROS_CONDITIONS}; {condition!r} '
                          'needs the in-process runner')
-    from memory_nodes.demo import DemoClient
-    from memory_nodes.launcher import Launcher, plan
-    from memory_nodes.ros_env import apply_loopback_defaults
+    from memory_nodes.launch.launcher import Launcher, plan
+    from memory_nodes.launch.ros_env import apply_loopback_defaults
+    from memory_nodes.ros.stack_client import StackClient
 
     apply_loopback_defaults()
     tmp = Path(tempfile.mkdtemp(prefix='ros_episode_'))
@@ -50,7 +50,7 @@ def run_episode_ros(sim: object, episode: Episode, condition: str, *,
     client = None
     report = EpisodeReport(episode.episode_id, condition)
     try:
-        client = DemoClient(timeout=120.0)
+        client = StackClient(timeout=120.0)
         client.wait_ready()
         client.control('load_episode', suite=str(suite_file), episode=0)
         for task in episode.tasks:

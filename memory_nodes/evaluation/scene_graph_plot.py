@@ -1,12 +1,14 @@
 """A PNG of the robot's scene graph over the home's floor plan.
 
-Rooms and walls come from the floor plan (what a robot's map gives); everything else is
-memory: furniture boxes, objects (absent ones crossed out), and on/in relations drawn as
-lines to their support.
+Rooms and walls come from the floor plan (what a robot's map gives: the sim bridge's
+`load_episode` answer, or a room annotation); everything else is memory: furniture boxes,
+objects (absent ones crossed out), and on/in relations drawn as lines to their support.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +18,39 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
+Box = tuple[float, float, float, float]
+Segment = tuple[float, float, float, float]
 
-def plot_scene_graph(graph: dict[str, Any], out: str | Path, home: Any = None,
+
+@dataclass
+class FloorPlan:
+    """Room footprints (xmin, ymin, xmax, ymax) and wall segments (x0, y0, x1, y1), in map."""
+
+    rooms: Mapping[str, Box] = field(default_factory=dict)
+    walls: Sequence[Segment] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FloorPlan:
+        """From a dict with `rooms` (name -> box) and optional `walls` (list of segments)."""
+        rooms = {str(k): tuple(map(float, v)) for k, v in dict(data.get('rooms', {})).items()}
+        walls = [tuple(map(float, w)) for w in data.get('walls', [])]
+        return cls(rooms, walls)  # type: ignore[arg-type]
+
+
+def plot_scene_graph(graph: dict[str, Any], out: str | Path,
+                     floor_plan: FloorPlan | None = None,
                      title: str = 'scene graph memory') -> Path:
-    """Draw the graph dict of `LongTermMemory.to_dict()` (over `home`'s plan) to `out`."""
+    """Draw the graph dict of `LongTermMemory.to_dict()` (over the floor plan) to `out`."""
     nodes = {n['id']: n for n in graph.get('nodes', [])}
     fig, ax = plt.subplots(figsize=(11, 8))
-    if home is not None:
-        for room in home.rooms:
-            x0, y0, x1, y1 = room.footprint
+    if floor_plan is not None:
+        for name, (x0, y0, x1, y1) in floor_plan.rooms.items():
             ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor='#f4f1ea',
                                    edgecolor='none', zorder=0))
-            ax.text((x0 + x1) / 2, y1 - 0.25, room.name.replace('_', ' '), ha='center',
+            ax.text((x0 + x1) / 2, y1 - 0.25, name.replace('_', ' '), ha='center',
                     va='top', fontsize=11, color='#7a6f5a', zorder=1)
-        for wall in home.walls:
-            ax.plot([wall.start[0], wall.end[0]], [wall.start[1], wall.end[1]], color='#555',
-                    lw=2.5, zorder=1)
+        for x0, y0, x1, y1 in floor_plan.walls:
+            ax.plot([x0, x1], [y0, y1], color='#555', lw=2.5, zorder=1)
     for n in nodes.values():
         x, y = n['position'][0], n['position'][1]
         if n['layer'] == 'furniture':

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from memory_nodes.domain.labels import normalize_label
 from memory_nodes.memory.fusion import voxel_keys
-from memory_nodes.memory.input_checks import normalize_label
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
 
 SCHEMA_VERSION = 1

@@ -8,29 +8,17 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections import Counter
 from dataclasses import replace
 
 import numpy as np
 
+from memory_nodes.domain.labels import normalize_label
 from memory_nodes.memory.config import InputCheckConfig
 from memory_nodes.memory.observation import ObjectObservation
 from memory_nodes.memory.state_change import StateChange
 
 _LOG = logging.getLogger(__name__)
-
-
-_CAMEL = re.compile(r'(?<=[a-z0-9])(?=[A-Z])')
-
-
-def normalize_label(label: str) -> str:
-    """Lower-case, trim, split CamelCase and collapse separators.
-
-    'Coffee_Mug ' == 'coffee mug' and AI2-THOR's 'DiningTable' == 'dining table'.
-    """
-    text = _CAMEL.sub(' ', str(label))
-    return ' '.join(text.replace('_', ' ').replace('-', ' ').lower().split())
 
 
 class InputChecker:

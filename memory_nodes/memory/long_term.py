@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from memory_nodes.domain.labels import normalize_label
 from memory_nodes.memory.absence import AbsenceTracker
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.embeddings import TextEmbedder
@@ -28,7 +29,7 @@ from memory_nodes.memory.export import (
     restore_voxel_keys,
 )
 from memory_nodes.memory.fusion import FusionReport, ObjectFuser
-from memory_nodes.memory.input_checks import InputChecker, normalize_label
+from memory_nodes.memory.input_checks import InputChecker
 from memory_nodes.memory.observation import CameraView, ObjectObservation
 from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.queries import SceneQueries

@@ -1,6 +1,6 @@
 """What perception hands to memory: one detected object, and the camera view it came from.
 
-These are the core's own types; `memory_nodes.conversions` maps ROS messages onto them.
+These are the core's own types; `memory_nodes.ros.conversions` maps ROS messages onto them.
 Units follow REP 103 (metres, seconds); points are in the `map` frame unless `frame_id`
 says otherwise.
 """

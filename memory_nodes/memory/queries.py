@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from memory_nodes.domain.labels import normalize_label
 from memory_nodes.memory.embeddings import TextEmbedder
-from memory_nodes.memory.input_checks import normalize_label
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
 
 PHYSICAL = ('object', 'furniture')

@@ -21,13 +21,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from memory_nodes.domain.household import HOUSEHOLD
+from memory_nodes.domain.ontology import Ontology
 from memory_nodes.planner.model_planner import GenerationError, TextGenerator
-from sim.aliases import resolve_type
-from sim.catalog import CATALOG
 
 log = logging.getLogger(__name__)
 
-#: Answer word -> (state key, value). Keys are the simulator's (`sim.catalog.STATE_KEYS`).
+#: Answer word -> (state key, value). Keys are the ontology's (`STATE_KEYS`).
 STATE_VOCABULARY: dict[str, tuple[str, bool]] = {
     'clean': ('dirty', False), 'dirty': ('dirty', True),
     'open': ('open', True), 'closed': ('open', False),
@@ -81,11 +81,11 @@ class StateEstimator(Protocol):
         ...
 
 
-def applicable_keys(label: str) -> tuple[str, ...]:
+def applicable_keys(label: str, ontology: Ontology = HOUSEHOLD) -> tuple[str, ...]:
     """State keys of the vocabulary that apply to a label (all of them if unknown)."""
-    alias = resolve_type(label)
-    if alias.ok and alias.object_type in CATALOG:
-        keys = CATALOG[alias.object_type].state_keys()
+    alias = ontology.resolve(label)
+    if alias.ok and alias.object_type in ontology:
+        keys = ontology[alias.object_type].state_keys()
         return tuple(k for k in WORDS_BY_KEY if k in keys)
     return tuple(WORDS_BY_KEY)
 

@@ -2,8 +2,10 @@
 
 The robot's counterpart of the simulator's oracle masks. The weights come from
 `embodied-memory perception train` (trained on simulator renders, see docs/perception.md);
-nothing is downloaded. Labels are catalog types; masks come back at the image's size so
-depth back-projection and fusion downstream are unchanged. The detector sees only the
+nothing is downloaded. Labels are the class list the weights carry (ontology types: the
+training tool writes it into them); `class_names`, when given, is checked against it.
+Masks come back at the image's size so depth back-projection and fusion downstream are
+unchanged. The detector sees only the
 RGB image: it reports no object states (a state estimator may add them).
 """
 
@@ -16,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from memory_nodes.perception.dataset import CLASS_NAMES
+from memory_nodes.domain.household import HOUSEHOLD
+from memory_nodes.domain.ontology import Ontology
 from memory_nodes.perception.detection import Detection
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,15 @@ def check_class_names(path: str | Path, model_names: Sequence[str],
                        f'the expected {len(expected)} classes: {detail}')
 
 
+def check_known_types(path: str | Path, model_names: Sequence[str],
+                      ontology: Ontology) -> None:
+    """Refuse weights whose classes are not all types of `ontology` (a robot's words)."""
+    unknown = [n for n in model_names if n not in ontology]
+    if unknown:
+        raise WeightsError(f'class list of {path} ({len(model_names)} classes) does not match '
+                           f'the {ontology.name} ontology: unknown types {unknown[:5]}')
+
+
 #: Score threshold when the weights come without a calibrated one.
 DEFAULT_SCORE_THRESHOLD = 0.35
 #: A calibrated threshold is kept within these bounds (a barely trained model peaks its F1
@@ -94,7 +106,8 @@ class YoloDetector:
     name = 'yolo'
 
     def __init__(self, weights: str | Path,
-                 class_names: Sequence[str] | None = CLASS_NAMES,
+                 class_names: Sequence[str] | None = None,
+                 ontology: Ontology | None = HOUSEHOLD,
                  score_threshold: float | None = None, iou_threshold: float = 0.5,
                  imgsz: int = 320, device: str = 'cpu', min_pixels: int = 12,
                  max_detections: int = 60) -> None:
@@ -106,6 +119,8 @@ class YoloDetector:
         self.labels = [names[i] for i in sorted(names)]
         if class_names is not None:
             check_class_names(self.weights, self.labels, class_names)
+        elif ontology is not None:
+            check_known_types(self.weights, self.labels, ontology)
         # None: the threshold calibrated on the val homes when the weights were trained.
         calibrated = calibrated_threshold(self.weights) if score_threshold is None else None
         if score_threshold is not None:

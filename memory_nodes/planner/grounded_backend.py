@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from memory_nodes.planner.goal_compiler import GoalCompileError, compile_goal
-from memory_nodes.planner.memory_resolver import MemoryResolver, canonical_type
+from memory_nodes.domain.goal_compiler import GoalCompileError, compile_goal
+from memory_nodes.domain.goals import GoalParseError, parse_condition
+from memory_nodes.domain.household import HOUSEHOLD
+from memory_nodes.domain.ontology import Ontology
+from memory_nodes.domain.skills import SkillCall
+from memory_nodes.planner.memory_resolver import MemoryResolver
 from memory_nodes.planner.plan import MemoryView, PlanRequest, PlanResult, PlanStep
 from memory_nodes.planner.task_runner import TaskOutcome, TaskRunner, call_text
-from sim.goals import GoalParseError, parse_condition
-from sim.interface import SkillCall
 
 COMPOSITE_STATES = {'heat': 'hot', 'cool': 'cold', 'clean': 'clean', 'fill': 'filled'}
 
@@ -33,8 +35,9 @@ class GroundedBackend:
 
     name = 'grounded'
 
-    def __init__(self, memory: MemoryView) -> None:
+    def __init__(self, memory: MemoryView, ontology: Ontology = HOUSEHOLD) -> None:
         self.memory = memory
+        self.ontology = ontology
 
     def plan(self, request: PlanRequest) -> PlanResult:
         """Compile every goal condition in order; errors are named in the result."""
@@ -43,7 +46,7 @@ class GroundedBackend:
         for text in request.goal_conditions:
             try:
                 goal = parse_condition(text, require_value=False)
-                calls = compile_goal(goal, MemoryResolver(self.memory))
+                calls = compile_goal(goal, MemoryResolver(self.memory, ontology=self.ontology))
                 steps += [call_to_step(c) for c in calls]
             except (GoalParseError, GoalCompileError) as exc:
                 errors.append(f'{text}: {exc}')
@@ -63,35 +66,36 @@ def execute_plan_steps(steps: list[PlanStep], runner: TaskRunner,
     """Ground and run `steps` in order; None when every step succeeded."""
     for step in steps:
         resolver = MemoryResolver(runner.memory, runner.holding, runner.robot.robot_xy(),
-                                  stamp=runner.robot.now(), room_hint=runner.room_hint)
+                                  stamp=runner.robot.now(), room_hint=runner.room_hint,
+                                  ontology=runner.ontology)
         try:
-            calls = _ground(step, resolver)
+            calls = _ground(step, resolver, runner.ontology)
         except GoalCompileError as exc:
-            if resolver.missing and runner._search(resolver.missing, set(), set(), out):
+            if resolver.missing and runner.search(resolver.missing, set(), set(), out):
                 return StepFailure(step, f'unknown_object: {exc} (explored for it)')
             return StepFailure(step, f'unknown_object: {exc}')
         for call in calls:
-            result = runner._execute(call, out)
+            result = runner.execute(call, out)
             if not result.success:
                 return StepFailure(step, f'{call_text(call)} failed: {result.reason}')
     return None
 
 
-def _ground(step: PlanStep, resolver: MemoryResolver) -> list[SkillCall]:
+def _ground(step: PlanStep, resolver: MemoryResolver, ontology: Ontology) -> list[SkillCall]:
     if step.skill in COMPOSITE_STATES:
-        object_type = canonical_type(step.object) or step.object
+        object_type = ontology.canonical_type(step.object) or step.object
         goal = parse_condition(f'STATE({object_type}, {COMPOSITE_STATES[step.skill]}): 1')
         return compile_goal(goal, resolver)
     if step.skill == 'explore':
         return [SkillCall('explore', area=step.area or None)]
     target = receptacle = None
     if step.object:
-        object_type = canonical_type(step.object) or step.object
+        object_type = ontology.canonical_type(step.object) or step.object
         target = resolver.find(object_type)
         if target is None:
             raise GoalCompileError(f'no object {step.object} is known')
     if step.receptacle:
-        object_type = canonical_type(step.receptacle) or step.receptacle
+        object_type = ontology.canonical_type(step.receptacle) or step.receptacle
         receptacle = resolver.find(object_type)
         if receptacle is None:
             raise GoalCompileError(f'no receptacle {step.receptacle} is known')

@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sim.aliases import resolve_type
-from sim.catalog import CATALOG
-from sim.goals import GoalCondition, parse_condition
+from memory_nodes.domain.goals import GoalCondition, parse_condition
+from memory_nodes.domain.household import HOUSEHOLD
+from memory_nodes.domain.ontology import Ontology
 
 _ARTICLES = re.compile(r'\b(the|a|an|some|my|your|it)\b')
 _SPLIT = re.compile(r'\s*(?:,|;|\band then\b|\bthen\b|\band\b)\s*')
@@ -48,12 +48,7 @@ class GrammarResult:
     unread: list[str] = field(default_factory=list)
 
 
-def _resolve(text: str) -> str | None:
-    alias = resolve_type(text)
-    return alias.object_type if alias.ok and alias.object_type in CATALOG else None
-
-
-def _object(words: str) -> str | None:
+def _object(words: str, ontology: Ontology) -> str | None:
     """The object type a noun phrase names: whole, without leading adjectives, or its tail.
 
     'the empty toilet paper roll' -> ToiletPaper; 'the shelf on the bed' -> Bed.
@@ -67,14 +62,17 @@ def _object(words: str) -> str | None:
     candidates = [text] + [' '.join(words_[i:]) for i in range(1, len(words_))] + \
         [' '.join(words_[:i]) for i in range(len(words_) - 1, 0, -1)] + [tail]
     for candidate in candidates:
-        found = _resolve(candidate)
-        if found is not None:
-            return found
+        alias = ontology.resolve(candidate)
+        if alias.ok:
+            return alias.object_type
     return None
 
 
-def goals_from_instruction(instruction: str) -> GrammarResult:
-    """Read goal conditions from `instruction` (see the module docstring for the forms)."""
+def goals_from_instruction(instruction: str, ontology: Ontology = HOUSEHOLD) -> GrammarResult:
+    """Read goal conditions from `instruction` (see the module docstring for the forms).
+
+    Object words map to types of `ontology`.
+    """
     out = GrammarResult()
     last_obj: str | None = None
     for clause in _SPLIT.split(instruction.strip().rstrip('.!').lower()):
@@ -82,7 +80,7 @@ def goals_from_instruction(instruction: str) -> GrammarResult:
         if not clause:
             continue
         clause = re.sub(r'\b(it|them)\b', last_obj.lower() if last_obj else r'\1', clause)
-        goal = _clause(clause)
+        goal = _clause(clause, ontology)
         if goal is None:
             out.unread.append(clause)
             continue
@@ -91,10 +89,10 @@ def goals_from_instruction(instruction: str) -> GrammarResult:
     return out
 
 
-def _clause(clause: str) -> GoalCondition | None:
+def _clause(clause: str, ontology: Ontology) -> GoalCondition | None:
     m = _PUT.match(clause)
     if m:
-        obj, rec = _object(m['obj']), _object(m['rec'])
+        obj, rec = _object(m['obj'], ontology), _object(m['rec'], ontology)
         if obj and rec:
             kind = 'INSIDE' if m['rel'] in ('in', 'inside', 'into') else 'ON'
             return GoalCondition(kind, obj, rec)
@@ -102,19 +100,19 @@ def _clause(clause: str) -> GoalCondition | None:
     for state, pattern in _STATE.items():
         m = pattern.match(clause)
         if m:
-            obj = _object(m['obj'])
+            obj = _object(m['obj'], ontology)
             return parse_condition(f'STATE({obj}, {state}): 1') if obj else None
     m = _TOGGLE.match(clause)
     if m:
-        obj = _object(m['obj'] or m['obj2'])
+        obj = _object(m['obj'] or m['obj2'], ontology)
         on = (m['on'] or m['on2']) == 'on'
         return GoalCondition('TOGGLEON' if on else 'TOGGLEOFF', obj) if obj else None
     m = _TRASH.match(clause)
     if m:
-        obj = _object(m['obj'])
+        obj = _object(m['obj'], ontology)
         return GoalCondition('INSIDE', obj, 'GarbageCan') if obj else None
     m = _HOLD.match(clause)
     if m:
-        obj = _object(m['obj'])
+        obj = _object(m['obj'], ontology)
         return GoalCondition('HOLDING', obj) if obj else None
     return None

@@ -2,34 +2,22 @@
 
 Where things are and what state they are in come from a `MemoryView`; what a type of
 thing affords (a fridge opens, a counter takes things on top) is common knowledge from
-the catalog; what the robot holds is its own proprioception.
+the ontology; what the robot holds is its own proprioception.
 """
 
 from __future__ import annotations
 
 import math
 
+from memory_nodes.domain.household import HOUSEHOLD
+from memory_nodes.domain.ontology import Ontology
+from memory_nodes.domain.skills import Relation, SkillTarget
 from memory_nodes.planner.plan import MemoryHit, MemoryView
 from memory_nodes.planner.references import PlaceHint
-from sim.aliases import resolve_type
-from sim.catalog import CATALOG
-from sim.interface import Relation, SkillTarget
 
 #: An object within this distance (xy) of a receptacle counts as on/in it when memory has
 #: no support edge (the history log has none).
 SUPPORT_RADIUS_M = 0.6
-
-
-def canonical_type(label: str) -> str | None:
-    """Memory label ('apple', 'diningtable') -> catalog type ('Apple', 'DiningTable')."""
-    if label in CATALOG:
-        return label
-    squashed = label.replace(' ', '').replace('_', '').lower()
-    for object_type in CATALOG:
-        if object_type.lower() == squashed:
-            return object_type
-    alias = resolve_type(label)
-    return alias.object_type if alias.ok else None
 
 
 class MemoryResolver:
@@ -39,8 +27,9 @@ class MemoryResolver:
                  robot_xy: tuple[float, float] | None = None,
                  avoid: set[str] | None = None, stamp: float = 0.0,
                  room_hint: str = '', hints: dict[str, PlaceHint] | None = None,
-                 relaxed: set[str] | None = None) -> None:
+                 relaxed: set[str] | None = None, ontology: Ontology = HOUSEHOLD) -> None:
         self.memory = memory
+        self.ontology = ontology
         self._holding = holding
         self.robot_xy = robot_xy
         self.avoid = avoid if avoid is not None else set()
@@ -62,7 +51,8 @@ class MemoryResolver:
             return True
         if hit.support:
             support = self.memory.get(hit.support)
-            if support is not None and canonical_type(support.label) == hint.support:
+            if support is not None \
+                    and self.ontology.canonical_type(support.label) == hint.support:
                 return True
         return any(math.dist(s.position[:2], hit.position[:2]) <= SUPPORT_RADIUS_M
                    for s in self.memory.find(label=hint.support, top_k=20))
@@ -112,12 +102,12 @@ class MemoryResolver:
         support = self.memory.get(hit.support)
         if support is None:
             return None
-        object_type = canonical_type(support.label)
+        object_type = self.ontology.canonical_type(support.label)
         return None if object_type is None else self._target(support, object_type)
 
     def is_openable(self, target: SkillTarget) -> bool:
         """Common knowledge: whether this type opens."""
-        spec = CATALOG.get(target.object_type or '')
+        spec = self.ontology.get(target.object_type or '')
         return bool(spec and spec.openable)
 
     def is_open(self, target: SkillTarget) -> bool | None:
@@ -133,7 +123,7 @@ class MemoryResolver:
 
     def relation_for(self, receptacle: SkillTarget) -> Relation | None:
         """Common knowledge: whether this type takes things in or on."""
-        spec = CATALOG.get(receptacle.object_type or '')
+        spec = self.ontology.get(receptacle.object_type or '')
         return None if spec is None else spec.receptacle
 
     def holding(self) -> SkillTarget | None:

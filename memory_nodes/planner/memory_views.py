@@ -13,16 +13,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from memory_nodes.domain.labels import label_key
 from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
 from memory_nodes.memory.scene_graph import SceneNode
 from memory_nodes.planner.plan import MemoryHit
 
 #: Mentions of one label closer than this (xy, metres) are one place in the history log.
 SAME_PLACE_M = 0.5
-
-
-def _norm(label: str) -> str:
-    return label.strip().lower().replace(' ', '').replace('_', '')
 
 
 class RobotMemoryView:
@@ -46,11 +43,11 @@ class RobotMemoryView:
             score=score, last_seen=float(node.last_seen), source=source)
 
     def _stm_hits(self, label: str) -> list[MemoryHit]:
-        want = _norm(label)
+        want = label_key(label)
         hits = []
         for entry in self.memory.stm.entries():
             ch = entry.change
-            if _norm(ch.label) != want or ch.position is None:
+            if label_key(ch.label) != want or ch.position is None:
                 continue
             node = self.memory.ltm.get(entry.object_id)
             if node is not None and node.status == 'absent':
@@ -173,10 +170,10 @@ class HistoryView:
              near: tuple[float, float, float] | None = None, top_k: int = 5
              ) -> list[MemoryHit]:
         """Latest mentions of the label, one per distinct place (newest first)."""
-        want = _norm(label) if label else ''
+        want = label_key(label) if label else ''
         hits: list[MemoryHit] = []
         for e in reversed(self.log):
-            if want and _norm(e.label) != want:
+            if want and label_key(e.label) != want:
                 continue
             key = (e.label, tuple(round(v, 1) for v in e.position))
             if key in self.missing:
@@ -203,7 +200,7 @@ class HistoryView:
         same counter again under a new name.
         """
         x, y, _ = entry.position
-        return f'{_norm(entry.label)}@{round(x / SAME_PLACE_M)},{round(y / SAME_PLACE_M)}'
+        return f'{label_key(entry.label)}@{round(x / SAME_PLACE_M)},{round(y / SAME_PLACE_M)}'
 
     def get(self, node_id: str) -> MemoryHit | None:
         """The log has no ids."""

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from memory_nodes.memory.input_checks import normalize_label
+from memory_nodes.domain.labels import normalize_label
 from memory_nodes.planner.plan import MemoryView, PlanStep
 from memory_nodes.planner.skills_api import (
     ANY_AREA,

@@ -28,11 +28,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from memory_nodes.domain.goals import GoalParseError, parse_condition
+from memory_nodes.domain.household import HOUSEHOLD
+from memory_nodes.domain.labels import normalize_label
+from memory_nodes.domain.ontology import Ontology
 from memory_nodes.planner.plan import MemoryHit, MemoryView, PlanRequest
 from memory_nodes.planner.plan_format import DEFAULT_MAX_STEPS, plan_format_text
 from memory_nodes.planner.skills_api import skill_api_text
-from sim.aliases import resolve_type
-from sim.goals import GoalParseError, parse_condition
 
 TokenCounter = Callable[[str], int]
 MessageCounter = Callable[[list[dict[str, str]]], int]
@@ -103,13 +105,8 @@ def render_hit(hit: MemoryHit, now: float) -> str:
     return '- ' + ' '.join(parts)
 
 
-def type_words(object_type: str) -> str:
-    """`CounterTop` -> `counter top` (catalogue type as perception labels write it)."""
-    return re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', object_type).lower()
-
-
 def focus_words(instruction: str, goal_conditions: list[str] | None = None,
-                rooms: list[str] | None = None) -> list[str]:
+                rooms: list[str] | None = None, ontology: Ontology = HOUSEHOLD) -> list[str]:
     """What the graph should be expanded around: named rooms, objects and goal types."""
     words = [w.strip('.,;:!?"\'()') for w in instruction.lower().split()]
     words = [w for w in words if w and w not in _STOPWORDS and not w.isdigit()]
@@ -120,7 +117,7 @@ def focus_words(instruction: str, goal_conditions: list[str] | None = None,
             out.append(room)
     for i, word in enumerate(words):
         for phrase in ([f'{word} {words[i + 1]}'] if i + 1 < len(words) else []) + [word]:
-            alias = resolve_type(phrase)
+            alias = ontology.resolve(phrase)
             if alias.ok and alias.object_type not in out:
                 out.append(alias.object_type)
     for text in goal_conditions or []:
@@ -135,7 +132,7 @@ def focus_words(instruction: str, goal_conditions: list[str] | None = None,
             # An id like Apple_1 also focuses its type; a type also in words (CounterTop ->
             # counter top), as perception labels are written.
             kind = re.sub(r'_\d+$', '', arg or '')
-            for name in (arg, kind, type_words(kind)):
+            for name in (arg, kind, normalize_label(kind)):
                 if name and name not in out:
                     out.append(name)
     for word in words:
@@ -182,8 +179,10 @@ class PromptBuilder:
 
     def __init__(self, memory: MemoryView | None = None, config: PromptConfig | None = None,
                  count_tokens: TokenCounter | None = None,
-                 count_messages: MessageCounter | None = None):
+                 count_messages: MessageCounter | None = None,
+                 ontology: Ontology = HOUSEHOLD):
         self.memory = memory
+        self.ontology = ontology
         self.config = config or PromptConfig()
         self._count_tokens = count_tokens
         self._count_messages = count_messages
@@ -278,7 +277,7 @@ class PromptBuilder:
             raise PromptError('budget_too_small', f'system, skills and instruction need '
                               f'{base} tokens, the budget is {cfg.token_budget}')
         rooms = self.memory.rooms() if self.memory is not None else []
-        focus = focus_words(instr, request.goal_conditions, rooms)
+        focus = focus_words(instr, request.goal_conditions, rooms, self.ontology)
         graph_budget = min(cfg.graph_max_tokens, cfg.token_budget - base)
         graph = self._graph_lines(request, focus, graph_budget)
         stm = self._stm_lines(request, now)

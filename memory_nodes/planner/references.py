@@ -15,8 +15,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sim.catalog import CATALOG
-from sim.goals import GoalCondition
+from memory_nodes.domain.goals import GoalCondition
+from memory_nodes.domain.household import HOUSEHOLD
+from memory_nodes.domain.labels import normalize_label
+from memory_nodes.domain.ontology import Ontology
 
 _PLACE = re.compile(
     r'(?:\s+(?:that|which)\s+(?:is|was)|\s+you\s+(?:put|left|placed|moved))?'
@@ -33,11 +35,6 @@ class PlaceHint:
     support: str = ''
 
 
-def type_words(object_type: str) -> str:
-    """`DishSponge` -> `dish sponge`."""
-    return re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', object_type).lower()
-
-
 def _area_for(phrase: str, areas: Sequence[str]) -> str:
     key = phrase.strip().replace('_', ' ')
     for area in areas:
@@ -46,19 +43,17 @@ def _area_for(phrase: str, areas: Sequence[str]) -> str:
     return ''
 
 
-def place_hints(instruction: str, goals: Sequence[GoalCondition], areas: Sequence[str]
-                ) -> dict[str, PlaceHint]:
+def place_hints(instruction: str, goals: Sequence[GoalCondition], areas: Sequence[str],
+                ontology: Ontology = HOUSEHOLD) -> dict[str, PlaceHint]:
     """Object type -> where the instruction places it, for every goal object it locates."""
-    from memory_nodes.planner.memory_resolver import canonical_type  # (it imports us)
-
     text = ' '.join(instruction.lower().split())
     out: dict[str, PlaceHint] = {}
     for goal in goals:
         obj = goal.obj or (goal.obj_id or '').rsplit('_', 1)[0]
-        if not obj or obj in out or obj not in CATALOG:
+        if not obj or obj in out or obj not in ontology:
             continue
         destination = goal.target or (goal.target_id or '').rsplit('_', 1)[0]
-        for match in re.finditer(r'\b' + re.escape(type_words(obj)) + r'\b', text):
+        for match in re.finditer(r'\b' + re.escape(normalize_label(obj)) + r'\b', text):
             place = _PLACE.match(text, match.end())
             if place is None:
                 continue
@@ -67,10 +62,10 @@ def place_hints(instruction: str, goals: Sequence[GoalCondition], areas: Sequenc
             if room:
                 out[obj] = PlaceHint(room=room)
                 break
-            support = canonical_type(phrase)
+            support = ontology.canonical_type(phrase)
             if support is None or support in (destination, obj):
                 continue
-            spec = CATALOG.get(support)
+            spec = ontology.get(support)
             if spec is None or not spec.receptacle:
                 continue
             out[obj] = PlaceHint(support=support)

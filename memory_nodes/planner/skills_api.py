@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from memory_nodes.domain.skills import PRIMITIVE_SKILLS
 from memory_nodes.planner.plan import PlanStep
-from sim.interface import PRIMITIVE_SKILLS
 
 #: PlanStep fields a skill may take.
 ARGUMENTS = ('object', 'receptacle', 'relation', 'area')

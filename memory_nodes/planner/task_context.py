@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sim.goals import GoalCondition
+from memory_nodes.domain.goals import GoalCondition
 
 #: What a goal state needs besides its object.
 STATE_TOOLS = {'cold': ('Fridge',), 'hot': ('Microwave',), 'cooked': ('Microwave',),

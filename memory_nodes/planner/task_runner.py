@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from memory_nodes.planner.goal_compiler import GoalCompileError, compile_goal
-from memory_nodes.planner.memory_resolver import MemoryResolver, canonical_type
+from memory_nodes.domain.goal_compiler import GoalCompileError, compile_goal
+from memory_nodes.domain.goals import GoalCondition
+from memory_nodes.domain.household import HOUSEHOLD
+from memory_nodes.domain.ontology import Ontology
+from memory_nodes.domain.skills import SkillCall, SkillResult, SkillTarget
+from memory_nodes.planner.memory_resolver import MemoryResolver
 from memory_nodes.planner.plan import MemoryHit, MemoryView
 from memory_nodes.planner.references import PlaceHint, place_hints
-from sim.catalog import CATALOG
-from sim.goals import GoalCondition
-from sim.interface import SkillCall, SkillResult, SkillTarget
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +139,10 @@ class TaskRunner:
 
     def __init__(self, memory: MemoryView, robot: SkillExecutor, areas: Sequence[str],
                  config: RunnerConfig | None = None,
-                 on_skill: Callable[[SkillCall, SkillResult], None] | None = None) -> None:
+                 on_skill: Callable[[SkillCall, SkillResult], None] | None = None,
+                 ontology: Ontology = HOUSEHOLD) -> None:
         self.memory = memory
+        self.ontology = ontology
         self.robot = robot
         self.areas = list(areas)
         self.config = config or RunnerConfig()
@@ -160,7 +163,7 @@ class TaskRunner:
     def _explore_order(self, object_types: Sequence[str], explored: set[str]) -> list[str]:
         likely = []
         for t in object_types:
-            spec = CATALOG.get(t)
+            spec = self.ontology.get(t)
             likely += list(spec.rooms) if spec else []
         rest = [a for a in self.areas if a not in explored]
 
@@ -177,15 +180,15 @@ class TaskRunner:
         """
         kinds: list[str] = list(only)
         for t in () if only else object_types:
-            spec = CATALOG.get(t)
-            kinds += [r for r in (spec.spawn_on if spec else ()) if r not in kinds]
+            spec = self.ontology.get(t)
+            kinds += [r for r in (spec.kept_on if spec else ()) if r not in kinds]
         found = [hit for kind in kinds for hit in self.memory.find(label=kind, top_k=10)
                  if hit.id not in searched]
         xy = self.robot.robot_xy()
         return sorted(found, key=lambda h: math.dist(h.position[:2], xy))
 
-    def _search(self, missing: Sequence[str], explored: set[str], searched: set[str],
-                out: TaskOutcome) -> bool:
+    def search(self, missing: Sequence[str], explored: set[str], searched: set[str],
+               out: TaskOutcome) -> bool:
         """One search step for unknown objects; False when nowhere is left to look.
 
         Likely rooms first (common knowledge of where a type lives), then a close look at
@@ -230,14 +233,14 @@ class TaskRunner:
             return False
         spot = spots[0]
         searched.add(spot.id)
-        object_type = canonical_type(spot.label) or spot.label
+        object_type = self.ontology.canonical_type(spot.label) or spot.label
         target = SkillTarget(object_type=object_type, position=tuple(spot.position))
         out.explorations += 1
-        nav = self._execute(SkillCall('navigate_to', target=target), out)
-        spec = CATALOG.get(object_type)
+        nav = self.execute(SkillCall('navigate_to', target=target), out)
+        spec = self.ontology.get(object_type)
         if nav.success and spec is not None and spec.openable \
                 and not spot.states.get('open', False):
-            self._execute(SkillCall('open', target=target), out)
+            self.execute(SkillCall('open', target=target), out)
         self.robot.look()
         return True
 
@@ -247,25 +250,27 @@ class TaskRunner:
         if goal.kind == 'HOLDING' or self.robot.held_type() == goal.obj:
             return False
         for hit in resolver.used.values():
-            if canonical_type(hit.label) == goal.obj:
+            if self.ontology.canonical_type(hit.label) == goal.obj:
                 target = SkillTarget(object_type=goal.obj, position=tuple(hit.position))
-                if self._execute(SkillCall('navigate_to', target=target), out).success:
+                if self.execute(SkillCall('navigate_to', target=target), out).success:
                     self.robot.look()
                 return True
         return False
 
     def _likely(self, missing: Sequence[str], area: str) -> bool:
-        rooms = [r for t in missing for r in (CATALOG[t].rooms if t in CATALOG else ())]
+        rooms = [r for t in missing
+                 for r in (self.ontology[t].rooms if t in self.ontology else ())]
         return any(area == r or area.startswith(r) for r in rooms)
 
     def _explore(self, area: str, explored: set[str], out: TaskOutcome) -> bool:
         explored.add(area)
         out.explorations += 1
-        self._execute(SkillCall('explore', area=area), out)
+        self.execute(SkillCall('explore', area=area), out)
         return True
 
     # -- one skill -----------------------------------------------------------------
-    def _execute(self, call: SkillCall, out: TaskOutcome) -> SkillResult:
+    def execute(self, call: SkillCall, out: TaskOutcome) -> SkillResult:
+        """Run one skill on the robot and log it in `out` (and to `on_skill`)."""
         result = self.robot.execute(call)
         out.skills.append(SkillLogEntry(call_text(call), result.success, result.reason,
                                         result.duration_s, result.path_length_m))
@@ -286,14 +291,14 @@ class TaskRunner:
         while replans <= cfg.max_replans and len(out.skills) < cfg.max_skills:
             resolver = MemoryResolver(self.memory, self.holding, self.robot.robot_xy(), avoid,
                                       self.robot.now(), self.room_hint, self.hints,
-                                      self.relaxed)
+                                      self.relaxed, self.ontology)
             try:
                 calls = compile_goal(goal, resolver)
             except GoalCompileError as err:
                 if not resolver.missing:
                     out.error = f'{goal.to_text()}: {err}'
                     return False
-                if not self._search(resolver.missing, explored, searched, out):
+                if not self.search(resolver.missing, explored, searched, out):
                     out.error = f'{goal.to_text()}: {err} (searched everywhere)'
                     return False
                 continue
@@ -314,7 +319,7 @@ class TaskRunner:
                     out.error = 'skill budget exhausted'
                     return False
                 call = _follow_moves(call, moved)
-                result = self._execute(call, out)
+                result = self.execute(call, out)
                 if result.success and call.name == 'pick_up' and call.target is not None:
                     # Once moved, the instruction's "on the shelf" no longer says where it is.
                     self.relaxed.add(call.target.object_type or '')
@@ -355,7 +360,8 @@ class TaskRunner:
         """
         t0 = time.perf_counter()
         self.room_hint = room_named(instruction, self.areas)
-        self.hints = place_hints(instruction, [strip_instances(g) for g in goals], self.areas)
+        self.hints = place_hints(instruction, [strip_instances(g) for g in goals], self.areas,
+                                 self.ontology)
         self.relaxed = set()
         out = TaskOutcome(believed_done=False)
         for goal in goals:

@@ -18,6 +18,7 @@ import logging
 import math
 from typing import Any
 
+from memory_nodes.domain.skills import SkillCall, SkillResult, SkillTarget
 from sim.ai2thor.frames import rep103_to_unity, unity_to_rep103
 from sim.ai2thor.thor_mapping import (
     SKILL_ACTIONS,
@@ -32,7 +33,7 @@ from sim.ai2thor.thor_mapping import (
     teleport_action,
     truth_from_metadata,
 )
-from sim.interface import CameraFrame, ObjectTruth, Simulator, SkillCall, SkillResult, SkillTarget
+from sim.interface import CameraFrame, ObjectTruth, Simulator
 
 log = logging.getLogger(__name__)
 

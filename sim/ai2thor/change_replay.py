@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from memory_nodes.domain.goals import parse_condition
 from sim.ai2thor.frames import unity_to_rep103
 from sim.ai2thor.scene_importer import ImportedScene, SceneObject, find_parent, objects_from_json
 from sim.catalog import CATALOG
-from sim.goals import parse_condition
 from sim.task_schema import Episode, HomeRef, Task, WorldChange
 
 MOVE_THRESHOLD = 0.05  # metres

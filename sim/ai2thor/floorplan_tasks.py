@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memory_nodes.domain.skills import SkillCall, SkillTarget
 from sim.ai2thor.floorplan1 import REPO_ROOT, SCENE_NAME, floorplan1_home
 from sim.alfred_l import ImportedTask, import_alfred_l_file
 from sim.catalog import CATALOG, SLICING_TOOLS
 from sim.home import HomeSpec
 from sim.home_completion import thing_surfaces
-from sim.interface import Simulator, SkillCall, SkillTarget
+from sim.interface import Simulator
 from sim.oracle import OraclePlanSource, PlanSource, TaskResult, run_task
 from sim.task_schema import Episode, HomeRef, Suite, Task
 

@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.ai2thor import extra_types  # noqa: F401 - registers the extra catalogue rows
+from memory_nodes.domain.ontology import Ontology
 from sim.ai2thor.counter_shape import split_corner_counter
 from sim.ai2thor.floor_graph import build_floor_graph
 from sim.ai2thor.frames import unity_box_to_rep103, unity_to_rep103, unity_yaw_to_rep103
-from sim.aliases import AliasTable
-from sim.catalog import CATALOG
+from sim.catalog import CATALOG, WORLD_ONTOLOGY
 from sim.furniture_geometry import furniture_geometry
 from sim.home import HomeSpec, PlacedThing, RoomSpec, WallSpec
 
@@ -177,7 +176,7 @@ def _states(raw: dict[str, Any], object_type: str | None) -> dict[str, bool]:
     return out
 
 
-def convert_object(raw: dict[str, Any], aliases: AliasTable) -> SceneObject:
+def convert_object(raw: dict[str, Any], ontology: Ontology) -> SceneObject:
     """One AI2-THOR metadata entry -> `SceneObject` (no parent yet)."""
     try:
         ai_type, object_id = str(raw['objectType']), str(raw['objectId'])
@@ -190,7 +189,7 @@ def convert_object(raw: dict[str, Any], aliases: AliasTable) -> SceneObject:
     if ai_type in HOUSINGS:
         return SceneObject(object_id, ai_type, None, 'housing', lo, hi, position, yaw,
                            alias_note=f'housing of its {HOUSINGS[ai_type]} parts')
-    alias = aliases.resolve(ai_type)
+    alias = ontology.resolve(ai_type)
     if not alias.ok:
         return SceneObject(object_id, ai_type, None, 'unmapped', lo, hi, position, yaw,
                            alias_note=alias.note)
@@ -347,8 +346,7 @@ def import_objects(raw_objects: list[dict[str, Any]], name: str = 'ai2thor_scene
     """Convert AI2-THOR object metadata into an `ImportedScene` with a buildable home."""
     if not isinstance(raw_objects, list) or not raw_objects:
         raise SceneImportError('expected a non-empty list of AI2-THOR objects')
-    aliases = AliasTable()  # built now, so it sees the extra catalogue rows
-    objects = [convert_object(raw, aliases) for raw in raw_objects]
+    objects = [convert_object(raw, WORLD_ONTOLOGY) for raw in raw_objects]
     by_id = {o.object_id: o for o in objects}
     if len(by_id) != len(objects):
         raise SceneImportError('duplicate objectId in the input')

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from memory_nodes.domain.skills import SkillCall
 from sim.ai2thor.frames import (
     rep103_to_unity,
     rep103_yaw_to_unity,
@@ -21,10 +22,9 @@ from sim.ai2thor.frames import (
     unity_yaw_to_rep103,
 )
 from sim.ai2thor.scene_importer import convert_object, find_parent
-from sim.aliases import AliasTable
 from sim.camera import optical_pose
-from sim.catalog import CATALOG
-from sim.interface import CameraFrame, ObjectTruth, SkillCall
+from sim.catalog import CATALOG, WORLD_ONTOLOGY
+from sim.interface import CameraFrame, ObjectTruth
 
 #: Our primitive skills -> AI2-THOR interaction actions (navigation is handled apart).
 SKILL_ACTIONS = {'pick_up': 'PickupObject', 'put': 'PutObject', 'open': 'OpenObject',
@@ -71,8 +71,7 @@ def import_controller() -> Any:
 def truth_from_metadata(objects: list[dict[str, Any]], held: str | None = None
                         ) -> dict[str, ObjectTruth]:
     """AI2-THOR `metadata['objects']` -> ground truth by objectId, with the importer's code."""
-    aliases = AliasTable()
-    converted = [convert_object(raw, aliases) for raw in objects]
+    converted = [convert_object(raw, WORLD_ONTOLOGY) for raw in objects]
     by_id = {o.object_id: o for o in converted}
     out = {}
     for raw, o in zip(objects, converted):

@@ -25,17 +25,15 @@ from pathlib import Path
 import numpy as np
 import pybullet as p
 
+from memory_nodes.domain.household import HOUSEHOLD
 from sim.camera import optical_pose
-from sim.catalog import CATALOG, CORE_TYPES
 from sim.home_generator import LayoutSpec, generate_home
 from sim.robot import CAMERA_FORWARD, CAMERA_HEIGHT, CAMERA_PITCH
 
-#: Class list of the detector: furniture types, then small object types, in catalog order.
-#: Only the simulator's own types (`CORE_TYPES`): the AI2-THOR importer adds catalog rows
-#: when it is imported, and the class list must not depend on what was imported before.
-CLASS_NAMES: tuple[str, ...] = tuple(
-    [t for t in CORE_TYPES if CATALOG[t].kind == 'furniture']
-    + [t for t in CORE_TYPES if CATALOG[t].kind == 'object'])
+#: Class list of the detector we train: the household ontology's furniture types, then its
+#: small object types, in table order. Trained weights carry it (their `names`), so the
+#: runtime detector reads it from the weights, never from here.
+CLASS_NAMES: tuple[str, ...] = tuple(HOUSEHOLD.furniture_types() + HOUSEHOLD.object_types())
 
 #: Clutter levels: factor applied to the generator's objects per room.
 CLUTTER_LEVELS = (0.6, 1.0, 1.6)

@@ -22,17 +22,14 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from memory_nodes.nodes.params import declare_config, describe
-from memory_nodes.nodes.qos import LATCHED
-from memory_nodes.nodes.ros_memory_view import RosMemoryView, RosSkillExecutor
-from memory_nodes.nodes.spin import run_node
-from memory_nodes.planner.grounded_backend import GroundedBackend, execute_plan_steps
-from memory_nodes.planner.instruction_grammar import goals_from_instruction
-from memory_nodes.planner.plan import PlanRequest
+from memory_nodes.planner.grounded_backend import GroundedBackend
 from memory_nodes.planner.task_context import task_labels
-from memory_nodes.planner.task_runner import RunnerConfig, TaskOutcome, TaskRunner, call_text
-from sim.aliases import resolve_type
-from sim.goals import GoalParseError, parse_condition
+from memory_nodes.planner.task_planner import InvalidRequest, TaskPlanner
+from memory_nodes.planner.task_runner import RunnerConfig, call_text
+from memory_nodes.ros.params import declare_config, describe
+from memory_nodes.ros.qos import LATCHED
+from memory_nodes.ros.ros_memory_view import RosMemoryView, RosSkillExecutor
+from memory_nodes.ros.spin import run_node
 
 BACKENDS = {'grounded', 'transformers', 'openai'}
 
@@ -73,6 +70,10 @@ class PlannerNode(Node):
         self.robot = RosSkillExecutor(self, timeout=self.cfg.skill_timeout)
         self.grounded = GroundedBackend(self.memory)
         self.model = self._make_model_backend()
+        self.planner = TaskPlanner(
+            self.memory, self.robot, model=self.model,
+            runner_config=RunnerConfig(self.cfg.max_replans, self.cfg.max_skills),
+            max_instruction_chars=self.cfg.max_instruction_chars)
         self.previous_tasks: list[str] = []
         self.server = ActionServer(
             self, ExecuteTask, 'execute_task', execute_callback=self._execute,
@@ -95,45 +96,14 @@ class PlannerNode(Node):
                           api_key_env=self.cfg.api_key_env)
         return make_backend(self.cfg.backend, **params)
 
-    # ---- request checking --------------------------------------------------------
-    def _goals(self, request):  # noqa: ANN001, ANN202
-        """(goals, error) from the request's goal conditions or its instruction."""
-        instruction = request.instruction.strip()
-        if len(instruction) > self.cfg.max_instruction_chars:
-            return None, (f'instruction is {len(instruction)} characters; at most '
-                          f'{self.cfg.max_instruction_chars}')
-        if not instruction and not request.goal_conditions:
-            return None, 'empty request: give an instruction or goal conditions'
-        goals = []
-        for text in request.goal_conditions:
-            try:
-                goal = parse_condition(text, require_value=False)
-            except GoalParseError as exc:
-                return None, f'goal condition {text!r}: {exc}'
-            # Object words go through the alias table; STATE's second word is a state.
-            for attr in ('obj',) if goal.kind == 'STATE' else ('obj', 'target'):
-                word = getattr(goal, attr)
-                if word:
-                    alias = resolve_type(word)
-                    if not alias.ok:
-                        return None, f'goal condition {text!r}: unknown object {word!r}'
-                    goal = dataclasses.replace(goal, **{attr: alias.object_type})
-            goals.append(goal)
-        if not goals:
-            read = goals_from_instruction(instruction)
-            if read.unread and not read.goals:
-                return None, ('cannot read the instruction into goals (clauses not understood: '
-                              f'{read.unread}); give goal_conditions')
-            goals = read.goals
-        return goals, ''
-
     # ---- the action --------------------------------------------------------------
     def _execute(self, goal_handle):  # noqa: ANN001, ANN202
         request = goal_handle.request
         result = ExecuteTask.Result()
-        goals, error = self._goals(request)
-        if goals is None:
-            result.error_code, result.error_msg = result.INVALID_REQUEST, error
+        try:
+            goals = self.planner.goals_for(request.instruction, list(request.goal_conditions))
+        except InvalidRequest as exc:
+            result.error_code, result.error_msg = result.INVALID_REQUEST, str(exc)
             goal_handle.abort()
             return result
         self.context_pub.publish(String(data=json.dumps({'labels': list(task_labels(goals))})))
@@ -150,11 +120,9 @@ class PlannerNode(Node):
             if goal_handle.is_cancel_requested:
                 raise TaskCanceled()
 
-        runner = TaskRunner(self.memory, self.robot, self.memory.rooms(),
-                            RunnerConfig(self.cfg.max_replans, self.cfg.max_skills), on_skill)
         t0 = time.perf_counter()
         try:
-            outcome, tokens, note = self._run(runner, request, goals)
+            done = self.planner.run(request.instruction, goals=goals, on_skill=on_skill)
         except TaskCanceled:
             result.error_code, result.error_msg = result.CANCELED, 'canceled by the client'
             goal_handle.canceled()
@@ -163,15 +131,16 @@ class PlannerNode(Node):
             result.error_code, result.error_msg = result.EXECUTION_FAILED, str(exc)
             goal_handle.abort()
             return result
+        outcome = done.outcome
         result.success = outcome.believed_done
         result.executed_skills = [s.text + ('' if s.success else f' -> {s.reason}')
                                   for s in outcome.skills]
         result.replans = outcome.replans
         result.exploration_steps = outcome.explorations
         result.path_length = float(outcome.path_length_m)
-        result.prompt_tokens = int(tokens)
+        result.prompt_tokens = int(done.prompt_tokens)
         if outcome.believed_done:
-            result.error_code, result.error_msg = result.SUCCESS, note
+            result.error_code, result.error_msg = result.SUCCESS, done.note
             goal_handle.succeed()
         else:
             result.error_code = result.EXECUTION_FAILED if outcome.skills else \
@@ -182,26 +151,6 @@ class PlannerNode(Node):
         self.get_logger().info(f'task done in {time.perf_counter() - t0:.1f} s: '
                                f'{"success" if result.success else result.error_msg}')
         return result
-
-    def _run(self, runner: TaskRunner, request, goals):  # noqa: ANN001, ANN202
-        if self.model is None:
-            return runner.run(goals, request.instruction), 0, ''
-        plan = self.model.plan(PlanRequest(request.instruction,
-                                           [g.to_text() for g in goals]))
-        out = TaskOutcome(believed_done=False)
-        runner.room_hint = ''
-        failure = execute_plan_steps(plan.steps, runner, out)
-        tokens = plan.prompt_tokens
-        if failure is None and plan.steps:
-            out.believed_done = True
-            return out, tokens, f'plan by {plan.fallback or plan.backend}'
-        # The model's plan did not get there: the grounded planner finishes the task.
-        rest = runner.run(goals, request.instruction)
-        rest.skills = out.skills + rest.skills
-        rest.explorations += out.explorations
-        rest.path_length_m += out.path_length_m
-        why = failure.reason if failure else 'empty plan'
-        return rest, tokens, f'model plan failed ({why}); grounded planner finished'
 
 
 def main(args: list[str] | None = None) -> None:

@@ -1,11 +1,11 @@
-"""`ros2 launch` descriptions built from `memory_nodes.stacks` (needs launch + launch_ros).
+"""`ros2 launch` descriptions built from `memory_nodes.launch.stacks` (needs launch + launch_ros).
 
 Imported only by the files in launch/, on machines with a full ROS 2 install.
 """
 
 from __future__ import annotations
 
-from memory_nodes.stacks import PACKAGE, config_dir, get_stack, node_parameters
+from memory_nodes.launch.stacks import PACKAGE, config_dir, get_stack, node_parameters
 
 
 def launch_description(stack_name: str):  # noqa: ANN201 - launch types are optional deps

@@ -22,14 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sim.goals import GoalCondition
-from sim.interface import Relation, SkillCall, SkillTarget
+from memory_nodes.domain.goals import GoalCondition
+from memory_nodes.domain.household import SLICING_TOOLS
+from memory_nodes.domain.skills import Relation, SkillCall, SkillTarget
 
 #: Types a held object may be put down on to free the hand, most preferred first.
 PUT_DOWN_SURFACES = ('CounterTop', 'DiningTable', 'Desk', 'SideTable', 'CoffeeTable',
                      'Dresser', 'Shelf', 'TVStand', 'Bed', 'Sofa')
-#: Types that slice a sliceable object when held.
-SLICING_TOOLS = ('Knife', 'ButterKnife')
 
 
 class GoalCompileError(ValueError):

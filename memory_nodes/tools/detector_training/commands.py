@@ -56,7 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _make_dataset(args: argparse.Namespace) -> int:
-    from memory_nodes.perception.dataset import DatasetConfig, make_dataset, print_progress
+    from memory_nodes.tools.detector_training.dataset import (
+        DatasetConfig,
+        make_dataset,
+        print_progress,
+    )
 
     config = DatasetConfig(out=Path(args.out), homes=args.homes,
                            views_per_home=args.views_per_home, seed=args.seed,
@@ -68,7 +72,7 @@ def _make_dataset(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from memory_nodes.perception.training import TrainConfig, train
+    from memory_nodes.tools.detector_training.training import TrainConfig, train
 
     config = TrainConfig(data=Path(args.data), out=Path(args.out), epochs=args.epochs,
                          imgsz=args.imgsz, batch=args.batch, workers=args.workers,
@@ -82,7 +86,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from memory_nodes.perception.training import validate
+    from memory_nodes.tools.detector_training.training import validate
 
     record = validate(Path(args.weights), Path(args.data), imgsz=args.imgsz,
                       threads=args.threads, progress=lambda m: print(m, flush=True))
@@ -98,7 +102,7 @@ def _detect(args: argparse.Namespace) -> int:
     import numpy as np
     from PIL import Image
 
-    from memory_nodes.perception.sim_frames import visible_instances
+    from memory_nodes.evaluation.sim_frames import visible_instances
     from memory_nodes.perception.yolo_detector import make_detector
     from sim.pybullet_sim import PyBulletSimulator
 

@@ -26,14 +26,14 @@ from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 
 from memory_nodes import conversions as conv
-from memory_nodes.nodes.frame_worker import FrameWorker
-from memory_nodes.nodes.params import declare_config, describe
-from memory_nodes.nodes.qos import sensor_qos
-from memory_nodes.nodes.spin import run_node
-from memory_nodes.nodes.stamp_sync import StampSynchronizer
 from memory_nodes.perception.backprojection import BackprojectionConfig
 from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
 from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
+from memory_nodes.ros.frame_worker import FrameWorker
+from memory_nodes.ros.params import declare_config, describe
+from memory_nodes.ros.qos import sensor_qos
+from memory_nodes.ros.spin import run_node
+from memory_nodes.ros.stamp_sync import StampSynchronizer
 
 DETECTORS = {'sim_segmentation', 'yolo'}
 

@@ -33,14 +33,15 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
 
 from memory_nodes import conversions as conv
-from memory_nodes.nodes.params import declare_config, describe
-from memory_nodes.nodes.qos import LATCHED, sensor_qos
-from memory_nodes.nodes.spin import run_node
-from memory_nodes.perception.sim_frames import visible_instances
-from sim.goals import TaskScorer
-from sim.interface import PRIMITIVE_SKILLS, CameraFrame, SkillCall, SkillTarget
+from memory_nodes.domain.skills import PRIMITIVE_SKILLS, SkillCall, SkillTarget
+from memory_nodes.evaluation.sim_frames import visible_instances
+from memory_nodes.ros.params import declare_config, describe
+from memory_nodes.ros.qos import LATCHED, sensor_qos
+from memory_nodes.ros.spin import run_node
+from sim.interface import CameraFrame
 from sim.oracle import apply_world_change
 from sim.pybullet_sim import PyBulletSimulator
+from sim.scoring import TaskScorer
 from sim.suite_world import build_home
 from sim.task_schema import load_suite
 
@@ -132,7 +133,8 @@ class SimBridgeNode(Node):
         self.scorer, self.task = None, None
         rooms = self._publish_rooms()
         self._publish_frame(self.sim.render())
-        return {'home': self.sim.home.name, 'rooms': rooms}
+        walls = [[*w.start[:2], *w.end[:2]] for w in self.sim.home.walls]
+        return {'home': self.sim.home.name, 'rooms': rooms, 'walls': walls}
 
     def _publish_rooms(self) -> dict:
         """The room annotation (latched; again at each task, for memories that reset)."""

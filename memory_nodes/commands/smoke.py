@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from memory_nodes.ros_env import apply_loopback_defaults
+from memory_nodes.launch.ros_env import apply_loopback_defaults
 
 
 def _frame(stamp_s: float):  # noqa: ANN202 - ROS message
@@ -45,7 +45,7 @@ def run_smoke(timeout: float = 60.0) -> int:
     from embodied_memory_msgs.srv import GetSceneGraph, QueryObjects
     from rclpy.qos import qos_profile_sensor_data
 
-    from memory_nodes.launcher import Launcher, plan
+    from memory_nodes.launch.launcher import Launcher, plan
 
     print('[smoke] starting the memory node (embodied-memory launch memory_only) ...')
     launcher = Launcher(plan('memory_only', {'memory': {'text_embeddings': 'hashing'}}))

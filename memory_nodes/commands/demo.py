@@ -13,114 +13,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from memory_nodes.ros_env import apply_loopback_defaults
+from memory_nodes.launch.ros_env import apply_loopback_defaults
 
 
 def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float('nan')
 
 
-class DemoClient:
-    """The operator's side: drives the episode through the stack's services and action."""
-
-    def __init__(self, timeout: float) -> None:
-        import rclpy
-        from embodied_memory_msgs.action import ExecuteTask
-        from embodied_memory_msgs.srv import (
-            GetSceneGraph,
-            QueryObjects,
-            SaveMemory,
-            SimControl,
-        )
-        from rclpy.action import ActionClient
-        from rclpy.executors import MultiThreadedExecutor
-        from std_srvs.srv import Trigger
-
-        rclpy.init()
-        self.node = rclpy.create_node('demo_operator')
-        self.timeout = timeout
-        self.sim = self.node.create_client(SimControl, 'sim_control')
-        self.query = self.node.create_client(QueryObjects, 'query_objects')
-        self.graph = self.node.create_client(GetSceneGraph, 'get_scene_graph')
-        self.save = self.node.create_client(SaveMemory, 'save_memory')
-        self.memory_stats = self.node.create_client(Trigger, 'memory_stats')
-        self.perception_stats = self.node.create_client(Trigger, 'perception_stats')
-        self.action = ActionClient(self.node, ExecuteTask, 'execute_task')
-        self.executor = MultiThreadedExecutor(num_threads=2)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def wait_ready(self) -> None:
-        """Block until every service and the action server are up."""
-        deadline = time.monotonic() + self.timeout
-        for client in (self.sim, self.query, self.graph, self.save, self.memory_stats,
-                       self.perception_stats):
-            if not client.wait_for_service(timeout_sec=max(0.1, deadline - time.monotonic())):
-                raise TimeoutError(f'{client.srv_name} never appeared')
-        if not self.action.wait_for_server(timeout_sec=max(0.1, deadline - time.monotonic())):
-            raise TimeoutError('execute_task action server never appeared')
-
-    def call(self, client, request, timeout: float | None = None):  # noqa: ANN001, ANN201
-        """A blocking service call (the executor spins on its own thread)."""
-        from memory_nodes.nodes.service_calls import call
-
-        return call(client, request, timeout or self.timeout)
-
-    def control(self, command: str, **payload) -> dict:  # noqa: ANN003
-        """A SimControl command; RuntimeError with the bridge's message on failure."""
-        from embodied_memory_msgs.srv import SimControl
-
-        reply = self.call(self.sim, SimControl.Request(command=command,
-                                                       payload_json=json.dumps(payload)))
-        if not reply.success:
-            raise RuntimeError(reply.message)
-        return json.loads(reply.result_json)
-
-    def run_task(self, instruction: str, goals: list[str], on_feedback) -> object:  # noqa: ANN001
-        """Send one ExecuteTask goal and wait for its result."""
-        from embodied_memory_msgs.action import ExecuteTask
-
-        goal = ExecuteTask.Goal(instruction=instruction, goal_conditions=goals)
-        sent = self.action.send_goal_async(goal, feedback_callback=on_feedback)
-        handle = _wait(sent, self.timeout)
-        if not handle.accepted:
-            raise RuntimeError('the planner refused the task')
-        return _wait(handle.get_result_async(), 600.0).result
-
-    def stats(self, client) -> dict:  # noqa: ANN001
-        """JSON stats from a Trigger service."""
-        from std_srvs.srv import Trigger
-
-        return json.loads(self.call(client, Trigger.Request()).message)
-
-    def close(self) -> None:
-        """Stop spinning and shut rclpy down."""
-        import rclpy
-
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown()
-
-
-def _wait(future, timeout: float):  # noqa: ANN001, ANN202
-    done = threading.Event()
-    future.add_done_callback(lambda _f: done.set())
-    if not done.wait(timeout):
-        raise TimeoutError(f'no answer in {timeout} s')
-    return future.result()
-
-
 def _type_only(goal: str) -> str:
     """'INSIDE(#Apple_1, Fridge): 1' -> 'INSIDE(Apple, Fridge): 1' (memory has no sim ids)."""
+    from memory_nodes.domain.goals import parse_condition
     from memory_nodes.planner.task_runner import strip_instances
-    from sim.goals import parse_condition
 
     return strip_instances(parse_condition(goal)).to_text()
 
@@ -129,10 +37,9 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
              out_dir: str = 'demo_out', timeout: float = 90.0) -> int:
     """Run the demo episode; 0 when every task succeeded."""
     apply_loopback_defaults()
-    from memory_nodes.evaluation.scene_graph_plot import plot_scene_graph
-    from memory_nodes.launcher import Launcher, plan
-    from sim.suite_world import build_home
-    from sim.task_schema import load_suite
+    from memory_nodes.evaluation.scene_graph_plot import FloorPlan, plot_scene_graph
+    from memory_nodes.launch.launcher import Launcher, plan
+    from memory_nodes.ros.stack_client import StackClient
 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -149,7 +56,7 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
     client = None
     code = 1
     try:
-        client = DemoClient(timeout)
+        client = StackClient(timeout)
         client.wait_ready()
         info = client.control('load_episode', suite=suite, episode=episode)
         task_list = info['tasks'][:tasks] if tasks else info['tasks']
@@ -179,7 +86,7 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
                   f'{time.perf_counter() - t0:.1f} s)'
                   + ('' if score['success'] else f'; planner: {result.error_msg}'), flush=True)
         code = _summary(client, rows, out, suite, episode, plot_scene_graph,
-                        build_home(load_suite(suite).episodes[episode].home), t_start)
+                        FloorPlan.from_json(info), t_start)
     finally:
         if client is not None:
             client.close()
@@ -188,7 +95,7 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
     return code
 
 
-def _summary(client, rows, out, suite, episode, plot, home, t_start) -> int:  # noqa: ANN001
+def _summary(client, rows, out, suite, episode, plot, floor_plan, t_start) -> int:  # noqa: ANN001
     from embodied_memory_msgs.srv import GetSceneGraph, QueryObjects, SaveMemory
 
     ok = sum(1 for _, _, s, _ in rows if s['success'])
@@ -205,7 +112,7 @@ def _summary(client, rows, out, suite, episode, plot, home, t_start) -> int:  # 
     saved = client.call(client.save, SaveMemory.Request(path=str(out / 'memory.json.gz')))
     full = client.call(client.graph, GetSceneGraph.Request(mode=1))
     graph = json.loads(full.json)
-    png = plot(graph, out / 'scene_graph.png', home,
+    png = plot(graph, out / 'scene_graph.png', floor_plan,
                title=f'{suite} episode {episode}: memory after {len(rows)} tasks')
     ltm = mem['ltm']
     worker = per['worker']

@@ -27,10 +27,10 @@ from rclpy.node import Node
 from std_msgs.msg import Header, String
 
 from memory_nodes import conversions as conv
-from memory_nodes.nodes.qos import LATCHED
-from memory_nodes.nodes.service_calls import call
+from memory_nodes.domain.skills import SkillCall, SkillResult, SkillTarget
 from memory_nodes.planner.plan import MemoryHit
-from sim.interface import SkillCall, SkillResult, SkillTarget
+from memory_nodes.ros.qos import LATCHED
+from memory_nodes.ros.service_calls import call
 
 
 def _hit(obj: Any, source: str = 'ltm', room: str = '') -> MemoryHit:

@@ -1,7 +1,7 @@
 """The project's own launcher for pip installs: `embodied-memory launch <stack>`.
 
 `launch`/`launch_ros` are not installable from PyPI, so this starts the same node set as
-`launch/<stack>.launch.py` (both read `memory_nodes.stacks`), each node in its own process,
+`launch/<stack>.launch.py` (both read `memory_nodes.launch.stacks`), each node in its own process,
 with the same parameter files. Ctrl-C (SIGINT) or SIGTERM stops every node cleanly; if any
 node dies, the others are stopped and the launcher exits non-zero.
 """
@@ -16,8 +16,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from memory_nodes.ros_env import ros_environment
-from memory_nodes.stacks import STACKS, config_dir, get_stack, node_parameters
+from memory_nodes.launch.ros_env import ros_environment
+from memory_nodes.launch.stacks import STACKS, config_dir, get_stack, node_parameters
 
 
 @dataclass

@@ -25,13 +25,13 @@ class NodeSpec:
     remappings: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-MEMORY = NodeSpec('memory', 'memory_node', 'memory_nodes.nodes.memory_node', 'memory.yaml')
+MEMORY = NodeSpec('memory', 'memory_node', 'memory_nodes.ros.memory_node', 'memory.yaml')
 PERCEPTION = NodeSpec(
-    'perception', 'perception_node', 'memory_nodes.nodes.perception_node', 'perception.yaml'
+    'perception', 'perception_node', 'memory_nodes.ros.perception_node', 'perception.yaml'
 )
-PLANNER = NodeSpec('planner', 'planner_node', 'memory_nodes.nodes.planner_node', 'planner.yaml')
+PLANNER = NodeSpec('planner', 'planner_node', 'memory_nodes.ros.planner_node', 'planner.yaml')
 SIM_BRIDGE = NodeSpec(
-    'sim_bridge', 'sim_bridge_node', 'memory_nodes.nodes.sim_bridge_node', 'sim_bridge.yaml'
+    'sim_bridge', 'sim_bridge_node', 'memory_nodes.ros.sim_bridge_node', 'sim_bridge.yaml'
 )
 
 

@@ -46,11 +46,11 @@ from memory_nodes.memory.eviction import POLICY_NAMES
 from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
 from memory_nodes.memory.short_term import ShortTermConfig
 from memory_nodes.memory.state_change import StateChange
-from memory_nodes.nodes.frame_worker import FrameWorker
-from memory_nodes.nodes.markers import scene_markers
-from memory_nodes.nodes.params import declare_config, describe
-from memory_nodes.nodes.qos import LATCHED, sensor_qos
-from memory_nodes.nodes.spin import run_node
+from memory_nodes.ros.frame_worker import FrameWorker
+from memory_nodes.ros.markers import scene_markers
+from memory_nodes.ros.params import declare_config, describe
+from memory_nodes.ros.qos import LATCHED, sensor_qos
+from memory_nodes.ros.spin import run_node
 
 DELTAS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
                     durability=DurabilityPolicy.TRANSIENT_LOCAL,

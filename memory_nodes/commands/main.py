@@ -13,14 +13,14 @@ import sys
 
 #: Where subcommands come from: 'module' (its `register`) or 'module:function'.
 COMMAND_MODULES = (
-    'memory_nodes.launcher',
-    'memory_nodes.smoke',
-    'memory_nodes.demo',
+    'memory_nodes.launch.launcher',
+    'memory_nodes.commands.smoke',
+    'memory_nodes.commands.demo',
     'sim.cli',
     'sim.tasks_cli:register_tasks',
-    'memory_nodes.planner.serve_cli',
+    'memory_nodes.commands.serve_model',
     'memory_nodes.evaluation.bench_cli',
-    'memory_nodes.perception.perception_cli',
+    'memory_nodes.tools.detector_training.commands',
 )
 
 

@@ -1,0 +1,1 @@
+"""The `embodied-memory` command line: `main` wires every area's subcommands together."""

@@ -1,0 +1,28 @@
+"""The one label normaliser: how a word for a thing is compared with another.
+
+Perception labels ('Coffee_Mug ', 'diningtable'), AI2-THOR type names ('DiningTable'),
+words from instructions ('dining table') and memory labels all meet here.
+`normalize_label` gives the readable form ('dining table'); `label_key` the comparison key
+('diningtable'), which ignores case, spaces, underscores, hyphens and CamelCase, so two
+labels name the same thing exactly when their keys are equal.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CAMEL = re.compile(r'(?<=[a-z0-9])(?=[A-Z])')
+
+
+def normalize_label(label: str) -> str:
+    """Lower-case, trim, split CamelCase and collapse separators.
+
+    'Coffee_Mug ' == 'coffee mug' and AI2-THOR's 'DiningTable' == 'dining table'.
+    """
+    text = _CAMEL.sub(' ', str(label))
+    return ' '.join(text.replace('_', ' ').replace('-', ' ').lower().split())
+
+
+def label_key(label: str) -> str:
+    """The comparison key of a label: `normalize_label` without spaces ('diningtable')."""
+    return normalize_label(label).replace(' ', '')

@@ -1,1 +1,0 @@
-"""Thin rclpy nodes: convert messages, call the cores, publish results."""

@@ -1,0 +1,124 @@
+"""One whole request, in process: words in, goals read, a plan tried, skills executed.
+
+`TaskPlanner.run(instruction, goal_conditions)` is what the planner node's ExecuteTask does,
+without ROS: it reads the request into ALFRED-L goal conditions (the given conditions,
+object words mapped through the ontology, or goals read from the instruction's controlled
+grammar), lets a model backend plan first when one is configured and executes its steps,
+and has the grounded `TaskRunner` finish whatever the model's plan did not reach (or do it
+all when there is no model). Any backend can be run and benchmarked this way, in process;
+the node only converts messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from memory_nodes.domain.goals import GoalCondition, GoalParseError, parse_condition
+from memory_nodes.domain.household import HOUSEHOLD
+from memory_nodes.domain.ontology import Ontology
+from memory_nodes.domain.skills import SkillCall, SkillResult
+from memory_nodes.planner.grounded_backend import execute_plan_steps
+from memory_nodes.planner.instruction_grammar import goals_from_instruction
+from memory_nodes.planner.plan import MemoryView, PlannerBackend, PlanRequest
+from memory_nodes.planner.task_runner import RunnerConfig, SkillExecutor, TaskOutcome, TaskRunner
+
+
+class InvalidRequest(ValueError):
+    """The request cannot be read into goals; the message says what was wrong."""
+
+
+@dataclass
+class RequestOutcome:
+    """What one request came to: the goals read, the runner's outcome, model tokens."""
+
+    goals: list[GoalCondition]
+    outcome: TaskOutcome
+    prompt_tokens: int = 0
+    note: str = ''
+
+
+class TaskPlanner:
+    """Reads requests into goals and carries them out from memory through a robot.
+
+    `model` is any `PlannerBackend` (None: the grounded planner alone). `areas` are the
+    rooms memory knows, passed on to the runner for exploration.
+    """
+
+    def __init__(self, memory: MemoryView, robot: SkillExecutor, *,
+                 model: PlannerBackend | None = None, ontology: Ontology = HOUSEHOLD,
+                 runner_config: RunnerConfig | None = None,
+                 max_instruction_chars: int = 2000) -> None:
+        self.memory = memory
+        self.robot = robot
+        self.model = model
+        self.ontology = ontology
+        self.runner_config = runner_config or RunnerConfig()
+        self.max_instruction_chars = max_instruction_chars
+
+    def goals_for(self, instruction: str, goal_conditions: Sequence[str] = ()
+                  ) -> list[GoalCondition]:
+        """The request's goals; raises `InvalidRequest` naming what could not be read."""
+        instruction = instruction.strip()
+        if len(instruction) > self.max_instruction_chars:
+            raise InvalidRequest(f'instruction is {len(instruction)} characters; at most '
+                                 f'{self.max_instruction_chars}')
+        if not instruction and not goal_conditions:
+            raise InvalidRequest('empty request: give an instruction or goal conditions')
+        goals = [self._condition(text) for text in goal_conditions]
+        if goals:
+            return goals
+        read = goals_from_instruction(instruction, self.ontology)
+        if read.unread and not read.goals:
+            raise InvalidRequest('cannot read the instruction into goals (clauses not '
+                                 f'understood: {read.unread}); give goal_conditions')
+        return read.goals
+
+    def _condition(self, text: str) -> GoalCondition:
+        try:
+            goal = parse_condition(text, require_value=False)
+        except GoalParseError as exc:
+            raise InvalidRequest(f'goal condition {text!r}: {exc}') from exc
+        # Object words go through the ontology; STATE's second word is a state.
+        for attr in ('obj',) if goal.kind == 'STATE' else ('obj', 'target'):
+            word = getattr(goal, attr)
+            if word:
+                alias = self.ontology.resolve(word)
+                if not alias.ok:
+                    raise InvalidRequest(f'goal condition {text!r}: unknown object {word!r}')
+                goal = dataclasses.replace(goal, **{attr: alias.object_type})
+        return goal
+
+    def runner(self, on_skill: Callable[[SkillCall, SkillResult], None] | None = None
+               ) -> TaskRunner:
+        """A grounded runner over this planner's memory, robot and ontology."""
+        return TaskRunner(self.memory, self.robot, self.memory.rooms(), self.runner_config,
+                          on_skill, ontology=self.ontology)
+
+    def run(self, instruction: str, goal_conditions: Sequence[str] = (), *,
+            goals: Sequence[GoalCondition] | None = None,
+            on_skill: Callable[[SkillCall, SkillResult], None] | None = None
+            ) -> RequestOutcome:
+        """Carry out one request; `goals` (already read) skips reading the request."""
+        goals = list(goals) if goals is not None else self.goals_for(instruction,
+                                                                     goal_conditions)
+        runner = self.runner(on_skill)
+        if self.model is None:
+            return RequestOutcome(goals, runner.run(goals, instruction))
+        plan = self.model.plan(PlanRequest(instruction, [g.to_text() for g in goals]))
+        out = TaskOutcome(believed_done=False)
+        runner.room_hint = ''
+        failure = execute_plan_steps(plan.steps, runner, out)
+        tokens = plan.prompt_tokens
+        if failure is None and plan.steps:
+            out.believed_done = True
+            return RequestOutcome(goals, out, tokens, f'plan by {plan.fallback or plan.backend}')
+        # The model's plan did not get there: the grounded planner finishes the task.
+        rest = runner.run(goals, instruction)
+        rest.skills = out.skills + rest.skills
+        rest.explorations += out.explorations
+        rest.path_length_m += out.path_length_m
+        why = failure.reason if failure else 'empty plan'
+        return RequestOutcome(goals, rest, tokens,
+                              f'model plan failed ({why}); grounded planner finished')
