@@ -19,7 +19,7 @@ def _rotation(axis, angle):
                                         ((0, 1, 0), -2.5), ((1, 2, 3), 3.1),
                                         ((1, 1, 0), math.pi), ((0, 0, 1), 0.0)])
 def test_pose_round_trip(axis, angle):
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
 
     m = np.eye(4)
     m[:3, :3] = _rotation(axis, angle)
@@ -31,7 +31,7 @@ def test_pose_round_trip(axis, angle):
 def test_bad_pose_is_refused():
     from geometry_msgs.msg import Pose
 
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
 
     zero = Pose()
     zero.orientation.w = 0.0  # all-zero quaternion
@@ -50,7 +50,7 @@ def test_bad_pose_is_refused():
 def test_image_round_trip(encoding, dtype, shape):
     from std_msgs.msg import Header
 
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
 
     rng = np.random.default_rng(0)
     array = (rng.random(shape) * 200).astype(dtype)
@@ -63,7 +63,7 @@ def test_images_in_other_encodings_and_bad_images():
     from sensor_msgs.msg import Image
     from std_msgs.msg import Header
 
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
 
     depth_mm = np.array([[1000, 2500]], dtype=np.uint16)
     msg = Image(height=1, width=2, encoding='16UC1', step=4, data=depth_mm.tobytes())
@@ -82,7 +82,7 @@ def test_images_in_other_encodings_and_bad_images():
 
 
 def test_observation_and_states_round_trip():
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
     from memory_nodes.memory.observation import ObjectObservation
 
     pts = np.random.default_rng(1).random((5000, 3))
@@ -99,7 +99,7 @@ def test_observation_and_states_round_trip():
 
 
 def test_stamps():
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
 
     t = conv.seconds_to_stamp(12.25)
     assert (t.sec, t.nanosec) == (12, 250_000_000)

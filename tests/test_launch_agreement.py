@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from memory_nodes import launcher, stacks
+from memory_nodes.launch import launcher, stacks
 
 LAUNCH_FILES = sorted((ROOT / 'launch').glob('*.launch.py'))
 

@@ -54,7 +54,7 @@ def _call(client, srv_type, name, request, timeout=10.0):
 def _frame(objects, stamp=1.0, frame='map'):
     from embodied_memory_msgs.msg import ObjectObservationArray
 
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
     from memory_nodes.memory.observation import ObjectObservation
 
     rng = np.random.default_rng(1)

@@ -15,7 +15,7 @@ pytestmark = [requires_ros, pytest.mark.ros]
 def _observations(stamp, objects):
     from embodied_memory_msgs.msg import ObjectObservationArray
 
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
     from memory_nodes.memory.observation import ObjectObservation
 
     rng = np.random.default_rng(int(stamp * 10))
@@ -84,7 +84,7 @@ def test_memory_node_killed_mid_stream_keeps_what_it_confirmed(tmp_path, ros_env
 def _image(array, encoding, stamp, frame='head_camera_optical_frame'):
     from std_msgs.msg import Header
 
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
 
     return conv.image_to_msg(array, encoding, Header(stamp=conv.seconds_to_stamp(stamp),
                                                      frame_id=frame))
@@ -99,7 +99,7 @@ def test_perception_node_drops_malformed_frames_and_keeps_working(ros_env):
     from sensor_msgs.msg import CameraInfo, Image
     from std_msgs.msg import Header, String
 
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
 
     node = NodeProcess('memory_nodes.ros.perception_node', {'use_tf': False}, ros_env)
     client = RosClient('perception_input')

@@ -161,7 +161,7 @@ def _publish_sim_frames(client, frames, stamp0: float = 1.0) -> None:
     from sensor_msgs.msg import CameraInfo, Image
     from std_msgs.msg import Header
 
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
     from memory_nodes.ros.qos import sensor_qos
 
     # Reliable, as the sim stack runs it: best-effort drops large images on loopback.
@@ -200,7 +200,7 @@ def test_perception_node_runs_the_yolo_weights_over_dds(tiny_weights: Path, tmp_
     from embodied_memory_msgs.msg import ObjectObservationArray
     from ros_processes import NodeProcess, RosClient
 
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
     from memory_nodes.ros.qos import sensor_qos
     from sim.pybullet_sim import PyBulletSimulator
 

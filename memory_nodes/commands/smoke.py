@@ -19,7 +19,7 @@ from memory_nodes.launch.ros_env import apply_loopback_defaults
 def _frame(stamp_s: float):  # noqa: ANN202 - ROS message
     from embodied_memory_msgs.msg import ObjectObservation, ObjectObservationArray
 
-    from memory_nodes import conversions as conv
+    from memory_nodes.ros import conversions as conv
     from memory_nodes.memory.observation import ObjectObservation as CoreObservation
 
     rng = np.random.default_rng(0)

@@ -40,7 +40,7 @@ from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
-from memory_nodes import conversions as conv
+from memory_nodes.ros import conversions as conv
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.eviction import POLICY_NAMES
 from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
