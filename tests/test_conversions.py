@@ -82,8 +82,8 @@ def test_images_in_other_encodings_and_bad_images():
 
 
 def test_observation_and_states_round_trip():
-    from memory_nodes.ros import conversions as conv
     from memory_nodes.memory.observation import ObjectObservation
+    from memory_nodes.ros import conversions as conv
 
     pts = np.random.default_rng(1).random((5000, 3))
     obs = ObjectObservation('Mug', 0.8, pts, 12.5, track_id=3, states={'dirty': True},

@@ -54,8 +54,8 @@ def _call(client, srv_type, name, request, timeout=10.0):
 def _frame(objects, stamp=1.0, frame='map'):
     from embodied_memory_msgs.msg import ObjectObservationArray
 
-    from memory_nodes.ros import conversions as conv
     from memory_nodes.memory.observation import ObjectObservation
+    from memory_nodes.ros import conversions as conv
 
     rng = np.random.default_rng(1)
     msg = ObjectObservationArray()

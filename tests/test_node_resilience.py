@@ -15,8 +15,8 @@ pytestmark = [requires_ros, pytest.mark.ros]
 def _observations(stamp, objects):
     from embodied_memory_msgs.msg import ObjectObservationArray
 
-    from memory_nodes.ros import conversions as conv
     from memory_nodes.memory.observation import ObjectObservation
+    from memory_nodes.ros import conversions as conv
 
     rng = np.random.default_rng(int(stamp * 10))
     msg = ObjectObservationArray()

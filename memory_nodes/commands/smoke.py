@@ -19,8 +19,8 @@ from memory_nodes.launch.ros_env import apply_loopback_defaults
 def _frame(stamp_s: float):  # noqa: ANN202 - ROS message
     from embodied_memory_msgs.msg import ObjectObservation, ObjectObservationArray
 
-    from memory_nodes.ros import conversions as conv
     from memory_nodes.memory.observation import ObjectObservation as CoreObservation
+    from memory_nodes.ros import conversions as conv
 
     rng = np.random.default_rng(0)
     scene = [('Apple', (1.2, 0.4, 0.95), 0.08), ('Mug', (1.5, 0.2, 0.95), 0.1),

@@ -40,12 +40,12 @@ from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
-from memory_nodes.ros import conversions as conv
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.eviction import POLICY_NAMES
 from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
 from memory_nodes.memory.short_term import ShortTermConfig
 from memory_nodes.memory.state_change import StateChange
+from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.frame_worker import FrameWorker
 from memory_nodes.ros.markers import scene_markers
 from memory_nodes.ros.params import declare_config, describe

@@ -25,10 +25,10 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 
-from memory_nodes.ros import conversions as conv
 from memory_nodes.perception.backprojection import BackprojectionConfig
 from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
 from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
+from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.frame_worker import FrameWorker
 from memory_nodes.ros.params import declare_config, describe
 from memory_nodes.ros.qos import sensor_qos

@@ -26,9 +26,9 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from std_msgs.msg import Header, String
 
-from memory_nodes.ros import conversions as conv
 from memory_nodes.domain.skills import SkillCall, SkillResult, SkillTarget
 from memory_nodes.planner.plan import MemoryHit
+from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.qos import LATCHED
 from memory_nodes.ros.service_calls import call
 
