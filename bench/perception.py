@@ -148,8 +148,8 @@ def fusion_pr(detector, episodes) -> dict[str, float]:
         for episode in episodes:
             sim.reset(build_home(episode.home), seed=episode.home.seed)
             memory = make_condition('ltm', text_embeddings='hashing').memory
-            for name, (x0, y0, x1, y1) in sim.rooms().items():
-                memory.ltm.define_room(name, (x0, y0, -0.1), (x1, y1, 3.0))
+            for name, footprint in sim.rooms().items():
+                memory.ltm.define_room_footprint(name, footprint)
             perception = SimFramePerception(detector=detector)
             robot = SimRobot(sim, memory, None, perception)
             for room in sim.rooms():

@@ -90,8 +90,7 @@ def populate(spec, rng) -> RobotMemory:
     """A memory that has seen the whole home (PASSES passes, FRAME things per frame)."""
     mem = RobotMemory()
     for room in spec.rooms:
-        x0, y0, x1, y1 = room.footprint
-        mem.ltm.define_room(room.name, (x0, y0, 0.0), (x1, y1, 3.0))
+        mem.ltm.define_room_footprint(room.name, room.footprint)
     things = [t for t in spec.things() if t.position is not None]
     stamp = 0.0
     for _ in range(PASSES):

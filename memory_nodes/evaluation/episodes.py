@@ -144,8 +144,8 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
     home = build_home(episode.home)
     sim.reset(home, seed=episode.home.seed)
     if setup.memory is not None:
-        for name, (x0, y0, x1, y1) in sim.rooms().items():
-            setup.memory.ltm.define_room(name, (x0, y0, -0.1), (x1, y1, 3.0))
+        for name, footprint in sim.rooms().items():
+            setup.memory.ltm.define_room_footprint(name, footprint)
     if setup.history is not None:
         setup.history.room_footprints = dict(sim.rooms())  # the same map the LTM gets
     robot = SimRobot(sim, setup.memory, setup.history, perception)
@@ -162,8 +162,8 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
                 and setup.memory is not None:
             if setup.clear_before_task:
                 setup.memory.reset()
-            for name, (x0, y0, x1, y1) in sim.rooms().items():
-                setup.memory.ltm.define_room(name, (x0, y0, -0.1), (x1, y1, 3.0))
+            for name, footprint in sim.rooms().items():
+                setup.memory.ltm.define_room_footprint(name, footprint)
         tokens = memory_prompt_tokens(setup, task.instruction, history_tokens)
         recorder.task(robot.now(), task)
         hits0, stm_lookups0 = recorder.hits, recorder.lookups

@@ -34,7 +34,7 @@ from memory_nodes.memory.observation import CameraView, ObjectObservation
 from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.queries import SceneQueries
 from memory_nodes.memory.relations import RelationEstimator
-from memory_nodes.memory.rooms import RoomMap
+from memory_nodes.memory.rooms import RoomMap, footprint_box
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
 from memory_nodes.memory.state_change import StateChange
 
@@ -258,6 +258,10 @@ class LongTermMemory:
                                      np.asarray(list(hi), float))
         self._commit()
         return rid
+
+    def define_room_footprint(self, name: str, footprint: Sequence[float]) -> str:
+        """Declare an annotated room from its 2D footprint (xmin, ymin, xmax, ymax)."""
+        return self.define_room(name, *footprint_box(footprint))
 
     def merge_duplicates(self) -> list[tuple[str, str]]:
         """Run a full duplicate-merging pass now; returns (merged, kept) id pairs."""

@@ -8,7 +8,11 @@ else is known it goes to the configured default room.
 
 from __future__ import annotations
 
+import json
+import math
 from collections import deque
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
@@ -18,6 +22,58 @@ from memory_nodes.memory.scene_graph import SceneGraph, SceneNode
 
 BUILDING_ID = 'b000000'
 AGENT_ID = 'a000000'
+# A 2D room footprint stands for one storey: from just below the floor (so that points
+# on the floor, with depth noise, still fall inside) up to above any ceiling in a home.
+ROOM_FLOOR_Z = -0.1
+ROOM_CEILING_Z = 3.0
+
+Footprint = tuple[float, float, float, float]
+
+
+def footprint_box(footprint: Sequence[float]) -> tuple[tuple[float, float, float],
+                                                       tuple[float, float, float]]:
+    """The 3D box (lo, hi) of a room footprint (xmin, ymin, xmax, ymax) over one storey."""
+    x0, y0, x1, y1 = (float(v) for v in footprint)
+    return (x0, y0, ROOM_FLOOR_Z), (x1, y1, ROOM_CEILING_Z)
+
+
+class RoomAnnotation(NamedTuple):
+    """Annotated room footprints, as the simulator (or a map server) publishes them."""
+
+    frame_id: str
+    rooms: dict[str, Footprint]
+
+
+def parse_room_annotation(text: str) -> RoomAnnotation:
+    """Parse `{"frame_id": ..., "rooms": {name: [xmin, ymin, xmax, ymax]}}`.
+
+    Raises ValueError naming what is wrong (not JSON, no `rooms` object, a box that is
+    not four finite numbers), so a node can count and log the message instead of
+    half-applying it.
+    """
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f'room annotation is not JSON: {exc}') from None
+    if not isinstance(data, dict) or not isinstance(data.get('rooms'), dict):
+        raise ValueError('room annotation needs a "rooms" object of '
+                         'name: [xmin, ymin, xmax, ymax]')
+    frame_id = data.get('frame_id', '')
+    if not isinstance(frame_id, str):
+        raise ValueError(f'room annotation frame_id must be a string, got {frame_id!r}')
+    rooms: dict[str, Footprint] = {}
+    for name, box in data['rooms'].items():
+        try:
+            if not isinstance(box, list):
+                raise TypeError
+            x0, y0, x1, y1 = (float(v) for v in box)
+        except (TypeError, ValueError):
+            raise ValueError(f'room {name!r}: expected [xmin, ymin, xmax, ymax], '
+                             f'got {box!r}') from None
+        if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+            raise ValueError(f'room {name!r} has a non-finite box {box!r}')
+        rooms[name] = (x0, y0, x1, y1)
+    return RoomAnnotation(frame_id, rooms)
 
 
 class RoomMap:

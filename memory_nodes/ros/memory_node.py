@@ -4,7 +4,8 @@ Subscribes ObjectObservationArray (fused off the executor in a bounded worker th
 drops stale frames) and ObjectStateEvent (the robot's own actions); serves QueryObjects,
 GetSceneGraph, RecallStates, SaveMemory, LoadMemory and reset_memory (std_srvs/Trigger);
 publishes SceneGraphDelta (reliable, transient-local, sequence numbers) and a
-visualization_msgs/MarkerArray for RViz. Persists to SQLite at `database_path`.
+visualization_msgs/MarkerArray for RViz through a `SceneGraphSender`. Persists to SQLite
+at `database_path`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import threading
 from pathlib import Path
 
 import rclpy
-from embodied_memory_msgs.msg import (
-    ObjectObservationArray,
-    ObjectStateEvent,
-    SceneGraphDelta,
-)
+from embodied_memory_msgs.msg import ObjectObservationArray, ObjectStateEvent
 from embodied_memory_msgs.srv import (
     GetSceneGraph,
     LoadMemory,
@@ -30,44 +26,47 @@ from embodied_memory_msgs.srv import (
     SaveMemory,
 )
 from rclpy.node import Node
-from rclpy.qos import (
-    DurabilityPolicy,
-    HistoryPolicy,
-    QoSProfile,
-    ReliabilityPolicy,
-)
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
-from visualization_msgs.msg import MarkerArray
 
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.eviction import POLICY_NAMES
 from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
+from memory_nodes.memory.rooms import parse_room_annotation
 from memory_nodes.memory.short_term import ShortTermConfig
 from memory_nodes.memory.state_change import StateChange
 from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.frame_worker import FrameWorker
-from memory_nodes.ros.markers import scene_markers
-from memory_nodes.ros.params import declare_config, describe
+from memory_nodes.ros.params import declare_config, describe, nested, param
 from memory_nodes.ros.qos import LATCHED, sensor_qos
+from memory_nodes.ros.scene_graph_sender import SceneGraphSender
 from memory_nodes.ros.spin import run_node
-
-DELTAS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
-                    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-                    history=HistoryPolicy.KEEP_LAST)
 
 
 @dataclasses.dataclass
 class MemoryNodeConfig:
-    """Parameters of the memory node (each one is a ROS parameter)."""
+    """Parameters of the memory node (each one is a ROS parameter).
+
+    `stm` and `ltm` are the core's own configs, declared field by field: `stm_capacity`,
+    `stm_policy`, ... and `ltm.fusion.voxel_size`, ... (see `params.nested`).
+    """
 
     map_frame: str = describe('map', 'frame of all memory geometry (REP 105)')
     database_path: str = describe('', 'SQLite file for durable memory; empty = in RAM only')
     default_save_path: str = describe('memory_snapshot.json.gz',
                                       'file SaveMemory writes when its path is empty')
-    stm_capacity: int = describe(10, 'short-term memory capacity (entries)', min=1)
-    stm_policy: str = describe('robot_aware', 'short-term eviction policy',
-                               choices=set(POLICY_NAMES))
+    # Prefix `stm_`, not `stm.`: the names users already set (`stm_capacity`,
+    # `stm_policy`) stay valid.
+    stm: ShortTermConfig = nested(
+        lambda: ShortTermConfig(policy='robot_aware'), 'stm_',
+        {'capacity': param('short-term memory capacity (entries)', min=1),
+         'policy': param('short-term eviction policy', choices=set(POLICY_NAMES))})
+    ltm: LongTermMemoryConfig = nested(
+        LongTermMemoryConfig, 'ltm.',
+        # Keeps its older, shorter name: launch commands and tests set it.
+        {'embedder.backend': param("free-text queries: 'minilm' or 'hashing'",
+                                   name='text_embeddings', choices={'minilm', 'hashing'})})
     stm_from_observations: bool = describe(
         True, 'write confirmed objects seen by the camera into the short-term memory')
     observations_topic: str = describe('observations', 'ObjectObservationArray input')
@@ -82,8 +81,6 @@ class MemoryNodeConfig:
     default_token_budget: int = describe(800, 'GetSceneGraph token budget when 0', min=16)
     frame_queue: int = describe(2, 'frames waiting for fusion before the oldest drops', min=1)
     reliable_sensors: bool = describe(False, 'reliable QoS on observations (simulation)')
-    text_embeddings: str = describe('minilm', "free-text queries: 'minilm' or 'hashing'",
-                                    choices={'minilm', 'hashing'})
 
 
 class MemoryNode(Node):
@@ -92,16 +89,10 @@ class MemoryNode(Node):
     def __init__(self, **kwargs) -> None:  # noqa: ANN003 - rclpy Node kwargs
         super().__init__('memory', **kwargs)
         self.cfg = declare_config(self, MemoryNodeConfig)
-        ltm_cfg = LongTermMemoryConfig()
-        if self.cfg.text_embeddings == 'hashing':
-            ltm_cfg.embedder.backend = 'hashing'
-        stm_cfg = ShortTermConfig(capacity=self.cfg.stm_capacity, policy=self.cfg.stm_policy)
         db = self.cfg.database_path or None
-        self.memory = RobotMemory(ltm_cfg, stm_cfg, db_path=db,
+        self.memory = RobotMemory(self.cfg.ltm, self.cfg.stm, db_path=db,
                                   stm_from_observations=self.cfg.stm_from_observations)
         self.rejected: dict[str, int] = {}
-        self._full_update_due = True
-        self._publish_lock = threading.Lock()
         self.worker: FrameWorker = FrameWorker(self._fuse, self.cfg.frame_queue,
                                                'memory-fusion', self._on_worker_error)
         self.create_subscription(ObjectObservationArray, self.cfg.observations_topic,
@@ -115,8 +106,9 @@ class MemoryNode(Node):
                                  LATCHED)
         self.fused_pub = self.create_publisher(Header, self.cfg.fused_topic, LATCHED)
         self.last_fused = 0.0
-        self.delta_pub = self.create_publisher(SceneGraphDelta, self.cfg.deltas_topic, DELTAS)
-        self.marker_pub = self.create_publisher(MarkerArray, self.cfg.markers_topic, LATCHED)
+        self.sender = SceneGraphSender(self, self.memory, self.cfg.map_frame,
+                                       self.cfg.deltas_topic, self.cfg.markers_topic,
+                                       self.cfg.publish_period)
         self.create_service(QueryObjects, 'query_objects', self._on_query)
         self.create_service(GetSceneGraph, 'get_scene_graph', self._on_get_scene_graph)
         self.create_service(RecallStates, 'recall_states', self._on_recall)
@@ -125,11 +117,10 @@ class MemoryNode(Node):
         self.create_service(MarkMissing, 'mark_missing', self._on_mark_missing)
         self.create_service(Trigger, 'reset_memory', self._on_reset)
         self.create_service(Trigger, 'memory_stats', self._on_stats)
-        self.create_timer(self.cfg.publish_period, self._publish_changes)
         nodes = len(self.memory.ltm.graph.nodes)
         self.get_logger().info(
-            f'memory ready: {nodes} nodes loaded, stm {self.cfg.stm_policy} '
-            f'x{self.cfg.stm_capacity}, database {db or "none (RAM only)"}')
+            f'memory ready: {nodes} nodes loaded, stm {self.cfg.stm.policy} '
+            f'x{self.cfg.stm.capacity}, database {db or "none (RAM only)"}')
 
     # ---- inputs --------------------------------------------------------------------
     def _reject(self, reason: str, detail: str) -> None:
@@ -172,17 +163,14 @@ class MemoryNode(Node):
 
     def _on_rooms(self, msg: String) -> None:
         try:
-            data = json.loads(msg.data)
-            rooms = data['rooms']
-            for name, (x0, y0, x1, y1) in rooms.items():
-                lo, hi = (float(x0), float(y0), -0.1), (float(x1), float(y1), 3.0)
-                if not all(math.isfinite(v) for v in lo + hi):
-                    raise ValueError(f'room {name!r} has a non-finite box')
-                with self.memory.lock:
-                    self.memory.ltm.define_room(name, lo, hi)
-            self.get_logger().info(f'room annotation: {", ".join(sorted(rooms))}')
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            rooms = parse_room_annotation(msg.data).rooms
+        except ValueError as exc:
             self._reject('malformed_rooms', str(exc))
+            return
+        for name, footprint in rooms.items():
+            with self.memory.lock:
+                self.memory.ltm.define_room_footprint(name, footprint)
+        self.get_logger().info(f'room annotation: {", ".join(sorted(rooms))}')
 
     def _on_worker_error(self, exc: BaseException) -> None:
         if not rclpy.ok(context=self.context):
@@ -294,7 +282,7 @@ class MemoryNode(Node):
             return response
         try:
             response.node_count = self.memory.load(path)
-            self._full_update_due = True
+            self.sender.request_full_update()
         except (OSError, ValueError, KeyError) as exc:
             code = response.VERSION_MISMATCH if 'version' in str(exc).lower() else \
                 response.IO_ERROR
@@ -311,7 +299,7 @@ class MemoryNode(Node):
 
     def _on_reset(self, _request, response):  # noqa: ANN001, ANN201
         self.memory.reset()
-        self._full_update_due = True
+        self.sender.request_full_update()
         response.success, response.message = True, 'memory cleared'
         return response
 
@@ -322,47 +310,6 @@ class MemoryNode(Node):
         stats['last_fused_stamp'] = self.last_fused
         response.success, response.message = True, json.dumps(stats, default=str)
         return response
-
-    # ---- outputs -------------------------------------------------------------------
-    def _publish_changes(self) -> None:
-        if not self._publish_lock.acquire(blocking=False):
-            return
-        try:
-            self._publish_delta()
-        finally:
-            self._publish_lock.release()
-
-    def _publish_delta(self) -> None:
-        memory = self.memory
-        delta = memory.take_delta()
-        full = self._full_update_due
-        if delta is None and not full:
-            return
-        with memory.lock:
-            graph = memory.ltm.graph
-            msg = SceneGraphDelta(sequence=delta.sequence if delta else memory.sequence,
-                                  full_update=full)
-            msg.header.stamp = self.get_clock().now().to_msg()
-            msg.header.frame_id = self.cfg.map_frame
-            ids = list(graph.nodes) if full else (delta.changed if delta else [])
-            for nid in ids:
-                node = graph.nodes.get(nid)
-                if node is not None:
-                    item = conv.node_to_memory_object(node, graph.support(nid))
-                    (msg.added_nodes if full else msg.updated_nodes).append(item)
-            if full:
-                msg.added_edges = [conv.edge_to_msg(s, t, d.get('kind', ''))
-                                   for s, t, d in graph.edges.edges(data=True)]
-            elif delta:
-                msg.removed_node_ids = list(delta.removed)
-                changed = set(delta.changed)
-                msg.added_edges = [conv.edge_to_msg(s, t, d.get('kind', ''))
-                                   for s, t, d in graph.edges.edges(data=True)
-                                   if s in changed]
-            markers = scene_markers(graph, self.cfg.map_frame, msg.header.stamp)
-        self._full_update_due = False
-        self.delta_pub.publish(msg)
-        self.marker_pub.publish(markers)
 
     def destroy_node(self) -> None:
         """Stop the worker and flush the database before going away."""
