@@ -90,7 +90,7 @@ def config_dir() -> Path:
     override = os.environ.get('EMBODIED_MEMORY_CONFIG')
     if override:
         return Path(override)
-    source = Path(__file__).resolve().parent.parent / 'config'
+    source = Path(__file__).resolve().parents[2] / 'config'
     if source.is_dir():
         return source
     from ament_index_python.packages import get_package_share_directory
