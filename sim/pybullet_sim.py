@@ -54,7 +54,8 @@ class PyBulletSimulator(Simulator):
     """A household world in PyBullet (DIRECT mode, TinyRenderer camera)."""
 
     def __init__(self, width: int = 320, height: int = 240, vfov_deg: float = 60.0,
-                 physics_hz: float = 120.0, settle_s: float = 0.4) -> None:
+                 physics_hz: float = 120.0, settle_s: float = 0.4,
+                 max_path_waypoints: int | None = None) -> None:
         self.cid = p.connect(p.DIRECT)
         self.width, self.height, self.vfov_deg = width, height, vfov_deg
         self.physics_dt = 1.0 / physics_hz
@@ -71,8 +72,11 @@ class PyBulletSimulator(Simulator):
         self.observer: Callable[[CameraFrame], None] | None = None
         #: Also render at every waypoint along a path (not only where the robot stops).
         self.observe_path = False
+        #: Longest path a navigation may take, in waypoints (None: `sim.skills`' limit).
+        self.max_path_waypoints = max_path_waypoints
         self._time = 0.0
-        self._adj: dict = {}
+        #: The waypoint graph paths are planned on (`place_graph.adjacency`, set by reset).
+        self.adjacency: dict = {}
         self._aabb_cache: dict[str, tuple] = {}
 
     # ---------------------------------------------------------------- lifecycle
@@ -102,7 +106,7 @@ class PyBulletSimulator(Simulator):
         self.held, self.carried = None, {}
         self.rng = random.Random(seed)
         self._time = 0.0
-        self._adj = adjacency(home)
+        self.adjacency = adjacency(home)
         self._aabb_cache = {}
         start = home.waypoint(home.robot_start)
         self.robot.set_pose(start.x, start.y, 0.0)

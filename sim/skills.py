@@ -144,11 +144,12 @@ def approach_waypoint(sim, oid: str) -> str:
 
 def go_to_waypoint(sim, goal: str, path: list[float]) -> None:
     """Drive along the A* path to waypoint `goal`, charging time and path length."""
-    found = astar(sim.home, sim.robot.waypoint, goal, sim._adj)
+    found = astar(sim.home, sim.robot.waypoint, goal, sim.adjacency)
     if found is None:
         raise SkillFailure('no_path', f'no path from {sim.robot.waypoint} to {goal}')
     names, _ = found
-    if len(names) > MAX_PATH_WAYPOINTS:
+    limit = MAX_PATH_WAYPOINTS if sim.max_path_waypoints is None else sim.max_path_waypoints
+    if len(names) > limit:
         raise SkillFailure('budget_exceeded', f'path of {len(names)} waypoints')
     for name in names[1:]:
         w = sim.home.waypoint(name)

@@ -25,8 +25,9 @@ from __future__ import annotations
 import logging
 import random
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from memory_nodes.domain.goals import GoalCondition
 from sim.catalog import CATALOG
@@ -509,19 +510,28 @@ def _episode(name: str, k: int, seed: int, draw: int) -> Episode:
     return Episode(eid, home, tasks)
 
 
-def generate_suite(name: str, check_physics: bool = True) -> Suite:
+def generate_suite(name: str, check_physics: bool = True, *,
+                   seeds: Sequence[int] | None = None,
+                   make_sim: Callable[[], Any] | None = None,
+                   failures_of: Callable[[Any, Episode], list[str]] | None = None
+                   ) -> Suite:
     """Build one suite from its seeds (deterministic).
 
     With `check_physics` (and PyBullet importable) every episode is run by the oracle on
-    `PyBulletSimulator` and drawn again until it solves every task.
+    `PyBulletSimulator` and drawn again until it solves every task. `seeds` (default
+    `SEEDS[name]`), `make_sim` (default: that simulator, or None without PyBullet) and
+    `failures_of` (default `oracle_failures`) replace those parts.
     """
-    sim = _physics_sim() if check_physics else None
+    seeds = tuple(SEEDS[name] if seeds is None else seeds)
+    make_sim = _physics_sim if make_sim is None else make_sim
+    failures_of = oracle_failures if failures_of is None else failures_of
+    sim = make_sim() if check_physics else None
     episodes = []
     try:
-        for k, seed in enumerate(SEEDS[name]):
+        for k, seed in enumerate(seeds):
             for draw in range(MAX_DRAWS):
                 episode = _episode(name, k, seed, draw)
-                failures = oracle_failures(sim, episode) if sim is not None else []
+                failures = failures_of(sim, episode) if sim is not None else []
                 if not failures:
                     break
                 log.info('%s draw %d: oracle fails on physics: %s', episode.episode_id,
@@ -534,7 +544,7 @@ def generate_suite(name: str, check_physics: bool = True) -> Suite:
         if sim is not None:
             sim.close()
     return Suite(name, episodes, DESCRIPTIONS[name],
-                 generator={'module': 'sim.suites', 'seeds': list(SEEDS[name]),
+                 generator={'module': 'sim.suites', 'seeds': list(seeds),
                             'tasks_per_episode': TASKS_PER_EPISODE})
 
 

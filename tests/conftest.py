@@ -1,4 +1,4 @@
-"""Test-wide setup: loopback DDS on a private domain, and the multicast counter baseline."""
+"""Test-wide setup: loopback DDS on a private domain; the session fails on any multicast."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from session_checks import ROS_MODULES, MulticastCheck, import_ros, out_multicast_packets
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,30 +21,26 @@ os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
 
-def out_multicast_packets() -> int:
-    """IpExt OutMcastPkts from /proc/net/netstat (multicast datagrams sent by this host)."""
-    lines = Path('/proc/net/netstat').read_text().splitlines()
-    for header, values in zip(lines[::2], lines[1::2]):
-        if header.startswith('IpExt:'):
-            return int(dict(zip(header.split(), values.split()))['OutMcastPkts'])
-    raise RuntimeError('IpExt OutMcastPkts not found in /proc/net/netstat')
+#: Fails the session if multicast left the machine between session start and finish.
+MULTICAST = MulticastCheck(out_multicast_packets)
+
+#: Kept for the test files that mark with it: the same as `pytest.mark.ros`, whose tests
+#: fail (never skip) when rclpy or our interfaces cannot be imported.
+requires_ros = pytest.mark.ros
 
 
-MULTICAST_AT_START = out_multicast_packets()
+def pytest_sessionstart(session: pytest.Session) -> None:
+    MULTICAST.start()
 
 
-def ros_available() -> bool:
-    try:
-        import embodied_memory_msgs.srv  # noqa: F401
-        import rclpy  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    MULTICAST.finish(session)
 
 
-requires_ros = pytest.mark.skipif(
-    not ros_available(), reason='rclpy / embodied_memory_msgs not importable (run make setup)'
-)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # After `make setup` ROS is always there: a test that needs it errors out when it is not.
+    if item.get_closest_marker('ros') is not None:
+        import_ros(ROS_MODULES)
 
 
 @pytest.fixture

@@ -4,9 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from conftest import requires_ros
 
-pytestmark = requires_ros
+pytestmark = pytest.mark.ros  # builds ROS messages (no DDS)
 
 
 def _rotation(axis, angle):

@@ -1,4 +1,4 @@
-"""`embodied-memory bench tasks` end to end on a one-task suite (in-process; ROS if built)."""
+"""`embodied-memory bench tasks` end to end on a one-task suite (in-process and over ROS 2)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import json
 
 import pytest
 
-pytest.importorskip('pybullet')
-
-from memory_nodes.commands.main import main  # noqa: E402
-from sim.task_schema import Episode, Suite, load_suite, save_suite  # noqa: E402
+from memory_nodes.commands.main import main
+from sim.task_schema import Episode, Suite, load_suite, save_suite
 
 
 @pytest.fixture(scope='module')
@@ -47,9 +45,10 @@ def test_bench_tasks_end_to_end(tiny_suite, tmp_path, capsys):
     assert '| ltm+stm (ours) |' in text and 'Command: `embodied-memory bench tasks' in text
 
 
+@pytest.mark.ros
 def test_ros_and_in_process_agree(tiny_suite):
-    """Through the ROS 2 nodes the same episode gives the same result (when built)."""
-    ros = pytest.importorskip('memory_nodes.evaluation.ros_episodes')
+    """Through the ROS 2 nodes the same episode gives the same result."""
+    from memory_nodes.evaluation import ros_episodes as ros
     from memory_nodes.evaluation.episodes import run_episode
     from sim.pybullet_sim import PyBulletSimulator
 

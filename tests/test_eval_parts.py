@@ -111,9 +111,9 @@ def test_cli_quick_config_and_command_text():
     assert '--quick' in text and '--policy lru' in text
 
 
-def test_cli_ros_without_runner_exits_with_a_message(capsys, monkeypatch):
-    monkeypatch.setattr(bench_cli, 'ROS_MODULE', 'memory_nodes.evaluation.no_such_module')
-    assert bench_cli.main(parse('--ros')) == 2
+def test_cli_ros_without_runner_exits_with_a_message(capsys):
+    assert bench_cli.main(parse('--ros'),
+                          ros_module='memory_nodes.evaluation.no_such_module') == 2
     assert 'run_episode_ros' in capsys.readouterr().err
 
 
@@ -127,7 +127,9 @@ def test_yolo_needs_weights():
 
 def test_alfred_l_files_load_as_suites_without_unmapped_tasks():
     from memory_nodes.evaluation.bench_runner import load_suites
-    from sim.ai2thor.floorplan_tasks import alfred_l_dir
+    from sim.ai2thor.floorplan_tasks import alfred_l_dir, support_problems
+    from sim.alfred_l import import_alfred_l_file
+    from sim.suite_world import build_home
 
     path = alfred_l_dir() / 'simple_tasks.json'
     if not path.exists():
@@ -136,7 +138,16 @@ def test_alfred_l_files_load_as_suites_without_unmapped_tasks():
     assert len(suites) == 1
     suite = suites[0]
     assert suite.episodes and all(t.goals for ep in suite.episodes for t in ep.tasks)
-    assert skipped[suite.name] >= 0
+    # The dropped count is every imported task that was not kept: the unmapped ones (no
+    # goal) and those their home cannot support, counted here independently.
+    raw = import_alfred_l_file(path).suite
+    unmapped = sum(1 for ep in raw.episodes for t in ep.tasks if not t.goals)
+    unsupported = sum(1 for ep in raw.episodes for t in ep.tasks
+                      if t.goals and support_problems(t, build_home(ep.home)))
+    assert unmapped > 0 and unsupported > 0  # the file exercises both reasons
+    kept = sum(len(ep.tasks) for ep in suite.episodes)
+    assert skipped == {suite.name: unmapped + unsupported}
+    assert kept + skipped[suite.name] == sum(len(ep.tasks) for ep in raw.episodes)
 
 
 def test_history_view_names_places_stably_and_knows_the_map_rooms():

@@ -6,9 +6,9 @@ import subprocess
 import time
 
 import pytest
-from conftest import ROOT, requires_ros
+from conftest import ROOT
 
-pytestmark = [requires_ros, pytest.mark.ros]
+pytestmark = [pytest.mark.ros]
 
 
 def _start(python, ros_env, *extra):
@@ -57,12 +57,3 @@ def test_bad_parameter_is_refused_by_name(python, ros_env):
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert 'stm_policy' in out
-
-
-def test_dry_run_prints_the_node_commands(python, ros_env):
-    out = subprocess.run([python, '-m', 'memory_nodes.commands.main', 'launch', 'sim_stack',
-                          '--dry-run'],
-                         cwd=ROOT, env=ros_env, capture_output=True, text=True, check=True).stdout
-    lines = out.strip().splitlines()
-    assert len(lines) == 4
-    assert all('--params-file' in ln and 'use_sim_time:=true' in ln for ln in lines)

@@ -6,10 +6,9 @@ import time
 
 import numpy as np
 import pytest
-from conftest import requires_ros
 from ros_processes import NodeProcess, RosClient
 
-pytestmark = [requires_ros, pytest.mark.ros]
+pytestmark = [pytest.mark.ros]
 
 
 def _observations(stamp, objects):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2  # noqa: F401 - pinned by make setup: a missing one is a broken setup, not a skip
 import numpy as np
 import pytest
-from conftest import requires_ros
 
 from memory_nodes.perception.detection import Detection
+from memory_nodes.perception.ultralytics_offline import import_ultralytics
 from memory_nodes.tools.detector_training.dataset import (
     CLASS_NAMES,
     DatasetConfig,
@@ -22,8 +23,8 @@ from memory_nodes.tools.detector_training.dataset import (
     mask_polygon,
 )
 
-pytest.importorskip('ultralytics')
-pytest.importorskip('cv2')
+# Offline before anything imports ultralytics; pinned, so an ImportError fails the file.
+import_ultralytics()
 
 
 @pytest.fixture(scope='module')
@@ -99,21 +100,39 @@ def test_detector_on_a_sim_frame_and_in_perception(tiny_weights: Path):
     from memory_nodes.perception.yolo_detector import YoloDetector
     from sim.pybullet_sim import PyBulletSimulator
 
+    # At threshold 0 every candidate the model proposes is kept: even a one-epoch model
+    # proposes some, so the checks below run on real detections.
     detector = YoloDetector(tiny_weights, score_threshold=0.0, imgsz=160)
     sim = PyBulletSimulator()
     try:
         sim.reset(3)
         frame = sim.render()
         detections = detector.detect(frame.rgb)
+        assert detections, 'a threshold of 0 kept no detection'
+        assert len(detections) <= detector.max_detections
         for det in detections:
             assert isinstance(det, Detection)
             assert det.label in CLASS_NAMES
             assert det.mask.shape == (240, 320) and det.mask.dtype == bool
+            assert int(det.mask.sum()) >= detector.min_pixels
             assert 0.0 <= det.score <= 1.0
+
+        # The score threshold keeps exactly the detections scoring above it.
+        scores = sorted(d.score for d in detections)
+        cut = scores[len(scores) // 2]
+        above = sorted((d.label, d.score) for d in detections if d.score > cut)
+        assert 0 < len(above) < len(detections)
+        strict = YoloDetector(tiny_weights, score_threshold=cut, imgsz=160)
+        kept = sorted((d.label, d.score) for d in strict.detect(frame.rgb))
+        assert [label for label, _ in kept] == [label for label, _ in above]
+        assert [score for _, score in kept] == pytest.approx([score for _, score in above])
+
         perception = SimFramePerception(detector=detector)
         observations, view = perception.perceive(frame, visible_instances(
             frame, sim.ground_truth()))
-        assert isinstance(observations, list)
+        # Every observation is one of the detector's masks, back-projected with depth.
+        assert observations and len(observations) <= len(detections)
+        assert {o.label for o in observations} <= {d.label for d in detections}
     finally:
         sim.close()
     with pytest.raises(ValueError, match='RGB'):
@@ -140,8 +159,8 @@ def test_class_list_must_match_the_weights(tiny_weights: Path, tmp_path: Path):
         YoloDetector(tiny_weights, class_names=CLASS_NAMES[:-1])
     with pytest.raises(WeightsError, match='order differs'):
         YoloDetector(tiny_weights, class_names=tuple(reversed(CLASS_NAMES)))
-    # A model built from the yaml (COCO's 80 names), saved to .pt: refused for our classes,
-    # accepted when the caller opts out of the check.
+    # A model built from the yaml (80 classes named '0' to '79'), saved to .pt: refused for
+    # our classes, accepted when the caller opts out of the check.
     import_ultralytics()
     from ultralytics import YOLO
 
@@ -149,8 +168,11 @@ def test_class_list_must_match_the_weights(tiny_weights: Path, tmp_path: Path):
     YOLO('yolov8n-seg.yaml').save(coco)
     with pytest.raises(WeightsError, match='does not match'):
         YoloDetector(coco)
-    detector = YoloDetector(coco, ontology=None, score_threshold=0.5)
-    assert isinstance(detector.detect(np.zeros((240, 320, 3), np.uint8)), list)
+    detector = YoloDetector(coco, ontology=None, score_threshold=0.0)
+    assert detector.labels == [str(i) for i in range(80)]
+    # The labels of its detections are the weights' own names.
+    detections = detector.detect(np.full((240, 320, 3), 128, np.uint8))
+    assert detections and {d.label for d in detections} <= set(detector.labels)
 
 
 def _publish_sim_frames(client, frames, stamp0: float = 1.0) -> None:
@@ -184,16 +206,17 @@ def _publish_sim_frames(client, frames, stamp0: float = 1.0) -> None:
         time.sleep(0.8)
 
 
-@requires_ros
 @pytest.mark.ros
 def test_perception_node_runs_the_yolo_weights_over_dds(tiny_weights: Path, tmp_path: Path,
                                                         ros_env: dict[str, str]):
     """The perception node in its own process with detector=yolo: frames in, observations out.
 
-    The tiny model finds little, so the assertion is on the wiring: every good frame goes
-    through the learned detector and comes back as an ObjectObservationArray in `map` with
-    the frame's stamp; and a missing weights file stops the node with an error that names
-    the path. (Malformed frames are refused before any detector runs: test_node_resilience.)
+    The tiny model scores everything near 0, so the node runs at threshold 0 (every
+    candidate kept): every good frame goes through the learned detector and comes back as
+    an ObjectObservationArray in `map` with the frame's stamp, carrying observations
+    labelled with the weights' classes; and a missing weights file stops the node with an
+    error that names the path. (Malformed frames are refused before any detector runs:
+    test_node_resilience.)
     """
     import time
 
@@ -220,7 +243,7 @@ def test_perception_node_runs_the_yolo_weights_over_dds(tiny_weights: Path, tmp_
                       {'use_tf': False, 'detector': 'yolo', 'yolo_weights': str(missing)}, env)
     node = NodeProcess('memory_nodes.ros.perception_node',
                        {'use_tf': False, 'detector': 'yolo', 'yolo_weights': str(tiny_weights),
-                        'yolo_score_threshold': 0.01, 'reliable_sensors': True}, env)
+                        'yolo_score_threshold': 0.0, 'reliable_sensors': True}, env)
     client = RosClient('yolo_perception_input')
     try:
         node.wait_for('perception ready: detector yolo')
@@ -239,9 +262,9 @@ def test_perception_node_runs_the_yolo_weights_over_dds(tiny_weights: Path, tmp_
         stamps = {conv.stamp_to_seconds(m.header.stamp) for m in got}
         assert stamps <= {1.0 + i for i in range(len(frames))}
         assert all(m.header.frame_id == 'map' for m in got)
-        for m in got:
-            for obs in m.observations:
-                assert obs.label  # a catalog word from the learned detector's class list
+        labels = [obs.label for m in got for obs in m.observations]
+        assert labels, 'threshold 0 and still no observation came back'
+        assert set(labels) <= set(CLASS_NAMES)
         deadline = time.monotonic() + 30
         while bad.alive() and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -166,19 +166,30 @@ def test_load_errors_name_the_path(tmp_path):
     (tmp_path / 'empty').mkdir()
     with pytest.raises(ModelLoadError, match='no config.json'):
         TransformersChatModel(tmp_path / 'empty')
+    odd = _resnet_dir(tmp_path)
+    with pytest.raises(ModelLoadError, match="model type 'resnet'") as err:
+        TransformersChatModel(odd)
+    assert str(odd) in str(err.value)
+
+
+def _resnet_dir(tmp_path: Path) -> Path:
+    """A model directory of a type the chat backend cannot load (an image classifier)."""
     from transformers import ResNetConfig
 
     odd = tmp_path / 'resnet'
     ResNetConfig(hidden_sizes=[8, 8, 8, 8], embedding_size=8).save_pretrained(odd)
     train_tokenizer().save_pretrained(odd)
-    with pytest.raises(ModelLoadError, match="model type 'resnet'") as err:
-        TransformersChatModel(odd)
-    assert str(odd) in str(err.value)
+    return odd
+
+
+def test_cuda_asked_for_without_cuda_is_refused(tmp_path):
+    import torch
+
+    # Its own test: on a CUDA machine only this check cannot happen, not the ones above.
+    if torch.cuda.is_available():
+        pytest.skip('CUDA present: the missing-CUDA error cannot occur')
     with pytest.raises(ModelLoadError, match='CUDA'):
-        import torch
-        if torch.cuda.is_available():
-            pytest.skip('CUDA present')
-        TransformersChatModel(odd, device='cuda')
+        TransformersChatModel(_resnet_dir(tmp_path), device='cuda')
 
 
 def test_make_backend_errors_and_registry():

@@ -5,11 +5,10 @@ import json
 import threading
 
 import pytest
-from conftest import requires_ros
 from ros_processes import RosClient
 from tiny_models import build_text_model
 
-pytestmark = [requires_ros, pytest.mark.ros, pytest.mark.slow]
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 
 def test_transformers_backend_in_the_planner_node_falls_back_honestly(tmp_path):

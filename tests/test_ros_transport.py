@@ -5,9 +5,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import requires_ros
 
-pytestmark = [requires_ros, pytest.mark.ros]
+pytestmark = [pytest.mark.ros]
 PEER = Path(__file__).parent / 'peers' / 'observation_store.py'
 
 

@@ -53,24 +53,23 @@ def test_every_put_fits_its_receptacle(suite_name):
                 w.apply(goal)
 
 
-def test_an_episode_the_oracle_fails_is_drawn_again(monkeypatch):
+def test_an_episode_the_oracle_fails_is_drawn_again():
     calls = []
 
     def failing_first(sim, episode):
         calls.append(episode)
         return ['boom'] if len(calls) == 1 else []
 
-    monkeypatch.setattr(suites, 'oracle_failures', failing_first)
-    monkeypatch.setattr(suites, '_physics_sim', lambda: _NoSim())
-    monkeypatch.setitem(suites.SEEDS, 'simple', (11,))
-    suite = suites.generate_suite('simple')
+    suite = suites.generate_suite('simple', seeds=(11,), make_sim=_NoSim,
+                                  failures_of=failing_first)
     assert len(calls) == 2 and suite.episodes[0] is calls[1]
     assert suite.episodes[0].to_json() == suites._episode('simple', 0, 11, 1).to_json()
     assert suite.episodes[0].to_json() != suites._episode('simple', 0, 11, 0).to_json()
+    assert suite.generator['seeds'] == [11]
 
-    monkeypatch.setattr(suites, 'oracle_failures', lambda sim, episode: ['boom'])
     with pytest.raises(RuntimeError, match='no physically solvable episode'):
-        suites.generate_suite('simple')
+        suites.generate_suite('simple', seeds=(11,), make_sim=_NoSim,
+                              failures_of=lambda sim, episode: ['boom'])
 
 
 class _NoSim:

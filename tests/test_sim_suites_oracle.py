@@ -1,7 +1,7 @@
 """Every suite is solvable: the oracle (goal compiler over ground truth) solves 100%.
 
-Runs on a symbolic backend (ALFRED state rules, no physics) always, and on the PyBullet
-backend when it is importable. Nothing is rendered.
+Runs on a symbolic backend (ALFRED state rules, no physics) and on the PyBullet backend.
+Nothing is rendered.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sim.catalog import CATALOG
 from sim.home import HomeSpec
 from sim.interface import ObjectTruth, Simulator
 from sim.oracle import GroundTruthResolver, OraclePlanSource, run_episode
+from sim.pybullet_sim import PyBulletSimulator
 from sim.suites import SEEDS, TASKS_PER_EPISODE, generate_suite
 from sim.task_schema import SUITE_NAMES, load_suite
 
@@ -173,17 +174,11 @@ class SymbolicSim(Simulator):
         return SkillResult(True, call.name)
 
 
-def _backends():
-    yield pytest.param(SymbolicSim, id='symbolic')
-    try:
-        import sim.skills  # noqa: F401 - the backend needs its skills module
-        from sim.pybullet_sim import PyBulletSimulator
-    except ImportError:
-        return
-    yield pytest.param(PyBulletSimulator, id='pybullet', marks=pytest.mark.slow)
+BACKENDS = [pytest.param(SymbolicSim, id='symbolic'),
+            pytest.param(PyBulletSimulator, id='pybullet', marks=pytest.mark.slow)]
 
 
-@pytest.mark.parametrize('backend', list(_backends()))
+@pytest.mark.parametrize('backend', BACKENDS)
 @pytest.mark.parametrize('suite_name', SUITE_NAMES)
 def test_oracle_solves_every_suite(suite_name, backend):
     suite = load_suite(suite_name)

@@ -228,12 +228,13 @@ def test_skill_and_area_failures(sim, monkeypatch):
     fail(sim.execute(SkillCall('explore', area='garage')), 'unknown_area')
     r = ok(sim.execute(SkillCall('explore', area='bathroom')))
     assert r.path_length_m > 0 and sim.home.room_at(*sim.robot_pose()[:2]) == 'bathroom'
-    monkeypatch.setattr(skills, 'MAX_PATH_WAYPOINTS', 1)
+    # The simulator is shared between tests: monkeypatch puts its settings back.
+    monkeypatch.setattr(sim, 'max_path_waypoints', 1)
     fail(do(sim, 'navigate_to', first(sim, 'Fridge')), 'budget_exceeded')
-    monkeypatch.setattr(skills, 'MAX_PATH_WAYPOINTS', 400)
+    monkeypatch.setattr(sim, 'max_path_waypoints', None)
     goal = skills.approach_waypoint(sim, first(sim, 'Fridge'))
-    cut = {k: [(n, d) for n, d in v if n != goal] for k, v in sim._adj.items()}
-    monkeypatch.setattr(sim, '_adj', cut)
+    cut = {k: [(n, d) for n, d in v if n != goal] for k, v in sim.adjacency.items()}
+    monkeypatch.setattr(sim, 'adjacency', cut)
     fail(do(sim, 'navigate_to', first(sim, 'Fridge')), 'no_path')
 
 

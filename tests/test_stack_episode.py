@@ -6,10 +6,9 @@ import threading
 import time
 
 import pytest
-from conftest import requires_ros
 from ros_processes import RosClient
 
-pytestmark = [requires_ros, pytest.mark.ros, pytest.mark.slow]
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 
 @pytest.fixture(scope='module')

@@ -113,18 +113,21 @@ def command_text(args: argparse.Namespace) -> str:
     return ' '.join(shlex.quote(p) for p in parts)
 
 
-def main(args: argparse.Namespace) -> int:
-    """Run the benchmark; print tables and the RESULT line; 2 on a usage error."""
+def main(args: argparse.Namespace, ros_module: str = ROS_MODULE) -> int:
+    """Run the benchmark; print tables and the RESULT line; 2 on a usage error.
+
+    `ros_module` is where `--ros` finds `run_episode_ros`.
+    """
     command = command_text(args)
     if args.ros:
-        if importlib.util.find_spec(ROS_MODULE) is None:
-            print(f'--ros needs {ROS_MODULE}.run_episode_ros (the ROS 2 episode runner), '
+        if importlib.util.find_spec(ros_module) is None:
+            print(f'--ros needs {ros_module}.run_episode_ros (the ROS 2 episode runner), '
                   'which this build does not have yet; run without --ros for the '
                   'in-process bench.', file=sys.stderr)
             return 2
         from memory_nodes.evaluation import bench_runner
 
-        bench_runner.EPISODE_RUNNER = importlib.import_module(ROS_MODULE).run_episode_ros
+        bench_runner.EPISODE_RUNNER = importlib.import_module(ros_module).run_episode_ros
     cfg = config_from_args(args)
     commit = git_commit()  # the code that runs, not whatever lands during a long run
     try:
