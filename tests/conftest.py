@@ -24,10 +24,6 @@ os.environ.setdefault('MPLBACKEND', 'Agg')
 #: Fails the session if multicast left the machine between session start and finish.
 MULTICAST = MulticastCheck(out_multicast_packets)
 
-#: Kept for the test files that mark with it: the same as `pytest.mark.ros`, whose tests
-#: fail (never skip) when rclpy or our interfaces cannot be imported.
-requires_ros = pytest.mark.ros
-
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     MULTICAST.start()

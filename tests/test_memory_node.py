@@ -7,9 +7,8 @@ import time
 
 import numpy as np
 import pytest
-from conftest import requires_ros
 
-pytestmark = [requires_ros, pytest.mark.ros]
+pytestmark = pytest.mark.ros
 
 
 @pytest.fixture
@@ -203,36 +202,3 @@ def test_deltas_are_latched_and_sequenced(node_env):
         time.sleep(0.05)
     seqs = [d.sequence for d in got]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-
-
-def test_reset_and_load_replace_the_database_too(tmp_path):
-    """RobotMemory: load/reset swap the SQLite content atomically; reopening agrees."""
-    from memory_nodes.memory.config import LongTermMemoryConfig
-    from memory_nodes.memory.observation import ObjectObservation
-    from memory_nodes.memory.robot_memory import RobotMemory
-
-    cfg = LongTermMemoryConfig()
-    cfg.embedder.backend = 'hashing'
-    db = tmp_path / 'm.db'
-    rng = np.random.default_rng(0)
-
-    def frames(memory, label, centre):
-        for t in range(3):
-            pts = np.asarray(centre) + rng.uniform(-0.04, 0.04, (80, 3))
-            memory.observe([ObjectObservation(label, 0.9, pts, 1.0 + t)])
-
-    memory = RobotMemory(cfg, db_path=db)
-    frames(memory, 'Apple', (1, 0, 0.9))
-    memory.save(tmp_path / 'apple.json')
-    memory.reset()
-    assert not memory.ltm.by_label('apple')
-    assert not RobotMemory(cfg, db_path=db).ltm.by_label('apple')  # the file agrees
-    frames(memory, 'Mug', (2, 0, 0.9))  # fusion keeps working on the new graph
-    assert memory.ltm.by_label('mug')
-    memory.load(tmp_path / 'apple.json')
-    assert memory.ltm.by_label('apple') and not memory.ltm.by_label('mug')
-    delta = memory.take_delta()
-    assert delta is not None and delta.removed  # the mug's node is reported gone
-    reopened = RobotMemory(cfg, db_path=db)
-    assert [n.label for n in reopened.ltm.by_label('apple')] == ['apple']
-    assert not list(tmp_path.glob('*.new'))

@@ -9,7 +9,6 @@ import types
 
 import numpy as np
 import pytest
-from conftest import requires_ros
 
 from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.rooms import (
@@ -92,7 +91,7 @@ class _StandInNode:
         return types.SimpleNamespace(value=self.overrides.get(name, default))
 
 
-@requires_ros
+@pytest.mark.ros
 def test_memory_node_config_nests_the_core_configs():
     from memory_nodes.ros.memory_node import MemoryNodeConfig
     from memory_nodes.ros.params import declare_config
@@ -117,7 +116,7 @@ def test_memory_node_config_nests_the_core_configs():
     assert node.declared['ltm.fusion.voxel_size'].startswith('Association and cloud')
 
 
-@requires_ros
+@pytest.mark.ros
 @pytest.mark.parametrize('overrides,message', [
     ({'stm_policy': 'random'}, 'stm_policy'),
     ({'stm_capacity': 0}, 'stm_capacity=0 is below its minimum 1'),
@@ -131,7 +130,7 @@ def test_nested_parameters_are_checked_by_name(overrides, message):
         declare_config(_StandInNode(**overrides), MemoryNodeConfig)
 
 
-@requires_ros
+@pytest.mark.ros
 def test_a_misspelt_nested_parameter_field_is_refused():
     import dataclasses
 
