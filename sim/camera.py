@@ -8,11 +8,13 @@ pixel (u, v) with depth d back-projects to K^-1 [u, v, 1]^T * d in the optical f
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pybullet as p
 
-from sim.interface import CameraFrame
+from memory_nodes.domain.ontology import VISIBLE_STATES
+from sim.interface import CameraFrame, ObjectTruth
 
 NEAR, FAR = 0.05, 20.0
 
@@ -80,3 +82,21 @@ class HeadCamera:
             rgb=np.ascontiguousarray(rgb), depth=depth, segmentation=inst,
             instance_to_object={i: self._instances[i] for i in present},
             intrinsics=self.K.copy(), camera_to_map=pose.copy(), stamp=stamp)
+
+
+def visible_instances(frame: CameraFrame, truth: Mapping[str, ObjectTruth],
+                      held: str | None = None) -> dict[int, dict[str, object]]:
+    """Instance id -> {'label', 'states', 'held'} for the instances in `frame`.
+
+    `held` is the object id in the robot's gripper: a robot knows what it carries and
+    masks it out, or the thing it carries would be mapped all along its path.
+    """
+    out = {}
+    for inst, object_id in frame.instance_to_object.items():
+        t = truth.get(object_id)
+        if t is None:
+            continue
+        out[inst] = {'label': t.object_type,
+                     'states': {k: v for k, v in t.states.items() if k in VISIBLE_STATES},
+                     'held': object_id == held}
+    return out

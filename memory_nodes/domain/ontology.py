@@ -32,6 +32,9 @@ ROOM_TYPES = ('kitchen', 'living_room', 'bedroom', 'bathroom')
 #: State keys an object may carry (values are bools).
 STATE_KEYS = ('open', 'toggled', 'dirty', 'hot', 'cold', 'cooked', 'sliced', 'filled', 'used_up')
 
+#: The state keys a camera can see on an object (hot and cold cannot be seen).
+VISIBLE_STATES = ('open', 'toggled', 'dirty', 'sliced', 'cooked', 'filled', 'used_up')
+
 
 @dataclass(frozen=True)
 class ObjectType:

@@ -13,28 +13,13 @@ from dataclasses import dataclass, field
 
 from memory_nodes.memory.observation import CameraView, ObjectObservation
 from memory_nodes.perception.backprojection import BackprojectionConfig
-from memory_nodes.perception.detection import VISIBLE_STATES, Detector
+from memory_nodes.perception.detection import Detector
 from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
 from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
-from sim.interface import CameraFrame, ObjectTruth
+from sim.camera import visible_instances
+from sim.interface import CameraFrame
 
-
-def visible_instances(frame: CameraFrame, truth: Mapping[str, ObjectTruth],
-                      held: str | None = None) -> dict[int, dict[str, object]]:
-    """Instance id -> {'label', 'states', 'held'} for the instances in `frame`.
-
-    `held` is the object id in the robot's gripper: a robot knows what it carries and
-    masks it out, or the thing it carries would be mapped all along its path.
-    """
-    out = {}
-    for inst, object_id in frame.instance_to_object.items():
-        t = truth.get(object_id)
-        if t is None:
-            continue
-        out[inst] = {'label': t.object_type,
-                     'states': {k: v for k, v in t.states.items() if k in VISIBLE_STATES},
-                     'held': object_id == held}
-    return out
+__all__ = ['SimFramePerception', 'visible_instances']
 
 
 @dataclass

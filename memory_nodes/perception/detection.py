@@ -7,8 +7,9 @@ from typing import Protocol
 
 import numpy as np
 
-#: States a camera can see on an object (hot/cold cannot be seen).
-VISIBLE_STATES = ('open', 'toggled', 'dirty', 'sliced', 'cooked', 'filled', 'used_up')
+from memory_nodes.domain.ontology import VISIBLE_STATES
+
+__all__ = ['VISIBLE_STATES', 'Detection', 'Detector']
 
 
 @dataclass

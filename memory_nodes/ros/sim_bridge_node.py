@@ -33,11 +33,11 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
 
 from memory_nodes.domain.skills import PRIMITIVE_SKILLS, SkillCall, SkillTarget
-from memory_nodes.evaluation.sim_frames import visible_instances
 from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.params import declare_config, describe
 from memory_nodes.ros.qos import LATCHED, sensor_qos
 from memory_nodes.ros.spin import run_node
+from sim.camera import visible_instances
 from sim.interface import CameraFrame
 from sim.oracle import apply_world_change
 from sim.pybullet_sim import PyBulletSimulator

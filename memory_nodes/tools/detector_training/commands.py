@@ -102,8 +102,8 @@ def _detect(args: argparse.Namespace) -> int:
     import numpy as np
     from PIL import Image
 
-    from memory_nodes.evaluation.sim_frames import visible_instances
     from memory_nodes.perception.yolo_detector import make_detector
+    from sim.camera import visible_instances
     from sim.pybullet_sim import PyBulletSimulator
 
     detector = (make_detector('yolo', args.weights, score_threshold=args.score)
