@@ -160,7 +160,8 @@ class ShortTermMemory:
         if policy is not None and policy.capacity != self.config.capacity:
             raise ValueError(f'policy capacity {policy.capacity} != capacity '
                              f'{self.config.capacity}')
-        self.policy = policy or make_policy(
+        # `is None`, not `or`: an empty policy has len 0 and is falsy.
+        self.policy = policy if policy is not None else make_policy(
             self.config.policy, self.config.capacity, **self.config.policy_params)
         self.sink = sink
         self.embedder = embedder
