@@ -23,12 +23,14 @@ from pathlib import Path
 from memory_nodes.evaluation import report
 from memory_nodes.evaluation.bench_runner import (
     SUITES,
+    TRACE_POLICIES,
     BenchConfig,
     replay_traces,
     run_bench,
 )
 from memory_nodes.evaluation.conditions import CONDITIONS
 from memory_nodes.evaluation.tokens import counter_name
+from memory_nodes.memory.eviction import PEER_NAMES
 
 ROS_MODULE = 'memory_nodes.evaluation.ros_episodes'
 QUICK_EPISODES = 1
@@ -138,7 +140,8 @@ def main(args: argparse.Namespace, ros_module: str = ROS_MODULE) -> int:
     grid, pool = report.cells(run), report.pooled(run)
     t0 = time.perf_counter()
     traces = run.traces()
-    trace_hits = replay_traces(traces) if traces else {}
+    # Production caches (theine, cachetools) next to our policies, on the same traces.
+    trace_hits = replay_traces(traces, TRACE_POLICIES + PEER_NAMES) if traces else {}
     print(f'[bench-tasks] replayed {len(traces)} STM traces '
           f'({time.perf_counter() - t0:.1f} s)', flush=True)
     floorplan = floorplan1_tables(cfg) if cfg.floorplan1 else ''
