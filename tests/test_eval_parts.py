@@ -7,6 +7,7 @@ import argparse
 import pytest
 
 from memory_nodes.domain.goals import parse_condition
+from memory_nodes.domain.references import PlaceHint, place_hints
 from memory_nodes.evaluation import bench_cli
 from memory_nodes.evaluation.bench_runner import make_perception, replay_traces
 from memory_nodes.evaluation.conditions import make_condition
@@ -20,7 +21,6 @@ from memory_nodes.evaluation.tokens import (
 from memory_nodes.memory.state_change import StateChange
 from memory_nodes.memory.traces import QueryStep, TaskStep, WriteStep
 from memory_nodes.planner.memory_views import LogEntry
-from memory_nodes.planner.references import PlaceHint, place_hints
 from sim.task_schema import Task
 
 AREAS = ['kitchen', 'living_room', 'bedroom', 'bathroom']

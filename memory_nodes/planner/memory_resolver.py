@@ -11,9 +11,9 @@ import math
 
 from memory_nodes.domain.household import HOUSEHOLD
 from memory_nodes.domain.ontology import Ontology
+from memory_nodes.domain.references import PlaceHint
 from memory_nodes.domain.skills import Relation, SkillTarget
 from memory_nodes.planner.plan import MemoryHit, MemoryView
-from memory_nodes.planner.references import PlaceHint
 
 #: An object within this distance (xy) of a receptacle counts as on/in it when memory has
 #: no support edge (the history log has none).

@@ -21,10 +21,10 @@ from memory_nodes.domain.goal_compiler import GoalCompileError, compile_goal
 from memory_nodes.domain.goals import GoalCondition
 from memory_nodes.domain.household import HOUSEHOLD
 from memory_nodes.domain.ontology import Ontology
+from memory_nodes.domain.references import PlaceHint, place_hints
 from memory_nodes.domain.skills import SkillCall, SkillResult, SkillTarget
 from memory_nodes.planner.memory_resolver import MemoryResolver
 from memory_nodes.planner.plan import MemoryHit, MemoryView
-from memory_nodes.planner.references import PlaceHint, place_hints
 
 log = logging.getLogger(__name__)
 
