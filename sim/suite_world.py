@@ -152,12 +152,50 @@ class SuiteWorld:
                 return room.room_type
         return name
 
+    def room_name(self, object_id: str) -> str:
+        """Name of the room an object is in now.
+
+        `apply` moves an object onto its new receptacle without updating its room (the
+        generator's draws depend on that), so the receptacle's room is where it is.
+        """
+        thing = self.truth[object_id]
+        if thing.parent not in (None, UNKNOWN) and thing.parent in self.truth:
+            return self.truth[thing.parent].room
+        return thing.room
+
+    def where(self, object_id: str) -> str | None:
+        """Words that pick this instance out of its type: '' if it is the only one.
+
+        `on the toilet` if no other instance is on one, else `in the bathroom` if no other
+        is in that room (both read by the planner's place hints), None if neither does.
+        """
+        ids = self.ids(self.type_of(object_id))
+        if len(ids) < 2:
+            return ''
+        parent = self.parent_type(object_id)
+        if parent and [i for i in ids if self.parent_type(i) == parent] == [object_id]:
+            return f'{self.truth[object_id].relation or "on"} the {words(parent)}'
+        placed = [i for i in ids if self.truth[i].parent != UNKNOWN]
+        room = self.room_name(object_id)
+        if object_id in placed and [i for i in placed if self.room_name(i) == room] \
+                == [object_id]:
+            return f'in the {room.replace("_", " ")}'
+        return None
+
     def describe(self, object_id: str) -> str:
-        """`the apple on the counter top` (or just `the apple` when it is the only one)."""
+        """`the apple on the counter top` (or just `the apple` when it is the only one).
+
+        When another instance is on the same kind of receptacle, the room instead (`the
+        dish sponge in the bathroom`); when nothing tells them apart, the receptacle all the
+        same, and the suite's fairness check (`sim.fairness`) rejects the task.
+        """
         kind = self.type_of(object_id)
         name = f'the {words(kind)}'
+        place = self.where(object_id)
         parent = self.parent_type(object_id)
-        if len(self.ids(kind)) > 1 and parent:
+        if place:
+            name += f' {place}'
+        elif place is None and parent:
             relation = self.truth[object_id].relation or 'on'
             name += f' {relation} the {words(parent)}'
         return name

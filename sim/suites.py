@@ -17,7 +17,9 @@ Tasks are written on a symbolic model of the home (`sim.suite_world`) that only 
 object in or on a receptacle it physically fits; then every episode is checked by running
 the oracle on `PyBulletSimulator` (when PyBullet is importable) and an episode the oracle
 cannot solve is drawn again from the next seed string (`<suite>-<seed>-<n>`), so the files
-stay deterministic and every task is physically feasible.
+stay deterministic and every task is physically feasible. An episode with an unfair task
+(a goal pins one of several instances of a type and the wording does not say which,
+`sim.fairness`) is drawn again the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 from memory_nodes.domain.goals import GoalCondition
 from sim.catalog import CATALOG
+from sim.fairness import unfair_tasks
 from sim.suite_world import SuiteWorld, build_home, words
 from sim.task_schema import (
     TASKS_DIR,
@@ -78,6 +81,12 @@ def sensible(object_type: str, key: str) -> bool:
     if key == 'cold':
         return 'food' in cats or 'drink' in cats
     return key in CATALOG[object_type].state_keys()
+
+
+def lamp_room(w: SuiteWorld, lamp: str) -> str:
+    """The room of a lamp as instructions name it (`living room`)."""
+    room = words(w.room_of(lamp).replace('_', ''))
+    return room if room != 'livingroom' else 'living room'
 
 
 def by_id(object_id: str) -> tuple[str, str | None]:
@@ -159,8 +168,7 @@ class _Writer:
         lamp = self.choose(ids)
         if lamp is None:
             return None
-        room = words(self.w.room_of(lamp).replace('_', ''))
-        room = room if room != 'livingroom' else 'living room'
+        room = lamp_room(self.w, lamp)
         verb = 'turn on' if on else 'turn off'
         return (f'{verb} the {words(self.w.type_of(lamp))} in the {room}',
                 [cond('TOGGLEON' if on else 'TOGGLEOFF', by_id(lamp))])
@@ -269,8 +277,11 @@ def _composite_chains(wr: _Writer) -> list[Callable[[], list[tuple[Step, bool]]]
         if first is None:
             return []
         lamp = first[1][0].obj_id or ''
-        return [(first, False), (('turn off the light you turned on',
-                                  [cond('TOGGLEOFF', by_id(lamp))]), True)]
+        clause = 'turn off the light you turned on'
+        if len(w.ids(w.type_of(lamp))) > 1:
+            # The goal pins this lamp; the planner is told only its type: say which one.
+            clause += f', the {words(w.type_of(lamp))} in the {lamp_room(w, lamp)}'
+        return [(first, False), ((clause, [cond('TOGGLEOFF', by_id(lamp))]), True)]
 
     def fill_then_place() -> list:
         oid = wr.fresh(lambda i: 'filled' in CATALOG[w.type_of(i)].state_keys()
@@ -425,6 +436,11 @@ def _stale(wr: _Writer, eid: str, n: int) -> list[Task]:
                                        note=f'a person puts the {words(w.type_of(oid))} '
                                             f'{rel} the {words(w.type_of(box))}'))
             clause = f'bring me the {words(w.type_of(oid))}'
+            where = w.where(oid)
+            if where:
+                # One of several: say where it was (not where the person put it, which
+                # would give the change away).
+                clause += f' that was {where}'
             goals = [cond('HOLDING', by_id(oid))]
         elif kind == 'dirtied':
             oid = wr.choose([i for i in w.objects(fresh=False)
@@ -434,7 +450,7 @@ def _stale(wr: _Writer, eid: str, n: int) -> list[Task]:
                 continue
             changes.append(WorldChange('set_state', oid, key='dirty', value=True,
                                        note=f'a person uses the {words(w.type_of(oid))}'))
-            clause = f'wash the {words(w.type_of(oid))}'
+            clause = f'wash {w.describe(oid)}'
             goals = [cond('STATE', by_id(oid), 'dirty', False)]
         elif kind == 'used_up':
             oid = wr.choose([i for i in w.objects(fresh=False)
@@ -444,7 +460,9 @@ def _stale(wr: _Writer, eid: str, n: int) -> list[Task]:
                 continue
             changes.append(WorldChange('set_state', oid, key='used_up', value=True,
                                        note='a person finishes the toilet paper roll'))
-            clause = 'throw away the empty toilet paper roll'
+            where = w.where(oid)
+            clause = 'throw away the empty toilet paper roll' + (
+                f', the toilet paper {where}' if where else '')
             goals = [cond('INSIDE', by_id(oid), 'GarbageCan')]
         else:
             lamps = [i for t in LIGHTS for i in w.ids(t) if not w.truth[i].states.get('toggled')]
@@ -531,11 +549,15 @@ def generate_suite(name: str, check_physics: bool = True, *,
         for k, seed in enumerate(seeds):
             for draw in range(MAX_DRAWS):
                 episode = _episode(name, k, seed, draw)
-                failures = failures_of(sim, episode) if sim is not None else []
+                # An instruction that does not say which of several instances it means is
+                # as unsolvable as a put that does not fit: draw again (no physics needed).
+                failures = unfair_tasks(episode)
+                if not failures and sim is not None:
+                    failures = failures_of(sim, episode)
                 if not failures:
                     break
-                log.info('%s draw %d: oracle fails on physics: %s', episode.episode_id,
-                         draw, '; '.join(failures))
+                log.info('%s draw %d: unfair or the oracle fails on physics: %s',
+                         episode.episode_id, draw, '; '.join(failures))
             else:
                 raise RuntimeError(f'{name}-e{k}: no physically solvable episode in '
                                    f'{MAX_DRAWS} draws ({"; ".join(failures)})')
