@@ -33,6 +33,21 @@ def _type_only(goal: str) -> str:
     return strip_instances(parse_condition(goal)).to_text()
 
 
+def _why_failed(score: dict, result) -> str:  # noqa: ANN001 - ExecuteTask.Result
+    """Why a task failed, for the person watching: what the scorer missed, what the planner says.
+
+    The planner may believe it done (it brought the wrong cloth): then only the scorer's
+    first unreached sub-goal says what went wrong.
+    """
+    missed = score.get('failed_condition') or 'a sub-goal'
+    if result.success:
+        planner = 'believed it done' + (f' ({result.error_msg})' if result.error_msg else '')
+    else:
+        planner = result.error_msg or 'stopped without a reason'
+    return f'not reached: {missed} (sub-goal {score["reached"] + 1}/{score["total"]}); ' \
+           f'planner: {planner}'
+
+
 def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
              out_dir: str = 'demo_out', timeout: float = 90.0) -> int:
     """Run the demo episode; 0 when every task succeeded."""
@@ -84,7 +99,7 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
                   f'{len(result.executed_skills)} skills, {result.exploration_steps} '
                   f'exploration(s), {result.replans} re-plan(s), '
                   f'{time.perf_counter() - t0:.1f} s)'
-                  + ('' if score['success'] else f'; planner: {result.error_msg}'), flush=True)
+                  + ('' if score['success'] else f'; {_why_failed(score, result)}'), flush=True)
         code = _summary(client, rows, out, suite, episode, plot_scene_graph,
                         FloorPlan.from_json(info), t_start)
     finally:

@@ -94,8 +94,13 @@ class TaskOutcome:
     path_length_m: float = 0.0
     robot_time_s: float = 0.0
     wall_time_s: float = 0.0
+    #: Why the runner stopped short, for people: `sub-goal 2/3 ON(Apple, Sofa): <cause>`.
+    #: Never empty when `believed_done` is False.
     error: str = ''
     subgoals_believed: int = 0
+    #: The sub-goal it stopped at (its text) and the cause alone, for a results table.
+    failed_subgoal: str = ''
+    failure: str = ''
 
 
 def call_text(call: SkillCall) -> str:
@@ -282,7 +287,10 @@ class TaskRunner:
 
     # -- one sub-goal --------------------------------------------------------------
     def _subgoal(self, goal: GoalCondition, out: TaskOutcome) -> bool:
+        """Reach one sub-goal; on False, `out.failure` says why."""
         cfg = self.config
+        last = ''  # the last failed skill and its reason, for the failure text
+        looking = ''  # what memory did not know at the last try, for the failure text
         explored: set[str] = set()
         searched: set[str] = set()
         avoid: set[str] = set()
@@ -296,12 +304,16 @@ class TaskRunner:
                 calls = compile_goal(goal, resolver)
             except GoalCompileError as err:
                 if not resolver.missing:
-                    out.error = f'{goal.to_text()}: {err}'
+                    out.failure = f'no plan from memory: {err}'
                     return False
+                looking = ', '.join(resolver.missing)
                 if not self.search(resolver.missing, explored, searched, out):
-                    out.error = f'{goal.to_text()}: {err} (searched everywhere)'
+                    out.failure = (f'{", ".join(resolver.missing)} not found after searching '
+                                   f'everywhere ({len(explored)} room(s), {len(searched)} '
+                                   f'receptacle(s) looked at): {err}')
                     return False
                 continue
+            looking = ''
             if not calls and not verified:
                 # Memory says it already holds; memory may be stale (a person switched the
                 # TV on): go and look once before believing it.
@@ -313,11 +325,12 @@ class TaskRunner:
                 for hit in resolver.used.values():
                     self.on_lookup(hit)
             failed = None
+            cut = False
             moved: dict[str, tuple[float, float, float]] = {}
             for call in calls:
                 if len(out.skills) >= cfg.max_skills:
-                    out.error = 'skill budget exhausted'
-                    return False
+                    cut = True
+                    break
                 call = _follow_moves(call, moved)
                 result = self.execute(call, out)
                 if result.success and call.name == 'pick_up' and call.target is not None:
@@ -330,9 +343,12 @@ class TaskRunner:
                 if not result.success and result.reason not in ALREADY_REASONS:
                     failed = (call, result)
                     break
+            if cut:
+                break  # the skill budget ran out mid-plan: said below
             if failed is None:
                 return True
             call, result = failed
+            last = f'{call_text(call)} failed: {result.reason or "no reason given"}'
             replans += 1
             out.replans += 1
             for target in (call.target, call.receptacle):
@@ -347,7 +363,12 @@ class TaskRunner:
                     avoid.add(hit.id)
             log.info('re-planning %s after %s failed: %s', goal.to_text(), call_text(call),
                      result.reason)
-        out.error = f'{goal.to_text()}: gave up after {replans} re-plans'
+        if len(out.skills) >= cfg.max_skills:
+            out.failure = f'skill budget exhausted ({cfg.max_skills} skills)' + (
+                f' while still looking for {looking}' if looking else '')
+        else:
+            out.failure = f're-plan budget exhausted ({cfg.max_replans} re-plans)'
+        out.failure += f'; last: {last}' if last else ''
         return False
 
     def run(self, goals: Sequence[GoalCondition], instruction: str = '') -> TaskOutcome:
@@ -364,8 +385,12 @@ class TaskRunner:
                                  self.ontology)
         self.relaxed = set()
         out = TaskOutcome(believed_done=False)
-        for goal in goals:
-            if not self._subgoal(strip_instances(goal), out):
+        for index, goal in enumerate(goals, 1):
+            typed = strip_instances(goal)
+            if not self._subgoal(typed, out):
+                out.failed_subgoal = typed.to_text()
+                out.failure = out.failure or 'stopped without a reason (a runner bug)'
+                out.error = f'sub-goal {index}/{len(goals)} {out.failed_subgoal}: {out.failure}'
                 break
             out.subgoals_believed += 1
         out.believed_done = out.subgoals_believed == len(goals)

@@ -310,7 +310,9 @@ class SimBridgeNode(Node):
         out = {'task_id': self.task.task_id, 'success': score.success,
                'goal_condition_rate': score.goal_condition_rate, 'reached': score.reached,
                'total': len(score.goals),
-               'failed_condition': None if score.success else str(score.failed_condition)}
+               # Its text ('HOLDING(#Cloth_2): 1'), so a person can read what was missed.
+               'failed_condition': None if score.success or score.failed_condition is None
+               else score.failed_condition.to_text()}
         self.scorer, self.task = None, None
         return out
 
