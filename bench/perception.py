@@ -8,7 +8,7 @@
 - fusion precision/recall of the long-term memory after exploring every room of a few
   Composite homes, with YOLO vs the sim_segmentation oracle: a memory node is right when a
   ground-truth thing of the same label has its centroid within 0.15 m (one-to-one);
-- success on a Composite subset with `perception=yolo` next to the oracle (`run_episode`,
+- success on a Composite subset with `perception=yolo` next to the oracle (`run_memory_episode`,
   condition ltm+stm), unless `SKIP_EPISODES=1`.
 
 Prints a markdown table, writes bench/out/perception.md and bench/out/perception.png and
@@ -181,7 +181,7 @@ def fusion_pr(detector, episodes) -> dict[str, float]:
 
 def composite_success(detector, episodes) -> dict[str, float]:
     """Success rate and exploration count over the episodes' tasks (condition ltm+stm)."""
-    from memory_nodes.evaluation.episodes import run_episode
+    from memory_nodes.evaluation.episodes import run_memory_episode
     from memory_nodes.evaluation.sim_frames import SimFramePerception
     from sim.pybullet_sim import PyBulletSimulator
 
@@ -189,8 +189,8 @@ def composite_success(detector, episodes) -> dict[str, float]:
     ok = total = explorations = 0
     try:
         for episode in episodes:
-            report = run_episode(sim, episode, 'ltm+stm', text_embeddings='hashing',
-                                 perception=SimFramePerception(detector=detector))
+            report = run_memory_episode(sim, episode, 'ltm+stm', text_embeddings='hashing',
+                                        perception=SimFramePerception(detector=detector))
             ok += sum(t.success for t in report.tasks)
             explorations += sum(t.explorations for t in report.tasks)
             total += len(report.tasks)

@@ -79,7 +79,8 @@ def bench_skills(sim: PyBulletSimulator, tasks: int) -> tuple[float, float, floa
 
 def bench_oracle(sim: PyBulletSimulator, max_episodes: int):
     try:
-        from sim.oracle import OraclePlanSource, run_episode
+        from sim.episodes import run_episode
+        from sim.oracle import OraclePlayer
         from sim.task_schema import load_suite
     except ImportError as e:
         progress(f'oracle not available ({e}); oracle_success=na')
@@ -93,7 +94,7 @@ def bench_oracle(sim: PyBulletSimulator, max_episodes: int):
             continue
         for episode in suite.episodes[:max_episodes]:
             t0 = time.perf_counter()
-            res = run_episode(sim, episode, OraclePlanSource())
+            res = run_episode(sim, episode, OraclePlayer())
             wall = time.perf_counter() - t0
             rows.append((name, episode.episode_id, len(res.tasks), res.success_rate, wall))
             progress(f'oracle {name}/{episode.episode_id}: {len(res.tasks)} tasks, '

@@ -507,10 +507,11 @@ def _physics_sim():
 
 def oracle_failures(sim, episode: Episode) -> list[str]:
     """What the oracle cannot do in `episode` on `sim` (empty if it solves every task)."""
-    from sim.oracle import OraclePlanSource, run_episode
+    from sim.episodes import run_episode
+    from sim.oracle import OraclePlayer
 
     try:
-        result = run_episode(sim, episode, OraclePlanSource())
+        result = run_episode(sim, episode, OraclePlayer())
     except ValueError as err:  # e.g. a scripted person's move that does not fit
         return [str(err)]
     return [f'{t.task_id}: {t.failed_condition or "reached before acting"} {t.error or ""}'

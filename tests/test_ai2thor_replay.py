@@ -40,13 +40,15 @@ def test_exactly_apple_and_sponge_move(scene):
 
 def test_replayed_in_pybullet_and_solved_by_the_oracle(scene):
     from sim.ai2thor.floorplan_tasks import ContainerAwareOracle
-    from sim.oracle import run_episode
+    from sim.episodes import run_episode
+    from sim.oracle import OraclePlayer
     from sim.pybullet_sim import PyBulletSimulator
     moves, changes = replay_changes(scene, BEFORE, AFTER)
     sim = PyBulletSimulator(width=64, height=48)
     try:
         sim.reset(scene.home)
-        result = run_episode(sim, stale_episode(changes), ContainerAwareOracle(), reset=False)
+        result = run_episode(sim, stale_episode(changes), OraclePlayer(ContainerAwareOracle()),
+                             reset=False)
         assert [t.success for t in result.tasks] == [True] * 4
         sim.reset(scene.home)
         apply_exact_moves(sim, moves)

@@ -49,11 +49,12 @@ def test_bench_tasks_end_to_end(tiny_suite, tmp_path, capsys):
 def test_ros_and_in_process_agree(tiny_suite):
     """Through the ROS 2 nodes the same episode gives the same result."""
     from memory_nodes.evaluation import ros_episodes as ros
-    from memory_nodes.evaluation.episodes import run_episode
+    from memory_nodes.evaluation.episodes import run_memory_episode
     from sim.pybullet_sim import PyBulletSimulator
 
     episode = load_suite(tiny_suite).episodes[0]
-    local = run_episode(PyBulletSimulator(), episode, 'ltm+stm', text_embeddings='hashing')
+    local = run_memory_episode(PyBulletSimulator(), episode, 'ltm+stm',
+                               text_embeddings='hashing')
     remote = ros.run_episode_ros(PyBulletSimulator(), episode, 'ltm+stm',
                                  text_embeddings='hashing')
     assert [t.success for t in remote.tasks] == [t.success for t in local.tasks]

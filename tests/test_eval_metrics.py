@@ -7,7 +7,6 @@ import math
 import pytest
 
 from memory_nodes.evaluation.bench_runner import BenchConfig, BenchRun, EpisodeRun
-from memory_nodes.evaluation.episodes import EpisodeReport, TaskReport
 from memory_nodes.evaluation.metrics import (
     add_reductions,
     paired_wins,
@@ -23,12 +22,13 @@ from memory_nodes.evaluation.report import (
     table_one,
     targets_table,
 )
+from sim.episodes import EpisodeRecord, TaskRecord
 
 
 def task(task_id: str, success: bool, gc: float, explore: int, time_s: float, *,
          path: float = 10.0, lookups: int = 0, correct: int = 0, stm_hits: int = 0,
-         stm_lookups: int = 0, tokens: int = 100) -> TaskReport:
-    return TaskReport(
+         stm_lookups: int = 0, tokens: int = 100) -> TaskRecord:
+    return TaskRecord(
         task_id=task_id, instruction='', success=success, goal_condition_rate=gc,
         reached=0, total=1, skills=4, failed_skills=0, replans=0, explorations=explore,
         stale_hits=0, path_length_m=path, robot_time_s=time_s, wall_time_s=1.0,
@@ -61,7 +61,7 @@ def bench_run() -> BenchRun:
     for condition, episodes in (('none', NONE), ('history', HISTORY), ('ltm+stm', OURS)):
         for i, tasks in enumerate(episodes):
             runs.append(EpisodeRun('composite', condition,
-                                   EpisodeReport(f'composite-e{i}', condition, tasks)))
+                                   EpisodeRecord(f'composite-e{i}', condition, tasks)))
     return BenchRun(cfg, runs, ['composite'])
 
 

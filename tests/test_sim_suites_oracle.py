@@ -15,9 +15,10 @@ from memory_nodes.domain.goal_compiler import GoalCompileError, compile_task
 from memory_nodes.domain.goals import parse_condition
 from memory_nodes.domain.skills import SkillCall, SkillResult, SkillTarget
 from sim.catalog import CATALOG
+from sim.episodes import run_episode
 from sim.home import HomeSpec
 from sim.interface import ObjectTruth, Simulator
-from sim.oracle import GroundTruthResolver, OraclePlanSource, run_episode
+from sim.oracle import GroundTruthResolver, OraclePlanSource, OraclePlayer
 from sim.pybullet_sim import PyBulletSimulator
 from sim.suites import SEEDS, TASKS_PER_EPISODE, generate_suite
 from sim.task_schema import SUITE_NAMES, load_suite
@@ -189,7 +190,7 @@ def test_oracle_solves_every_suite(suite_name, backend):
     try:
         for episode in suite.episodes:
             assert len(episode.tasks) >= 2  # many tasks per home, no reset between
-            result = run_episode(sim, episode, OraclePlanSource())
+            result = run_episode(sim, episode, OraclePlayer(OraclePlanSource()))
             for task in result.tasks:
                 if not task.success or task.reached_before_acting:
                     failures.append(

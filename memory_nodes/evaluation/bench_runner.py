@@ -1,6 +1,6 @@
 """The task benchmark's grid: every suite x every condition, same homes, seeds and planner.
 
-One unit of work is one episode under one condition (`run_episode`, in-process); units run
+One unit of work is one episode under one condition (`run_memory_episode`, in-process); units run
 in this process or in `jobs` worker processes (each with its own simulator). Every task
 prints one progress line. The `ltm+stm` runs also record their short-term memory traces,
 which `replay_traces` plays through every eviction policy at several capacities.
@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memory_nodes.evaluation.conditions import CONDITIONS
-from memory_nodes.evaluation.episodes import EpisodeReport, TaskReport, run_episode
+from memory_nodes.evaluation.episodes import run_memory_episode
 from memory_nodes.memory.traces import TraceStep, replay
+from sim.episodes import EpisodeRecord, TaskRecord
 from sim.task_schema import Episode, Suite, load_suite
 
 SUITES = ('simple', 'composite', 'complex', 'stale')
 OURS = 'ltm+stm'
 TRACE_POLICIES = ('fifo', 'lru', 'lfu', 'wtinylfu', 'robot_aware')
 TRACE_CAPACITIES = (5, 10, 15, 20, 25)
-#: What runs one episode: in-process `run_episode`, or the ROS 2 runner with `--ros`.
-EPISODE_RUNNER: Callable[..., EpisodeReport] = run_episode
+#: What runs one episode: in-process `run_memory_episode`, or the ROS 2 runner with `--ros`.
+EPISODE_RUNNER: Callable[..., EpisodeRecord] = run_memory_episode
 
 
 @dataclass
@@ -51,7 +52,7 @@ class EpisodeRun:
 
     suite: str
     condition: str
-    report: EpisodeReport
+    report: EpisodeRecord
     trace: list[TraceStep] | None = None
     seconds: float = 0.0
 
@@ -66,7 +67,7 @@ class BenchRun:
     skipped: dict[str, int] = field(default_factory=dict)  # suite -> unrunnable tasks dropped
     seconds: float = 0.0
 
-    def tasks(self, suite: str, condition: str) -> list[TaskReport]:
+    def tasks(self, suite: str, condition: str) -> list[TaskRecord]:
         """Every task report of one cell, in suite order."""
         return [t for r in self.runs if r.suite == suite and r.condition == condition
                 for t in r.report.tasks]
@@ -157,7 +158,7 @@ def _simulator():  # noqa: ANN202 - PyBulletSimulator, one per process
     return _SIM
 
 
-def _progress_line(suite: str, condition: str, episode: str, t: TaskReport) -> str:
+def _progress_line(suite: str, condition: str, episode: str, t: TaskRecord) -> str:
     return (f'[bench-tasks] suite={suite} condition={condition} episode={episode} '
             f'task={t.task_id} success={int(t.success)} gc={t.goal_condition_rate:.2f} '
             f'explore={t.explorations} skills={t.skills} tokens={t.prompt_tokens} '

@@ -43,11 +43,16 @@ class ConditionSetup:
             self.memory._adopt(LongTermMemory(self.memory.ltm.config))
 
 
+def check_condition(name: str) -> None:
+    """Raise a ValueError that names the conditions if `name` is not one of them."""
+    if name not in CONDITIONS:
+        raise ValueError(f'condition must be one of {CONDITIONS}, got {name!r}')
+
+
 def make_condition(name: str, stm_policy: str = 'robot_aware', stm_capacity: int = 10,
                    text_embeddings: str = 'minilm') -> ConditionSetup:
     """Build the memory of one condition (a ValueError names unknown conditions)."""
-    if name not in CONDITIONS:
-        raise ValueError(f'condition must be one of {CONDITIONS}, got {name!r}')
+    check_condition(name)
     if name == 'history':
         history = HistoryView()
         return ConditionSetup(name, None, history, history, False)

@@ -1,8 +1,9 @@
 """Run task episodes under a memory condition and score them against ground truth.
 
-The planner (`TaskRunner`) sees memory only; this harness applies the scripted person's
-changes between tasks, scores every task with ALFRED-L's ordered semantics after every
-skill (ground truth is the judge, never the player), and collects the metrics of
+The planner (`TaskRunner`) sees memory only. `MemoryPlayer` plays it in the one episode
+loop (`sim.episodes.run_episode`), which applies the scripted person's changes between
+tasks and scores every task with ALFRED-L's ordered semantics after every skill (ground
+truth is the judge, never the player); the player collects the metrics of
 DESIGN.md: success, goal-condition rate, exploration, path length, time, memory lookup
 accuracy, short-term hit rate and prompt tokens.
 
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from memory_nodes.evaluation.conditions import make_condition
+from memory_nodes.evaluation.conditions import check_condition, make_condition
 from memory_nodes.evaluation.sim_frames import SimFramePerception
 from memory_nodes.evaluation.sim_robot import SimRobot
 from memory_nodes.evaluation.tokens import HistoryTokenCounter, memory_prompt_tokens
@@ -29,52 +30,10 @@ from memory_nodes.planner import task_context
 from memory_nodes.planner.plan import MemoryHit
 from memory_nodes.planner.task_runner import RunnerConfig, TaskRunner
 from sim.catalog import WORLD_ONTOLOGY
+from sim.episodes import EpisodeRecord, TaskPlayer, TaskRecord, run_episode
 from sim.interface import Simulator
-from sim.oracle import apply_world_change
 from sim.scoring import TaskScorer
-from sim.suite_world import build_home
 from sim.task_schema import Episode, Task
-
-
-@dataclass
-class TaskReport:
-    """Metrics of one task under one condition."""
-
-    task_id: str
-    instruction: str
-    success: bool
-    goal_condition_rate: float
-    reached: int
-    total: int
-    skills: int
-    failed_skills: int
-    replans: int
-    explorations: int
-    stale_hits: int
-    path_length_m: float
-    robot_time_s: float
-    wall_time_s: float
-    lookups: int
-    lookups_correct: int
-    stm_hits: int  # lookups whose object was resident in the STM
-    stm_needed: int  # lookups of objects by scene-graph id (the STM hit rate's denominator)
-    prompt_tokens: int
-    believed_done: bool
-    error: str = ''
-    skill_log: list[str] = field(default_factory=list)
-
-
-@dataclass
-class EpisodeReport:
-    """All tasks of one episode under one condition, plus memory and speed figures."""
-
-    episode_id: str
-    condition: str
-    tasks: list[TaskReport] = field(default_factory=list)
-    memory_nodes: int = 0
-    fusion_ms: list[float] = field(default_factory=list)
-    perception_ms: list[float] = field(default_factory=list)
-    frames: int = 0
 
 
 def goal_types(task: Task) -> tuple[str, ...]:
@@ -128,34 +87,45 @@ class _StmRecorder:
             self.trace.append(QueryStep(stamp, hit.id, hit.label))
 
 
-def run_episode(sim: Simulator, episode: Episode, condition: str, *,
-                stm_policy: str = 'robot_aware', stm_capacity: int = 10,
-                runner_config: RunnerConfig | None = None,
-                on_task: Callable[[TaskReport], object] | None = None,
-                text_embeddings: str = 'minilm',
-                trace: list[TraceStep] | None = None,
-                perception: SimFramePerception | None = None) -> EpisodeReport:
-    """Run every task of `episode` in one home, without reset, under `condition`.
+class MemoryPlayer(TaskPlayer):
+    """Plays tasks with the memory-driven `TaskRunner` under one memory condition.
 
-    `trace`, if given (a list), receives the episode's short-term memory trace;
-    `perception` replaces the default sim_segmentation perception.
+    `begin_episode` builds the condition's memory, gives it the home's room footprints and
+    puts the robot in the simulator; `play` clears what the condition clears before each
+    task, counts prompt tokens, runs the planner and reads its metrics; `end_episode`
+    adds the memory's size and the robot's perception and fusion timings.
     """
-    setup = make_condition(condition, stm_policy, stm_capacity, text_embeddings)
-    home = build_home(episode.home)
-    sim.reset(home, seed=episode.home.seed)
-    if setup.memory is not None:
-        for name, footprint in sim.rooms().items():
-            setup.memory.ltm.define_room_footprint(name, footprint)
-    if setup.history is not None:
-        setup.history.room_footprints = dict(sim.rooms())  # the same map the LTM gets
-    robot = SimRobot(sim, setup.memory, setup.history, perception)
-    areas = list(sim.rooms())
-    report = EpisodeReport(episode.episode_id, condition)
-    recorder = _StmRecorder(setup.memory, trace)
-    history_tokens = HistoryTokenCounter()
-    for task in episode.tasks:
-        for change in task.world_changes:
-            apply_world_change(sim, change)
+
+    def __init__(self, condition: str, *, stm_policy: str = 'robot_aware',
+                 stm_capacity: int = 10, runner_config: RunnerConfig | None = None,
+                 text_embeddings: str = 'minilm', trace: list[TraceStep] | None = None,
+                 perception: SimFramePerception | None = None) -> None:
+        check_condition(condition)  # before the episode loop resets the simulator
+        self.condition = condition
+        self.stm_policy = stm_policy
+        self.stm_capacity = stm_capacity
+        self.runner_config = runner_config
+        self.text_embeddings = text_embeddings
+        self.trace = trace
+        self.perception = perception
+
+    def begin_episode(self, sim: Simulator, episode: Episode) -> None:
+        """A fresh memory of the condition, the room map, the robot and the counters."""
+        self.setup = setup = make_condition(self.condition, self.stm_policy,
+                                            self.stm_capacity, self.text_embeddings)
+        if setup.memory is not None:
+            for name, footprint in sim.rooms().items():
+                setup.memory.ltm.define_room_footprint(name, footprint)
+        if setup.history is not None:
+            setup.history.room_footprints = dict(sim.rooms())  # the same map the LTM gets
+        self.robot = SimRobot(sim, setup.memory, setup.history, self.perception)
+        self.areas = list(sim.rooms())
+        self.recorder = _StmRecorder(setup.memory, self.trace)
+        self.history_tokens = HistoryTokenCounter()
+
+    def play(self, sim: Simulator, task: Task, scorer: TaskScorer) -> TaskRecord:
+        """Clear what the condition forgets, then let the planner run from memory only."""
+        setup, robot, recorder = self.setup, self.robot, self.recorder
         if setup.clear_ltm_before_task:
             setup.forget_long_term()
         if (setup.clear_before_task or setup.clear_ltm_before_task) \
@@ -164,26 +134,21 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
                 setup.memory.reset()
             for name, footprint in sim.rooms().items():
                 setup.memory.ltm.define_room_footprint(name, footprint)
-        tokens = memory_prompt_tokens(setup, task.instruction, history_tokens)
+        tokens = memory_prompt_tokens(setup, task.instruction, self.history_tokens)
         recorder.task(robot.now(), task)
         hits0, stm_lookups0 = recorder.hits, recorder.lookups
-        scorer = TaskScorer(task.goals)
-        scorer.update(sim.ground_truth(), sim.holding())
         lookups0, correct0 = robot.counters.lookups, robot.counters.lookups_correct
 
-        def on_skill(_call, _result, scorer=scorer):  # noqa: ANN001
+        def on_skill(_call, _result):  # noqa: ANN001
             scorer.update(sim.ground_truth(), sim.holding())
 
-        runner = TaskRunner(setup.view, robot, areas, runner_config, on_skill,
+        runner = TaskRunner(setup.view, robot, self.areas, self.runner_config, on_skill,
                             ontology=WORLD_ONTOLOGY)
         runner.on_lookup = lambda hit: recorder.lookup(hit, robot.now())
         t0 = time.perf_counter()
         outcome = runner.run(task.goals, task.instruction)
-        score = scorer.score
-        tr = TaskReport(
-            task_id=task.task_id, instruction=task.instruction, success=score.success,
-            goal_condition_rate=score.goal_condition_rate, reached=score.reached,
-            total=len(task.goals), skills=len(outcome.skills),
+        return TaskRecord(
+            task_id=task.task_id, instruction=task.instruction, skills=len(outcome.skills),
             failed_skills=sum(not s.success for s in outcome.skills),
             replans=outcome.replans, explorations=outcome.explorations,
             stale_hits=outcome.stale_hits, path_length_m=outcome.path_length_m,
@@ -195,12 +160,30 @@ def run_episode(sim: Simulator, episode: Episode, condition: str, *,
             believed_done=outcome.believed_done, error=outcome.error,
             skill_log=[f'{s.text}{"" if s.success else " -> " + str(s.reason)}'
                        for s in outcome.skills])
-        report.tasks.append(tr)
-        if on_task is not None:
-            on_task(tr)
-    if setup.memory is not None:
-        report.memory_nodes = len(setup.memory.ltm.graph.nodes)
-    report.fusion_ms = list(robot.counters.fusion_ms)
-    report.perception_ms = list(robot.counters.perception_ms)
-    report.frames = robot.counters.frames
-    return report
+
+    def end_episode(self, sim: Simulator, record: EpisodeRecord) -> None:
+        """The scene graph's size and the robot's perception and fusion figures."""
+        if self.setup.memory is not None:
+            record.memory_nodes = len(self.setup.memory.ltm.graph.nodes)
+        record.fusion_ms = list(self.robot.counters.fusion_ms)
+        record.perception_ms = list(self.robot.counters.perception_ms)
+        record.frames = self.robot.counters.frames
+
+
+def run_memory_episode(sim: Simulator, episode: Episode, condition: str, *,
+                       stm_policy: str = 'robot_aware', stm_capacity: int = 10,
+                       runner_config: RunnerConfig | None = None,
+                       on_task: Callable[[TaskRecord], object] | None = None,
+                       text_embeddings: str = 'minilm',
+                       trace: list[TraceStep] | None = None,
+                       perception: SimFramePerception | None = None) -> EpisodeRecord:
+    """Run every task of `episode` in one home, without reset, under `condition`.
+
+    The episode loop is `sim.episodes.run_episode` with a `MemoryPlayer`. `trace`, if given
+    (a list), receives the episode's short-term memory trace; `perception` replaces the
+    default sim_segmentation perception.
+    """
+    player = MemoryPlayer(condition, stm_policy=stm_policy, stm_capacity=stm_capacity,
+                          runner_config=runner_config, text_embeddings=text_embeddings,
+                          trace=trace, perception=perception)
+    return run_episode(sim, episode, player, on_task=on_task)

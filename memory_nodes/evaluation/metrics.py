@@ -1,6 +1,6 @@
 """The evaluation's arithmetic: per-condition metrics and reductions against `none`.
 
-Pure functions of `TaskReport`s (no simulator, no memory), so a test can pin them:
+Pure functions of `TaskRecord`s (no simulator, no memory), so a test can pin them:
 
 - SR: successful tasks / tasks; GC: mean goal-condition rate (reached sub-goals / total);
 - retrieval accuracy: memory lookups whose object really was where memory said / lookups;
@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from memory_nodes.evaluation.episodes import TaskReport
+from sim.episodes import TaskRecord
 
 NAN = float('nan')
 
@@ -86,7 +86,7 @@ class ConditionMetrics:
         return asdict(self)
 
 
-def summarize(tasks: Sequence[TaskReport], last_of_episode: Iterable[bool] | None = None,
+def summarize(tasks: Sequence[TaskRecord], last_of_episode: Iterable[bool] | None = None,
               first_of_episode: Iterable[bool] | None = None) -> ConditionMetrics:
     """Aggregate tasks of one cell; the flags mark each episode's last and first task."""
     n = len(tasks)
@@ -126,7 +126,7 @@ def add_reductions(cell: ConditionMetrics, none: ConditionMetrics | None) -> Con
     return cell
 
 
-def paired_wins(ours: Sequence[TaskReport], other: Sequence[TaskReport]) -> tuple[int, int]:
+def paired_wins(ours: Sequence[TaskRecord], other: Sequence[TaskRecord]) -> tuple[int, int]:
     """(tasks ours solved and `other` did not, the reverse), matched by task id."""
     theirs = {t.task_id: t.success for t in other}
     a = sum(1 for t in ours if t.success and theirs.get(t.task_id) is False)

@@ -229,7 +229,7 @@ def write_json(path: Path, run: BenchRun, grid, pool, trace_hits,  # noqa: ANN00
         'pooled': {c: m.as_dict() for c, m in pool.items()},
         'stm_trace_hit_rate': {'capacities': list(TRACE_CAPACITIES), 'policies': trace_hits},
         'tasks': [{'suite': r.suite, 'condition': r.condition, 'episode': r.report.episode_id,
-                   **{k: v for k, v in asdict(t).items() if k != 'skill_log'}}
+                   **{k: v for k, v in asdict(t).items() if k not in ('skill_log', 'log')}}
                   for r in run.runs for t in r.report.tasks],
     }
     path.parent.mkdir(parents=True, exist_ok=True)

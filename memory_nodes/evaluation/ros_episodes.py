@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from memory_nodes.evaluation.episodes import EpisodeReport, TaskReport
 from memory_nodes.planner.task_runner import strip_instances
+from sim.episodes import EpisodeRecord, TaskRecord
 from sim.task_schema import Episode, Suite, save_suite
 
 #: `stm` (the buffer across tasks, the scene graph cleared per task) and `history` need the
@@ -26,9 +26,15 @@ ROS_CONDITIONS = ('ltm+stm', 'ltm', 'none')
 
 def run_episode_ros(sim: object, episode: Episode, condition: str, *,
                     stm_policy: str = 'robot_aware', stm_capacity: int = 10,
-                    on_task: Callable[[TaskReport], object] | None = None,
-                    text_embeddings: str = 'minilm', **_ignored: object) -> EpisodeReport:
-    """Like `episodes.run_episode`, through the nodes. `sim` is unused (the bridge owns one)."""
+                    on_task: Callable[[TaskRecord], object] | None = None,
+                    text_embeddings: str = 'minilm', **_ignored: object) -> EpisodeRecord:
+    """Like `episodes.run_memory_episode`, through the nodes; `sim` is unused.
+
+    Its own loop, not `sim.episodes.run_episode` with a player: the bridge node owns the
+    simulator (its own, not `sim`), applies the world changes and scores (begin_task /
+    end_task), so there is no simulator or scorer here to hand a `TaskPlayer`. It fills the
+    same `TaskRecord`, with zeros where the action result says nothing.
+    """
     if condition not in ROS_CONDITIONS:
         raise ValueError(f'over ROS the conditions are {ROS_CONDITIONS}; {condition!r} '
                          'needs the in-process runner')
@@ -48,7 +54,7 @@ def run_episode_ros(sim: object, episode: Episode, condition: str, *,
         'planner': {'memory_condition': view}}), quiet=True)
     launcher.start()
     client = None
-    report = EpisodeReport(episode.episode_id, condition)
+    report = EpisodeRecord(episode.episode_id, condition)
     try:
         client = StackClient(timeout=120.0)
         client.wait_ready()
@@ -65,7 +71,7 @@ def run_episode_ros(sim: object, episode: Episode, condition: str, *,
             result = client.run_task(task.instruction, goals, lambda _m: None)
             score = client.control('end_task')
             skills = list(result.executed_skills)
-            tr = TaskReport(
+            tr = TaskRecord(
                 task_id=task.task_id, instruction=task.instruction, success=score['success'],
                 goal_condition_rate=score['goal_condition_rate'], reached=score['reached'],
                 total=score['total'], skills=len(skills),
@@ -75,7 +81,7 @@ def run_episode_ros(sim: object, episode: Episode, condition: str, *,
                 wall_time_s=time.perf_counter() - t0, lookups=0, lookups_correct=0,
                 stm_hits=0, stm_needed=0, prompt_tokens=int(result.prompt_tokens),
                 believed_done=bool(result.success), error=result.error_msg,
-                skill_log=skills)
+                skill_log=skills, failed_condition=score['failed_condition'])
             report.tasks.append(tr)
             if on_task is not None:
                 on_task(tr)

@@ -38,8 +38,8 @@ from memory_nodes.ros.params import declare_config, describe
 from memory_nodes.ros.qos import LATCHED, sensor_qos
 from memory_nodes.ros.spin import run_node
 from sim.camera import visible_instances
+from sim.episodes import apply_world_change
 from sim.interface import CameraFrame
-from sim.oracle import apply_world_change
 from sim.pybullet_sim import PyBulletSimulator
 from sim.scoring import TaskScorer
 from sim.suite_world import build_home

@@ -19,10 +19,11 @@ from memory_nodes.domain.skills import SkillCall, SkillTarget
 from sim.ai2thor.floorplan1 import REPO_ROOT, SCENE_NAME, floorplan1_home
 from sim.alfred_l import ImportedTask, import_alfred_l_file
 from sim.catalog import CATALOG, SLICING_TOOLS
+from sim.episodes import TaskRecord
 from sim.home import HomeSpec
 from sim.home_completion import thing_surfaces
 from sim.interface import Simulator
-from sim.oracle import OraclePlanSource, PlanSource, TaskResult, run_task
+from sim.oracle import OraclePlanSource, PlanSource, run_task
 from sim.task_schema import Episode, HomeRef, Suite, Task
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class FloorPlanTaskResult:
     home: str
     supported: bool
     reasons: list[str] = field(default_factory=list)
-    result: TaskResult | None = None
+    result: TaskRecord | None = None
 
     @property
     def success(self) -> bool:
