@@ -130,7 +130,7 @@ def trace_table(hits: dict[str, list[float]], n_traces: int) -> str:
 
 
 def failures(run: BenchRun, condition: str = OURS) -> list[str]:
-    """One line per failed task of `condition`: id, goal-condition rate and the error."""
+    """One line per failed task: id, GC, the scorer's first unreached sub-goal, the planner's why."""
     out = []
     for r in run.runs:
         if r.condition != condition:
@@ -138,8 +138,10 @@ def failures(run: BenchRun, condition: str = OURS) -> list[str]:
         for t in r.report.tasks:
             if not t.success:
                 why = t.error or ('planner believed it done' if t.believed_done else 'stopped')
+                missed = '' if not t.failed_condition else (
+                    f'not reached: {t.failed_condition} (sub-goal {t.reached + 1}/{t.total}); ')
                 out.append(f'- {t.task_id} (GC {t.goal_condition_rate:.2f}): '
-                           f'"{t.instruction}": {why}')
+                           f'"{t.instruction}": {missed}planner: {why}')
     return out
 
 
