@@ -130,7 +130,7 @@ def trace_table(hits: dict[str, list[float]], n_traces: int) -> str:
 
 
 def failures(run: BenchRun, condition: str = OURS) -> list[str]:
-    """One line per failed task: id, GC, the scorer's first unreached sub-goal, the planner's why."""
+    """One line per failed task: id, GC, first unreached sub-goal, the planner's reason."""
     out = []
     for r in run.runs:
         if r.condition != condition:
