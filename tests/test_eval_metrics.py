@@ -145,8 +145,9 @@ def test_cells_tables_and_result_line():
     assert ours.sr == pytest.approx(0.75) and ours.re == pytest.approx(0.8)
     assert ours.re_warm == pytest.approx(1 - 0.5 / 5.5)
     assert grid['composite']['history'].sr == pytest.approx(0.25)
-    assert '| ltm+stm (ours) | 0.75 |' in table_one(run, grid)
-    assert '| none (nothing kept between tasks) | 0.50 |' in table_one(run, grid)
+    # SR with its Wilson interval: wilson_interval(3, 4) and (2, 4)
+    assert '| ltm+stm (ours) | 0.75 [0.30, 0.95] |' in table_one(run, grid)
+    assert '| none (nothing kept between tasks) | 0.50 [0.15, 0.85] |' in table_one(run, grid)
     assert '2 / 0' in ablation_table(run, pool)  # ours vs history: won 2, lost 0
     targets = targets_table(grid, pool)
     assert '| composite: ltm+stm SR > none SR | 0.75 vs 0.50 | yes |' in targets
