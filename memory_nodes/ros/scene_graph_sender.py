@@ -75,8 +75,14 @@ class SceneGraphSender:
             msg = self._delta_msg(graph, delta, full)
             markers = scene_markers(graph, self.frame_id, msg.header.stamp)
         self._full_update_due = False
-        self.delta_pub.publish(msg)
-        self.marker_pub.publish(markers)
+        try:
+            self.delta_pub.publish(msg)
+            self.marker_pub.publish(markers)
+        except Exception:
+            # A tick that raced the node's shutdown (SIGTERM while the executor thread was
+            # in here) has nobody left to publish to; anything else is a real error.
+            if self.node.context.ok():
+                raise
 
     def _delta_msg(self, graph: SceneGraph, delta: GraphDelta | None,
                    full: bool) -> SceneGraphDelta:
