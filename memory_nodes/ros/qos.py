@@ -21,6 +21,12 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL,
                      history=HistoryPolicy.KEEP_LAST)
 
+#: Scene-graph deltas: reliable and transient-local with a deep history, so a late
+#: subscriber gets the last full update and the deltas after it.
+DELTAS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                    history=HistoryPolicy.KEEP_LAST)
+
 
 def sensor_qos(reliable: bool) -> QoSProfile:
     """The profile of camera and observation streams."""

@@ -11,23 +11,13 @@ import threading
 
 from embodied_memory_msgs.msg import SceneGraphDelta
 from rclpy.node import Node
-from rclpy.qos import (
-    DurabilityPolicy,
-    HistoryPolicy,
-    QoSProfile,
-    ReliabilityPolicy,
-)
 from visualization_msgs.msg import MarkerArray
 
 from memory_nodes.memory.robot_memory import GraphDelta, RobotMemory
 from memory_nodes.memory.scene_graph import SceneGraph
 from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.markers import scene_markers
-from memory_nodes.ros.qos import LATCHED
-
-DELTAS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
-                    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-                    history=HistoryPolicy.KEEP_LAST)
+from memory_nodes.ros.qos import DELTAS, LATCHED
 
 
 class SceneGraphSender:
