@@ -14,6 +14,7 @@ the simulator may not import the evaluation while the evaluation may import the 
 
 from __future__ import annotations
 
+import abc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,7 +108,7 @@ class EpisodeRecord:
         return sum(t.path_length_m for t in self.tasks)
 
 
-class TaskPlayer:
+class TaskPlayer(abc.ABC):
     """Plays the tasks of an episode; the loop owns reset, world changes and scoring.
 
     `play` must update `scorer` after every skill it executes (the loop fills the score
@@ -117,14 +118,14 @@ class TaskPlayer:
     #: The label an `EpisodeRecord` carries (a memory condition, or 'oracle').
     condition: str = ''
 
-    def begin_episode(self, sim: Simulator, episode: Episode) -> None:
+    def begin_episode(self, sim: Simulator, episode: Episode) -> None:  # noqa: B027
         """The home is built and reset: set up whatever lives for the whole episode."""
 
+    @abc.abstractmethod
     def play(self, sim: Simulator, task: Task, scorer: TaskScorer) -> TaskRecord:
         """Play `task` in the current world (its world changes already applied)."""
-        raise NotImplementedError
 
-    def end_episode(self, sim: Simulator, record: EpisodeRecord) -> None:
+    def end_episode(self, sim: Simulator, record: EpisodeRecord) -> None:  # noqa: B027
         """Every task was played: add episode-wide figures to `record`."""
 
 
