@@ -57,15 +57,24 @@ class NodeProcess:
 
 
 class RosClient:
-    """A test-side node with an executor on a thread, in its own context."""
+    """A test-side node with an executor on a thread, in its own context.
 
-    def __init__(self, name='test_client'):
+    `actions` (name -> action type) are made before the executor starts spinning: an rclpy
+    `ActionClient` created while another thread spins the node can be seen by the executor
+    half-built (`'ActionClient' object has no attribute '_lock'`), which kills the spin
+    thread and every later call of the test with it.
+    """
+
+    def __init__(self, name='test_client', actions=None):
         import rclpy
+        from rclpy.action import ActionClient
         from rclpy.executors import MultiThreadedExecutor
 
         self.ctx = rclpy.Context()
         rclpy.init(context=self.ctx)
         self.node = rclpy.create_node(name, context=self.ctx)
+        self.actions = {action_name: ActionClient(self.node, action_type, action_name)
+                        for action_name, action_type in (actions or {}).items()}
         self.executor = MultiThreadedExecutor(num_threads=2, context=self.ctx)
         self.executor.add_node(self.node)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)

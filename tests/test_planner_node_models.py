@@ -14,7 +14,6 @@ pytestmark = [pytest.mark.ros, pytest.mark.slow]
 def test_transformers_backend_in_the_planner_node_falls_back_honestly(tmp_path):
     from embodied_memory_msgs.action import ExecuteTask
     from embodied_memory_msgs.srv import SimControl
-    from rclpy.action import ActionClient
 
     from memory_nodes.launch.launcher import Launcher, plan
 
@@ -24,7 +23,7 @@ def test_transformers_backend_in_the_planner_node_falls_back_honestly(tmp_path):
         'memory': {'text_embeddings': 'hashing'},
         'planner': {'backend': 'transformers', 'model_path': str(model)}}), quiet=True)
     launcher.start()
-    client = RosClient('model_planner_test')
+    client = RosClient('model_planner_test', actions={'execute_task': ExecuteTask})
     try:
         reply = client.call(SimControl, 'sim_control', SimControl.Request(
             command='load_episode', payload_json=json.dumps(
@@ -33,7 +32,7 @@ def test_transformers_backend_in_the_planner_node_falls_back_honestly(tmp_path):
         task = json.loads(reply.result_json)['tasks'][0]
         client.call(SimControl, 'sim_control', SimControl.Request(
             command='begin_task', payload_json=json.dumps({'task_id': task['id']})))
-        action = ActionClient(client.node, ExecuteTask, 'execute_task')
+        action = client.actions['execute_task']
         assert action.wait_for_server(timeout_sec=90)
         goal = ExecuteTask.Goal(instruction=task['instruction'],
                                 goal_conditions=['ON(RemoteControl, Bed): 1'])

@@ -23,7 +23,9 @@ def stack(tmp_path_factory):
         'sim_bridge': {'suite': 'composite', 'episode': 0},
         'memory': {'database_path': str(db), 'text_embeddings': 'hashing'}}), quiet=True)
     launcher.start()
-    client = RosClient('stack_test')
+    from embodied_memory_msgs.action import ExecuteTask
+
+    client = RosClient('stack_test', actions={'execute_task': ExecuteTask})
     yield launcher, client
     client.close()
     launcher.stop()
@@ -41,9 +43,8 @@ def _control(client, command, **payload):
 
 def _run_task(client, instruction, goals, timeout=240):
     from embodied_memory_msgs.action import ExecuteTask
-    from rclpy.action import ActionClient
 
-    action = ActionClient(client.node, ExecuteTask, 'execute_task')
+    action = client.actions['execute_task']
     assert action.wait_for_server(timeout_sec=60)
     feedback = []
     sent = action.send_goal_async(ExecuteTask.Goal(instruction=instruction,
