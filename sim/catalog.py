@@ -19,12 +19,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from memory_nodes.domain.household import HOUSEHOLD, SLICING_TOOLS
+from memory_nodes.domain.household import SLICING_TOOLS
 from memory_nodes.domain.ontology import ROOM_TYPES, STATE_KEYS, ObjectType, Ontology
 from sim.ai2thor.extra_types import AI2THOR_LOOKS, AI2THOR_ONTOLOGY
 
-__all__ = ['CATALOG', 'CORE_TYPES', 'ROOM_TYPES', 'SLICING_TOOLS', 'STATE_KEYS',
-           'WORLD_ONTOLOGY', 'ObjectSpec', 'furniture_types', 'object_types', 'spec']
+__all__ = ['CATALOG', 'ROOM_TYPES', 'SLICING_TOOLS', 'STATE_KEYS', 'WORLD_ONTOLOGY',
+           'ObjectSpec', 'spec']
 
 Shape = str  # 'box' | 'sphere' | 'cylinder'
 
@@ -165,9 +165,6 @@ WORLD_ONTOLOGY: Ontology = AI2THOR_ONTOLOGY
 CATALOG: Mapping[str, ObjectSpec] = MappingProxyType(
     _catalog(WORLD_ONTOLOGY, {**_HOUSEHOLD_LOOKS, **AI2THOR_LOOKS}))
 
-#: The household types (what generated homes hold and the detector is trained on).
-CORE_TYPES: tuple[str, ...] = tuple(HOUSEHOLD)
-
 
 def spec(object_type: str) -> ObjectSpec:
     """The spec of `object_type`; raises KeyError naming the unknown type."""
@@ -175,13 +172,3 @@ def spec(object_type: str) -> ObjectSpec:
         return CATALOG[object_type]
     except KeyError:
         raise KeyError(f'unknown object type {object_type!r}') from None
-
-
-def furniture_types() -> list[str]:
-    """All furniture types, in catalogue order."""
-    return [t for t, s in CATALOG.items() if s.kind == 'furniture']
-
-
-def object_types() -> list[str]:
-    """All small (pickupable) object types, in catalogue order."""
-    return [t for t, s in CATALOG.items() if s.kind == 'object']

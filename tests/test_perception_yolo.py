@@ -96,8 +96,9 @@ def test_dataset_is_deterministic(tmp_path: Path):
 
 
 def test_detector_on_a_sim_frame_and_in_perception(tiny_weights: Path):
-    from memory_nodes.evaluation.sim_frames import SimFramePerception, visible_instances
+    from memory_nodes.evaluation.sim_frames import SimFramePerception
     from memory_nodes.perception.yolo_detector import YoloDetector
+    from sim.camera import visible_instances
     from sim.pybullet_sim import PyBulletSimulator
 
     # At threshold 0 every candidate the model proposes is kept: even a one-epoch model

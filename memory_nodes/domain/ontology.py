@@ -168,19 +168,6 @@ class Ontology(Mapping[str, ObjectType]):
     def __repr__(self) -> str:
         return f'Ontology({self.name!r}, {len(self)} types)'
 
-    @property
-    def synonyms(self) -> Mapping[str, tuple[str, ...]]:
-        """Free word -> candidate types, preferred first (as given)."""
-        return self._synonym_words
-
-    def spec(self, object_type: str) -> ObjectType:
-        """The type's entry; raises KeyError naming the unknown type."""
-        try:
-            return self._types[object_type]
-        except KeyError:
-            raise KeyError(f'unknown object type {object_type!r} '
-                           f'(ontology {self.name!r})') from None
-
     def furniture_types(self) -> list[str]:
         """All furniture types, in table order."""
         return [t for t, s in self._types.items() if s.kind == 'furniture']
@@ -231,13 +218,7 @@ class Ontology(Mapping[str, ObjectType]):
 
     def canonical_type(self, label: str) -> str | None:
         """A memory or perception label ('apple', 'diningtable') -> its type, or None."""
-        if label in self._types:
-            return label
-        hit = self._by_key.get(label_key(label))
-        if hit is not None:
-            return hit
-        alias = self.resolve(label)
-        return alias.object_type if alias.ok else None
+        return self.resolve(label).object_type
 
     def _synonym(self, key: str, present: Iterable[str] | None
                  ) -> tuple[str, tuple[str, ...], str] | None:

@@ -16,10 +16,7 @@ from memory_nodes.perception.backprojection import BackprojectionConfig
 from memory_nodes.perception.detection import Detector
 from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
 from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
-from sim.camera import visible_instances
 from sim.interface import CameraFrame
-
-__all__ = ['SimFramePerception', 'visible_instances']
 
 
 @dataclass

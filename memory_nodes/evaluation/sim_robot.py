@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass, field
 
 from memory_nodes.domain.skills import SkillCall, SkillResult, SkillTarget
-from memory_nodes.evaluation.sim_frames import SimFramePerception, visible_instances
+from memory_nodes.evaluation.sim_frames import SimFramePerception
 from memory_nodes.memory.robot_memory import RobotMemory
 from memory_nodes.memory.state_change import StateChange
 from memory_nodes.planner.memory_views import HistoryView, LogEntry
+from sim.camera import visible_instances
 from sim.interface import CameraFrame, Simulator
 
 

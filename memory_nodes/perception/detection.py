@@ -7,10 +7,6 @@ from typing import Protocol
 
 import numpy as np
 
-from memory_nodes.domain.ontology import VISIBLE_STATES
-
-__all__ = ['VISIBLE_STATES', 'Detection', 'Detector']
-
 
 @dataclass
 class Detection:

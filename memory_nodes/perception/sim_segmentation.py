@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from memory_nodes.perception.detection import VISIBLE_STATES, Detection
+from memory_nodes.domain.ontology import VISIBLE_STATES
+from memory_nodes.perception.detection import Detection
 
 
 class SimSegmentationDetector:
