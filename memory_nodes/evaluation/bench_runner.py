@@ -67,6 +67,10 @@ class BenchRun:
     skipped: dict[str, int] = field(default_factory=dict)  # suite -> unrunnable tasks dropped
     seconds: float = 0.0
 
+    def conditions(self) -> list[str]:
+        """The conditions this run ran, in the canonical order (`CONDITIONS`)."""
+        return [c for c in CONDITIONS if c in self.config.conditions]
+
     def tasks(self, suite: str, condition: str) -> list[TaskRecord]:
         """Every task report of one cell, in suite order."""
         return [t for r in self.runs if r.suite == suite and r.condition == condition

@@ -12,7 +12,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from memory_nodes.evaluation.bench_runner import OURS, TRACE_CAPACITIES, BenchRun
-from memory_nodes.evaluation.conditions import CONDITIONS
 from memory_nodes.evaluation.metrics import (
     ConditionMetrics,
     add_reductions,
@@ -64,15 +63,11 @@ def pooled(run: BenchRun) -> dict[str, ConditionMetrics]:
     return out
 
 
-def _conditions(run: BenchRun) -> list[str]:
-    return [c for c in CONDITIONS if c in run.config.conditions]
-
-
 def table_one(run: BenchRun, grid: dict[str, dict[str, ConditionMetrics]]) -> str:
     """KARMA's Table 1, on our suites: success rate [95 % Wilson] per suite and condition."""
     head = '| memory | ' + ' | '.join(f'{s} SR [95 % CI]' for s in run.suites) + ' |'
     lines = [head, '|---|' + '---|' * len(run.suites)]
-    for c in _conditions(run):
+    for c in run.conditions():
         vals = [ci(grid[s][c].sr, grid[s][c].sr_low, grid[s][c].sr_high) if c in grid[s]
                 else '-' for s in run.suites]
         lines.append(f'| {LABELS[c]} | ' + ' | '.join(vals) + ' |')
@@ -99,7 +94,7 @@ def ablation_table(run: BenchRun, pool: dict[str, ConditionMetrics],
              'tokens last task | ours won / lost (McNemar p) |',
              '|---|' + '---|' * 14]
     ours = [t for s in run.suites for t in run.tasks(s, OURS)]
-    for c in _conditions(run):
+    for c in run.conditions():
         m = pool.get(c)
         if m is None:
             continue
@@ -129,7 +124,7 @@ def detail_table(run: BenchRun, grid: dict[str, dict[str, ConditionMetrics]],
              'path m/task | retrieval acc | STM hit | tokens/task | wall s/task |',
              '|---|---|' + '---|' * 12]
     for s in run.suites:
-        for c in _conditions(run):
+        for c in run.conditions():
             m = grid[s].get(c)
             if m is None:
                 continue
@@ -355,7 +350,7 @@ def plot(out_dir: Path, run: BenchRun, grid, trace_hits) -> list[Path]:  # noqa:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    conds = _conditions(run)
+    conds = run.conditions()
     width = 0.8 / max(1, len(conds))
     for attr, ylabel, name in (('sr', 'success rate', 'success'),
                                ('exploration', 'explore/search actions per task',

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from memory_nodes.evaluation.bench_runner import OURS, BenchRun
-from memory_nodes.evaluation.conditions import CONDITIONS
 from memory_nodes.evaluation.metrics import fmt, wilson_interval
 from memory_nodes.evaluation.statistics import (
     ALPHA,
@@ -137,10 +136,6 @@ def compare(run: BenchRun, scope: str, a: str, b: str, episode_check: bool = Fal
     return c
 
 
-def _conditions(run: BenchRun) -> list[str]:
-    return [c for c in CONDITIONS if c in run.config.conditions]
-
-
 class Evidence:
     """Every comparison the page shows: ours vs each condition, each condition vs none."""
 
@@ -151,7 +146,7 @@ class Evidence:
         self.shown = self.scopes if len(run.suites) > 1 else list(run.suites)
         #: The scope also resampled by whole episodes (pooled: the most episodes).
         self.checked = POOLED if len(run.suites) > 1 else run.suites[0]
-        conds = _conditions(run)
+        conds = run.conditions()
         wanted = [(OURS, c) for c in conds if c != OURS and OURS in conds]
         wanted += [(c, 'none') for c in conds if c != 'none' and 'none' in conds
                    and (c, 'none') not in wanted]
@@ -243,7 +238,7 @@ def paired_section(ev: Evidence) -> str:
         + ' | '.join(f'Δ {METRICS[k][1]}' for k in keys) + ' |',
         '|---|---|---|---|---|---|' + '---|' * len(keys)]
     for scope in ev.shown:
-        for other in _conditions(run):
+        for other in run.conditions():
             c = ev.get(scope, OURS, other)
             if c is None:
                 continue
@@ -267,7 +262,7 @@ def paired_section(ev: Evidence) -> str:
     lines += ['', 'Significant at 0.05, per scope (ours - other; relative change):', '']
     for scope in ev.shown:
         found = []
-        for other in _conditions(run):
+        for other in run.conditions():
             c = ev.get(scope, OURS, other)
             if c is None:
                 continue
@@ -292,7 +287,7 @@ def karma_table(ev: Evidence) -> str:
     """KARMA's four ablation cells with SR (Wilson), RE and RT vs none (bootstrap)."""
     lines = ['| scope | KARMA cell | memory | tasks | SR [95 % Wilson] | RE vs none [95 % CI] '
              '| RT vs none [95 % CI] |', '|---|---|---|---|---|---|---|']
-    conds = _conditions(ev.run)
+    conds = ev.run.conditions()
     for scope in ev.shown:
         for cell, cond in KARMA_CELLS:
             if cond not in conds:
@@ -380,7 +375,7 @@ def power_rows(ev: Evidence) -> list[dict]:
     for s in run.suites:
         seconds = sum(r.seconds or sum(t.wall_time_s for t in r.report.tasks)
                       for r in run.runs if r.suite == s)
-        for other in _conditions(run):
+        for other in run.conditions():
             c = ev.get(s, OURS, other)
             if c is None:
                 continue
@@ -428,7 +423,7 @@ def power_section(ev: Evidence) -> str:
         'per-task differences (* where they had no variance at all: the unpaired sd '
         'sqrt(var ours + var other) instead, which is larger for positively correlated '
         "pairs). Both treat tasks as independent. Time: this run's wall time per task of "
-        f'the suite summed over all {len(_conditions(ev.run))} conditions, divided by '
+        f'the suite summed over all {len(ev.run.conditions())} conditions, divided by '
         f'--jobs {jobs}.',
         '',
         f'| suite | {OURS} vs | tasks now (episodes) | discordant share | tasks for ΔSR '
