@@ -25,30 +25,15 @@ from memory_nodes.domain.goals import (
     split_conditions,
 )
 from sim.catalog import CATALOG, WORLD_ONTOLOGY
+from sim.floorplan_homes import floorplan_home, floorplan_room
 from sim.task_schema import Episode, HomeRef, Suite, Task, condition_problems
 
 #: Section name in the file -> our suite name.
 SECTIONS = {'SimpleTasks': 'simple', 'CompositeTasks': 'composite', 'ComplexTasks': 'complex'}
 
-#: Home seeds imported tasks run in, chosen per FloorPlan (all homes have every room type).
-IMPORT_HOME_SEEDS = (100, 101, 102, 103, 104)
-
-#: FloorPlans with a built-in imported scene (`sim.ai2thor.floorplan1`): episodes name it
-#: in `HomeRef.scene`; the seed still names the generated home to compare against.
-FLOORPLAN_SCENES = {1: 'ai2thor:FloorPlan1'}
-
 
 class AlfredFileError(ValueError):
     """The file is not an ALFRED-L task file at all (not JSON, no task lists)."""
-
-
-def floorplan_room(floorplan: int) -> str | None:
-    """AI2-THOR FloorPlan number -> our room type, or None outside the four ranges."""
-    for low, room in ((1, 'kitchen'), (201, 'living_room'), (301, 'bedroom'),
-                      (401, 'bathroom')):
-        if low <= floorplan <= low + 29:
-            return room
-    return None
 
 
 @dataclass
@@ -210,13 +195,6 @@ def import_entry(entry: Any, section: str, index: int, source_name: str) -> Impo
     return ImportedTask(section, raw, task, room, mapped, unmapped, lines)
 
 
-def _home_for(room: str | None, floorplan: Any) -> HomeRef:
-    number = floorplan if isinstance(floorplan, int) else 0
-    seed = IMPORT_HOME_SEEDS[number % len(IMPORT_HOME_SEEDS)]
-    return HomeRef(seed, start_room=room, params={'floorplan': number} if number else {},
-                   scene=FLOORPLAN_SCENES.get(number))
-
-
 def import_alfred_l(doc: Any, source_name: str = 'alfred_l.json') -> ImportResult:
     """Import a parsed ALFRED-L document: one episode per FloorPlan, tasks in file order."""
     if not isinstance(doc, dict) or not any(isinstance(v, list) for v in doc.values()):
@@ -233,9 +211,10 @@ def import_alfred_l(doc: Any, source_name: str = 'alfred_l.json') -> ImportResul
             floorplan = item.raw.get('FloorPlan')
             key = floorplan if isinstance(floorplan, int) else 'unknown'
             if key not in episodes:
-                home = _home_for(item.room, floorplan)
-                episodes[key] = Episode(f'alfred_l-floorplan{key}', home, [])
+                episodes[key] = Episode(f'alfred_l-floorplan{key}', HomeRef(0), [])
             episodes[key].tasks.append(item.task)
+    for key, episode in episodes.items():  # each home holds what all of its tasks need
+        episode.home = floorplan_home(key, episode.tasks)
     names = sorted({SECTIONS.get(s, s) for s in doc if isinstance(doc[s], list)})
     suite = Suite('alfred_l-' + '+'.join(names), list(episodes.values()),
                   description=f'ALFRED-L tasks imported from {source_name}',

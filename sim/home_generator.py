@@ -73,6 +73,9 @@ class LayoutSpec:
     objects_per_room: dict[str, int] = field(default_factory=lambda: {
         'kitchen': 16, 'living_room': 9, 'bedroom': 8, 'bathroom': 7})
     required_objects: tuple[str, ...] = ()
+    #: Furniture and appliances every room of the home must have on top of its template
+    #: (`furnishing_for` says where each goes); empty: the templates alone, as always.
+    required_furniture: tuple[str, ...] = ()
     extra_door_probability: float = 0.5
     door_width: float = 1.0
     wall_height: float = 2.2
@@ -88,6 +91,9 @@ def generate_home(seed: int, layout: LayoutSpec | None = None) -> HomeSpec:
     for t in layout.required_objects:
         if t not in CATALOG or CATALOG[t].kind != 'object':
             raise ValueError(f'required object {t!r} is not a small object type')
+    for t in layout.required_furniture:
+        if t not in CATALOG or CATALOG[t].kind != 'furniture':
+            raise ValueError(f'required furniture {t!r} is not a furniture type')
     rooms = _rooms(rng, layout)
     doorways = _doorways(rng, rooms, layout)
     walls = _walls(rooms, doorways, layout)
@@ -95,7 +101,7 @@ def generate_home(seed: int, layout: LayoutSpec | None = None) -> HomeSpec:
                     seed=seed)
     counters: dict[str, int] = {}
     for room in rooms:
-        _furnish(rng, home, room, counters)
+        _furnish(rng, home, room, counters, layout.required_furniture)
     _spawn_objects(rng, home, layout, counters)
     complete_home(home, seed)
     return home
@@ -240,8 +246,59 @@ def _front_zone(pos, yaw: float, width: float, depth: float) -> Rect:
     return footprint((cx, cy), yaw, max(width, 0.6) / 2, APPROACH_DEPTH / 2)
 
 
-def _furnish(rng: random.Random, home: HomeSpec, room: RoomSpec, counters: dict) -> None:
-    template = TEMPLATES[room.room_type]
+#: Furniture fixed to another piece rather than standing on the floor: type -> the piece
+#: it needs (a faucet on a sink basin's rim, a stove knob on the front of a burner).
+FIXTURES = {'Faucet': 'SinkBasin', 'StoveKnob': 'StoveBurner'}
+#: Pieces that never stand in a room as furniture of their own.
+STRUCTURE = frozenset({'Floor', 'Window'})
+
+
+def furnishing_for(room_type: str, required: tuple[str, ...] | list[str]) -> dict:
+    """`room_type`'s template with every `required` piece added where such pieces go.
+
+    A piece another template stands on furniture (a microwave on a counter, a desk lamp on
+    a side table) goes on that parent, which becomes required too; a piece some template
+    puts in the middle of a room (a dining table) goes in the middle; a fixture
+    (`FIXTURES`) needs its base piece; a light switch is fixed to the wall above a low
+    piece; anything else stands against a wall. Pieces already in the template's wall
+    list are not added twice; optional ones become required.
+    """
+    base = TEMPLATES[room_type]
+    out = {'wall': list(base['wall']), 'optional': list(base['optional']),
+           'centre': list(base['centre']), 'on': dict(base['on']), 'switch': False}
+    stands_on = {t: p for tpl in TEMPLATES.values() for t, p in tpl['on'].items()}
+    centre = {t for tpl in TEMPLATES.values() for t in tpl['centre']}
+
+    def need_on_wall(piece: str) -> None:
+        if piece in out['wall'] or piece in out['centre']:
+            return
+        if piece in out['optional']:
+            out['optional'].remove(piece)
+        out['wall'].append(piece)
+
+    for piece in required:
+        if piece in STRUCTURE:
+            continue
+        if piece == 'LightSwitch':
+            out['switch'] = True
+        elif piece in FIXTURES:
+            need_on_wall(FIXTURES[piece])
+        elif piece in out['on'] or piece in stands_on:
+            parent = out['on'].get(piece) or stands_on[piece]
+            out['on'][piece] = parent
+            need_on_wall(parent)
+        elif piece in centre:
+            if piece not in out['centre']:
+                out['centre'].append(piece)
+        else:
+            need_on_wall(piece)
+    return out
+
+
+def _furnish(rng: random.Random, home: HomeSpec, room: RoomSpec, counters: dict,
+             required: tuple[str, ...] = ()) -> None:
+    template = furnishing_for(room.room_type, required) if required else \
+        TEMPLATES[room.room_type]
     blocked = _door_zones(home, room)  # no footprint may enter these
     optional = [t for t in template['optional'] if rng.random() < 0.6]
     for _attempt in range(12):  # retry the packing until every required piece fits
@@ -285,6 +342,45 @@ def _furnish(rng: random.Random, home: HomeSpec, room: RoomSpec, counters: dict)
             _new_id('Faucet', counters), 'Faucet', room.name, CATALOG['Faucet'].size,
             (x + bx, y + by, z + sink.size[2]), sink.yaw, attached_to=sink.object_id,
             states=CATALOG['Faucet'].default_states()))
+    if 'StoveKnob' in required:
+        for burner in [f for f in home.furniture if f.room == room.name
+                       and f.object_type == 'StoveBurner']:
+            _add_knob(home, room, burner, counters)
+    if template.get('switch'):
+        _add_light_switch(home, room, counters)
+
+
+def _fixed_to(home: HomeSpec, room: RoomSpec, object_type: str, base: PlacedThing,
+              local: tuple[float, float, float], counters: dict) -> None:
+    """A fixture at `local` of `base` (x across, y towards its front, z up from the floor)."""
+    c, s = math.cos(base.yaw), math.sin(base.yaw)
+    lx, ly, lz = local
+    x, y, _ = base.position
+    home.furniture.append(PlacedThing(
+        _new_id(object_type, counters), object_type, room.name, CATALOG[object_type].size,
+        (round(x + c * lx - s * ly, 3), round(y + s * lx + c * ly, 3), round(lz, 3)),
+        base.yaw, attached_to=base.object_id, states=CATALOG[object_type].default_states()))
+
+
+def _add_knob(home: HomeSpec, room: RoomSpec, burner: PlacedThing, counters: dict) -> None:
+    """A stove knob on the front face of `burner`, near its top; it switches that burner."""
+    size = CATALOG['StoveKnob'].size
+    _fixed_to(home, room, 'StoveKnob', burner,
+              (0.0, burner.size[1] / 2 + size[1] / 2, burner.size[2] - 0.08), counters)
+
+
+def _add_light_switch(home: HomeSpec, room: RoomSpec, counters: dict) -> None:
+    """A light switch on the wall behind the lowest wall piece, at hand height."""
+    pieces = [f for f in home.furniture if f.room == room.name and f.parent is None
+              and f.attached_to is None and f.size[2] < 1.1
+              and CATALOG[f.object_type].kind == 'furniture']
+    if not pieces:
+        log.warning('%s: no wall piece in %s to put a light switch over', home.name, room.name)
+        return
+    base = min(pieces, key=lambda f: (f.size[2], f.object_id))
+    size = CATALOG['LightSwitch'].size
+    _fixed_to(home, room, 'LightSwitch', base,
+              (0.0, -base.size[1] / 2 - MARGIN + size[1] / 2, 1.25), counters)
 
 
 def _fits(fp: Rect, front: Rect, room: Rect, taken, fronts, blocked) -> bool:
@@ -385,12 +481,15 @@ def _spawn_objects(rng, home: HomeSpec, layout: LayoutSpec, counters: dict) -> N
             if not _add_object(rng, home, room, object_type, counters):
                 log.info('%s: no free receptacle for %s in %s', home.name, object_type,
                          room.name)
-    for object_type in required:  # not native to any room here: put it anywhere it fits
-        for room in home.rooms:
-            if _add_object(rng, home, room, object_type, counters, any_surface=True):
+    for object_type in required:  # not native to any room here: where it is kept if there
+        for room in home.rooms:  # is such a piece, else anywhere it fits
+            if _add_object(rng, home, room, object_type, counters):
                 break
         else:
-            raise ValueError(f'{home.name}: no receptacle for required object {object_type}')
+            if not any(_add_object(rng, home, room, object_type, counters, any_surface=True)
+                       for room in home.rooms):
+                raise ValueError(f'{home.name}: no receptacle for required object '
+                                 f'{object_type}')
 
 
 def _add_object(rng, home, room, object_type, counters, any_surface=False) -> bool:

@@ -11,12 +11,13 @@ in or on (the surfaces `sim.placement.sample_pose` would place it on).
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from memory_nodes.domain.goals import GoalCondition
 from sim.catalog import CATALOG
 from sim.home import HomeSpec, PlacedThing
 from sim.home_completion import thing_surfaces
-from sim.home_generator import LayoutSpec, generate_home
+from sim.home_generator import STRUCTURE, LayoutSpec, generate_home
 from sim.interface import ObjectTruth
 from sim.placement import WorldSurface, object_half_extents
 from sim.scoring import check_condition
@@ -37,7 +38,39 @@ def build_home(home: HomeRef) -> HomeSpec:
     required = home.params.get('required_objects')
     if required:
         layout.required_objects = tuple(required)
-    return generate_home(home.seed, layout)
+    furniture = home.params.get('required_furniture')
+    if not furniture:
+        return generate_home(home.seed, layout)
+    layout.required_furniture = tuple(furniture)
+    # A room must hold every piece asked for: grow it half a metre at a time until it does.
+    problem = ''
+    for grow in range(GROW_STEPS):
+        layout.column_width = tuple(v + 0.5 * grow for v in LayoutSpec.column_width)
+        layout.row_depth = tuple(v + 0.5 * grow for v in LayoutSpec.row_depth)
+        try:
+            built = generate_home(home.seed, layout)
+        except ValueError as err:  # a required object found no receptacle
+            problem = str(err)
+            continue
+        missing = missing_furniture(built, layout.required_furniture)
+        if not missing:
+            return built
+        problem = f'no space for {", ".join(missing)}'
+    raise ValueError(f'home seed {home.seed} ({", ".join(layout.rooms)}): {problem} even '
+                     f'{0.5 * (GROW_STEPS - 1):.1f} m larger')
+
+
+#: How many times `build_home` grows a room that cannot hold its required furniture.
+GROW_STEPS = 5
+
+
+def missing_furniture(home: HomeSpec, required: Sequence[str]) -> list[str]:
+    """The `required` furniture types some room of `home` lacks (structure aside)."""
+    out = []
+    for room in home.rooms:
+        present = {f.object_type for f in home.furniture if f.room == room.name}
+        out += [t for t in required if t not in present and t not in STRUCTURE]
+    return sorted(set(out))
 
 
 def handy(object_type: str) -> bool:

@@ -231,13 +231,13 @@ class FloorPlanComparison:
 
 
 def generated_kitchen_ref(tasks: list[Task]) -> HomeRef:
-    """A generated kitchen-only home that holds every small object type `tasks` name."""
-    from sim.alfred_l import IMPORT_HOME_SEEDS
+    """A generated kitchen holding everything `tasks` name or need (the FloorPlan home
+    builder's kitchen for FloorPlan 1, had it no real scene)."""
+    from sim.floorplan_homes import FLOORPLAN_SEED_BASE, task_needs
 
-    wanted = {w for t in tasks for g in t.goals for w in (g.obj, g.target) if w}
-    required = sorted(w for w in wanted if w in CATALOG and CATALOG[w].pickupable)
-    return HomeRef(IMPORT_HOME_SEEDS[FLOORPLAN % len(IMPORT_HOME_SEEDS)], ['kitchen'],
-                   'kitchen', {'required_objects': required + ['Knife']})
+    objects, furniture = task_needs(tasks)
+    return HomeRef(FLOORPLAN_SEED_BASE + FLOORPLAN, ['kitchen'], 'kitchen',
+                   {'required_objects': objects, 'required_furniture': furniture})
 
 
 def compare_floorplan1(plan_source_factory: PlanSourceFactory = ContainerAwareOracle,
