@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
-.PHONY: help setup test demo lint bench bench-ltm bench-stm bench-sim bench-tasks bench-prompt \
+.PHONY: help setup test demo lint bench bench-ltm bench-stm bench-sim bench-tasks bench-alfred bench-prompt \
 	bench-ros bench-perception clean
 
 help:
@@ -23,8 +23,8 @@ help:
 	@echo 'make test    run the whole test suite (sets up first)'
 	@echo 'make setup   create .venv, install pinned packages, build embodied_memory_msgs'
 	@echo 'make lint    ruff + flake8 + pydocstyle (also run as tests)'
-	@echo 'make bench-ltm | bench-stm | bench-sim | bench-tasks | bench-prompt | bench-ros |'
-	@echo '     bench-perception   benchmarks (QUICK=1: short run); make bench: all of them'
+	@echo 'make bench-ltm | bench-stm | bench-sim | bench-tasks | bench-alfred | bench-prompt |'
+	@echo '     bench-ros | bench-perception   benchmarks (QUICK=1: short run); make bench: all'
 
 setup:
 	@scripts/setup.sh
@@ -54,13 +54,17 @@ bench-perception: setup
 bench-tasks: setup
 	$(PY) bench/tasks.py
 
+bench-alfred: setup
+	$(PY) bench/alfred.py
+
 bench-prompt: setup
 	$(PY) bench/prompt.py
 
 bench-ros: setup
 	$(PY) bench/ros.py
 
-bench: bench-ltm bench-stm bench-sim bench-prompt bench-ros bench-perception bench-tasks
+bench: bench-ltm bench-stm bench-sim bench-prompt bench-ros bench-perception bench-tasks \
+	bench-alfred
 
 clean:
 	rm -rf .venv .setup build bench/out

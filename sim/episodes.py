@@ -68,6 +68,7 @@ class TaskRecord:
     skill_log: list[str] = field(default_factory=list)
     failed_subgoal: int | None = None
     failed_condition: str | None = None
+    unmapped: int = 0  # sub-goals the task file gave that could not be mapped (never reached)
     reached_before_acting: int = 0
     sim_time_s: float = 0.0
     log: list[SkillRecord] = field(default_factory=list)
@@ -144,7 +145,15 @@ def apply_world_change(sim: Simulator, change: WorldChange) -> None:
 
 
 def play_task(sim: Simulator, task: Task, player: TaskPlayer) -> TaskRecord:
-    """Score `task` before acting, let `player` play it, and fill in the final score."""
+    """Score `task` before acting, let `player` play it, and fill in the final score.
+
+    A task whose file gave sub-goals that could not be mapped (`task.unmapped`) cannot
+    succeed: its mapped sub-goals are played and scored, the unmapped ones count as not
+    reached in its goal-condition rate, and a task with no mapped sub-goal at all is not
+    played.
+    """
+    if not task.goals:
+        return unplayable_record(task)
     scorer = TaskScorer(task.goals)
     scorer.update(sim.ground_truth(), sim.holding())
     before = scorer.score.reached
@@ -157,6 +166,34 @@ def play_task(sim: Simulator, task: Task, player: TaskPlayer) -> TaskRecord:
     record.failed_subgoal = score.failed_subgoal
     record.failed_condition = None if score.success else str(score.failed_condition)
     record.reached_before_acting = before
+    return charge_unmapped(task, record)
+
+
+def unplayable_record(task: Task) -> TaskRecord:
+    """The record of a task with no mapped sub-goal: failed, never played."""
+    missing = task.unmapped or [{'text': '(no goal condition)', 'reason': 'empty'}]
+    return TaskRecord(task.task_id, task.instruction, total=len(missing),
+                      unmapped=len(task.unmapped), failed_subgoal=0,
+                      failed_condition=f'unmapped: {missing[0]["text"]}',
+                      error=f'no sub-goal could be mapped: {missing[0]["reason"]}')
+
+
+def charge_unmapped(task: Task, record: TaskRecord) -> TaskRecord:
+    """Count `task`'s unmapped sub-goals in `record`: not reached, so no success.
+
+    The scorer judged only the mapped sub-goals (`record.reached` of `len(task.goals)`);
+    the task file asked for more, so the total grows and a task that reached every mapped
+    sub-goal still failed, on its first unmapped one.
+    """
+    if not task.unmapped:
+        return record
+    record.unmapped = len(task.unmapped)
+    record.total = len(task.goals) + len(task.unmapped)
+    record.goal_condition_rate = record.reached / record.total
+    if record.success:
+        record.success = False
+        record.failed_condition = f'unmapped: {task.unmapped[0]["text"]}'
+        record.error = record.error or f'unmapped: {task.unmapped[0]["reason"]}'
     return record
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,25 @@ def test_ros_and_in_process_agree(tiny_suite):
     assert [t.success for t in remote.tasks] == [t.success for t in local.tasks]
     assert [t.goal_condition_rate for t in remote.tasks] == \
         [t.goal_condition_rate for t in local.tasks]
+
+
+def test_bench_alfred_runs_any_task_file_and_reports_every_task(tmp_path, capsys):
+    fixture = str(Path(__file__).parent / 'data' / 'alfred_l_unseen.json')
+    code = main(['bench', 'alfred', '--files', fixture, fixture, '--conditions', 'ltm+stm',
+                 '--episodes', '1', '--tasks', '1', '--out', str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    result = dict(kv.split('=') for kv in out.strip().splitlines()[-1].split()[1:])
+    # The suite name comes from the file's task kind; the same kind twice stays apart.
+    for suite in ('alfred_l-composite+simple',
+                  'alfred_l-composite+simple.alfred_l_unseen'):
+        assert result[f'tasks_{suite}'] == '1' and result[f'ran_{suite}'] == '1'
+        assert float(result[f'sr_all_{suite}']) in (0.0, 1.0)
+    assert '| alfred_l_unseen.json (alfred_l-composite+simple) | ltm+stm | 8 | 1 | 1 |' in out
+    assert '`ON([1.5, 0.9, -2.0], towelholder): 1` not mapped: coordinates' in out
+    assert (tmp_path / 'alfred.png').stat().st_size > 0 and (tmp_path / 'alfred.json').exists()
+
+
+def test_bench_alfred_names_a_file_that_is_not_there(capsys):
+    assert main(['bench', 'alfred', '--files', 'no/such/tasks.json']) == 2
+    assert 'no such task file: no/such/tasks.json' in capsys.readouterr().err

@@ -125,29 +125,23 @@ def test_yolo_needs_weights():
         make_perception('radar', None)
 
 
-def test_alfred_l_files_load_as_suites_without_unmapped_tasks():
+def test_task_files_load_whole_and_say_what_did_not_map():
     from memory_nodes.evaluation.bench_runner import load_suites
-    from sim.ai2thor.floorplan_tasks import alfred_l_dir, support_problems
+    from sim.ai2thor.floorplan_tasks import alfred_l_dir
     from sim.alfred_l import import_alfred_l_file
-    from sim.suite_world import build_home
 
     path = alfred_l_dir() / 'simple_tasks.json'
-    if not path.exists():
-        pytest.skip('ALFRED-L files not present')
-    suites, skipped = load_suites([], [str(path)])
-    assert len(suites) == 1
-    suite = suites[0]
-    assert suite.episodes and all(t.goals for ep in suite.episodes for t in ep.tasks)
-    # The dropped count is every imported task that was not kept: the unmapped ones (no
-    # goal) and those their home cannot support, counted here independently.
-    raw = import_alfred_l_file(path).suite
-    unmapped = sum(1 for ep in raw.episodes for t in ep.tasks if not t.goals)
-    unsupported = sum(1 for ep in raw.episodes for t in ep.tasks
-                      if t.goals and support_problems(t, build_home(ep.home)))
-    assert unmapped > 0 and unsupported > 0  # the file exercises both reasons
-    kept = sum(len(ep.tasks) for ep in suite.episodes)
-    assert skipped == {suite.name: unmapped + unsupported}
-    assert kept + skipped[suite.name] == sum(len(ep.tasks) for ep in raw.episodes)
+    suites, intake = load_suites([], [str(path), str(path)])
+    # Two files of one kind: two suites with distinct names, neither dropping a task.
+    assert [s.name for s in suites] == ['alfred_l-simple', 'alfred_l-simple.simple_tasks']
+    raw = import_alfred_l_file(path)
+    for suite in suites:
+        info = intake[suite.name]
+        assert sum(len(ep.tasks) for ep in suite.episodes) == info.tasks == len(raw.tasks)
+        assert info.ran == sum(1 for t in raw.tasks if t.task.goals)
+        assert info.fully_mapped == sum(1 for t in raw.tasks if t.task.goals and not t.unmapped)
+        assert [(task_id, text) for task_id, text, _ in info.unmapped] == [
+            (t.task.task_id, u['text']) for t in raw.tasks for u in t.unmapped]
 
 
 def test_history_view_names_places_stably_and_knows_the_map_rooms():

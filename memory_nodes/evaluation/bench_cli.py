@@ -13,6 +13,7 @@ import argparse
 import datetime
 import importlib
 import importlib.util
+import json
 import math
 import platform
 import shlex
@@ -21,8 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from memory_nodes.evaluation import report, stats_report
+from memory_nodes.evaluation import alfred_report, report, stats_report
 from memory_nodes.evaluation.bench_runner import (
+    OURS,
     SUITES,
     TRACE_POLICIES,
     BenchConfig,
@@ -68,6 +70,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument('--ros', action='store_true',
                    help=f'run through the ROS 2 nodes ({ROS_MODULE}.run_episode_ros)')
     p.set_defaults(func=main)
+    a = sub.add_parser('alfred', help='task files (ALFRED-L or ours) counted over every task, '
+                       "next to KARMA's numbers")
+    a.add_argument('--files', nargs='+', required=True, metavar='FILE',
+                   help='task files: raw ALFRED-L JSON or suite files of ours')
+    a.add_argument('--conditions', nargs='+', default=['none', OURS], choices=CONDITIONS)
+    a.add_argument('--policy', default='robot_aware', help='STM eviction policy')
+    a.add_argument('--capacity', type=int, default=10, help='STM capacity (entries)')
+    a.add_argument('--tasks', type=int, default=None, help='tasks per episode (first N)')
+    a.add_argument('--episodes', type=int, default=None, help='episodes per file')
+    a.add_argument('--quick', action='store_true',
+                   help=f'{QUICK_EPISODES} episode per file, first {QUICK_TASKS} tasks')
+    a.add_argument('--out', default='bench/out/alfred', help='directory for the plot and JSON')
+    a.add_argument('--jobs', type=int, default=1, help='worker processes')
+    a.set_defaults(func=alfred_main)
+
+
+def alfred_main(args: argparse.Namespace) -> int:
+    """`bench alfred`: run task files, print their tables, a PNG and the RESULT line."""
+    episodes, tasks = args.episodes, args.tasks
+    if args.quick:
+        episodes, tasks = episodes or QUICK_EPISODES, tasks or QUICK_TASKS
+    for path in args.files:
+        if not Path(path).is_file():
+            print(f'bench alfred: no such task file: {path}', file=sys.stderr)
+            return 2
+    cfg = BenchConfig(suites=[], conditions=list(args.conditions), policy=args.policy,
+                      capacity=args.capacity, episodes=episodes, tasks=tasks,
+                      alfred_l=list(args.files), text_embeddings='hashing',
+                      jobs=max(1, args.jobs))
+    try:
+        run = run_bench(cfg)
+    except ValueError as err:  # includes a file that is not a task file
+        print(f'bench alfred: {err}', file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    png = alfred_report.plot(out, run)
+    vals = alfred_report.result_values(run)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {'files': {s: {'file': i.file, 'tasks': i.tasks, 'ran': i.ran,
+                         'fully_mapped': i.fully_mapped, 'unmapped': i.unmapped,
+                         'home_problems': i.home_problems} for s, i in run.intake.items()},
+           'result': vals,
+           'tasks': {f'{s}/{c}': [vars(t) | {'why': alfred_report.failure_reason(t)}
+                                  for t in run.tasks(s, c)]
+                     for s in run.intake for c in run.conditions()}}
+    (out / 'alfred.json').write_text(json.dumps(report._clean(doc), indent=1, default=str))
+    print()
+    print('\n'.join(alfred_report.section(run)))
+    print(f'[bench-alfred] {run.seconds / 60:.1f} min; wrote {out / "alfred.json"}'
+          + (f' and {png}' if png else ''), flush=True)
+    print('RESULT ' + alfred_report.format_values(vals), flush=True)
+    return 0
 
 
 def git_commit() -> str:
@@ -156,6 +210,8 @@ def main(args: argparse.Namespace, ros_module: str = ROS_MODULE) -> int:
             'python': platform.python_version(), 'seconds': round(run.seconds, 1)}
     report.write_json(out / 'tasks.json', run, grid, pool, trace_hits, meta, evidence)
     plots = report.plot(out, run, grid, trace_hits)
+    alfred_png = alfred_report.plot(out, run)
+    plots += [alfred_png] if alfred_png else []
     page = results_page(run, grid, pool, trace_hits, floorplan, meta, plots, evidence)
     print()
     print(page)
@@ -165,7 +221,9 @@ def main(args: argparse.Namespace, ros_module: str = ROS_MODULE) -> int:
         print(f'[bench-tasks] wrote {args.results_md}', flush=True)
     print(f'[bench-tasks] wrote {out / "tasks.json"} and '
           + ', '.join(str(p) for p in plots), flush=True)
-    print(report.result_line(run, grid, pool, evidence), flush=True)
+    alfred = alfred_report.result_values(run)
+    print(report.result_line(run, grid, pool, evidence)
+          + (' ' + alfred_report.format_values(alfred) if alfred else ''), flush=True)
     return 0
 
 
@@ -235,6 +293,7 @@ def results_page(run, grid, pool, trace_hits, floorplan: str, meta: dict,  # noq
         lines += ["## STM eviction policies on the suites' traces", '',
                   report.trace_table(trace_hits, len(run.traces()), _lookups(run.traces())),
                   '']
+    lines += alfred_report.section(run)
     if floorplan:
         lines += ['## ALFRED-L FloorPlan1', '', floorplan, '']
     fails = report.failures(run)

@@ -64,7 +64,7 @@ class BenchRun:
     config: BenchConfig
     runs: list[EpisodeRun]
     suites: list[str]
-    skipped: dict[str, int] = field(default_factory=dict)  # suite -> unrunnable tasks dropped
+    intake: dict[str, TaskFileIntake] = field(default_factory=dict)  # task files' suites
     seconds: float = 0.0
 
     def conditions(self) -> list[str]:
@@ -98,13 +98,44 @@ class BenchRun:
         return [r.trace for r in self.runs if r.trace]
 
 
-def load_suites(names: Sequence[str], alfred_files: Sequence[str] = ()
-                ) -> tuple[list[Suite], dict[str, int]]:
-    """Suites by name or file, plus ALFRED-L files (raw, imported on the fly, or converted).
+@dataclass
+class TaskFileIntake:
+    """What became of one task file's tasks: every task counts, none is dropped.
 
-    Tasks an import could not map (empty goal), or that their home cannot support (a type
-    it lacks, an object that fits no such receptacle: `support_problems`), are dropped and
-    counted per suite.
+    `tasks` is every task in the file; `ran` those played (at least one sub-goal mapped);
+    `fully_mapped` those with every sub-goal mapped; `unmapped` lists each sub-goal that
+    could not be mapped as (task id, text, reason); `home_problems` what the home built for
+    a task still lacks for it (`support_problems`; the task runs anyway and fails there).
+    """
+
+    suite: str
+    file: str
+    tasks: int = 0
+    ran: int = 0
+    fully_mapped: int = 0
+    unmapped: list[tuple[str, str, str]] = field(default_factory=list)
+    home_problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _distinct(name: str, path: str, taken: set[str]) -> str:
+    """`name`, or `name.<file stem>` (then `-2`, `-3`...) if another suite has it."""
+    if name not in taken:
+        return name
+    stem = Path(path).stem.replace(' ', '_')
+    candidate, n = f'{name}.{stem}', 2
+    while candidate in taken:
+        candidate, n = f'{name}.{stem}-{n}', n + 1
+    return candidate
+
+
+def load_suites(names: Sequence[str], alfred_files: Sequence[str] = ()
+                ) -> tuple[list[Suite], dict[str, TaskFileIntake]]:
+    """Suites by name or file, plus task files (raw ALFRED-L, imported on the fly, or ours).
+
+    Nothing is dropped: a task with unmapped sub-goals runs what mapped and counts as
+    failed (`sim.episodes.charge_unmapped`). Each task file's suite is named after its
+    task kind (`alfred_l-simple`); a second file of the same kind gets `.<file stem>`
+    appended. The intake per file says how many tasks ran and what did not map.
     """
     from sim.ai2thor.floorplan_tasks import support_problems
     from sim.alfred_l import import_alfred_l_file
@@ -112,22 +143,29 @@ def load_suites(names: Sequence[str], alfred_files: Sequence[str] = ()
     from sim.task_schema import TaskFileError
 
     suites = [load_suite(n) for n in names]
-    skipped: dict[str, int] = {}
+    taken = {s.name for s in suites}
+    intake: dict[str, TaskFileIntake] = {}
     for path in alfred_files:
         try:
             suite = load_suite(path)
         except TaskFileError:
             suite = import_alfred_l_file(path).suite
-        dropped = 0
+        suite.name = _distinct(suite.name, path, taken)
+        taken.add(suite.name)
+        info = TaskFileIntake(suite.name, str(path))
         for ep in suite.episodes:
             home = build_home(ep.home)
-            keep = [t for t in ep.tasks if t.goals and not support_problems(t, home)]
-            dropped += len(ep.tasks) - len(keep)
-            ep.tasks = keep
-        suite.episodes = [ep for ep in suite.episodes if ep.tasks]
-        skipped[suite.name] = dropped
+            for task in ep.tasks:
+                info.tasks += 1
+                info.ran += bool(task.goals)
+                info.fully_mapped += bool(task.goals) and not task.unmapped
+                info.unmapped += [(task.task_id, u.get('text', '?'), u.get('reason', '?'))
+                                  for u in task.unmapped]
+                info.home_problems += [(task.task_id, p) for p in support_problems(task, home)
+                                       if not p.startswith('not mapped')]
+        intake[suite.name] = info
         suites.append(suite)
-    return suites, skipped
+    return suites, intake
 
 
 def make_perception(name: str, weights: str | None):  # noqa: ANN201 - SimFramePerception
@@ -195,7 +233,7 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], object] = print) -> BenchRu
         if c not in CONDITIONS:
             raise ValueError(f'unknown condition {c!r} (choose from {", ".join(CONDITIONS)})')
     make_perception(cfg.perception, cfg.weights)  # fail before the long run
-    suites, skipped = load_suites(cfg.suites, cfg.alfred_l)
+    suites, intake = load_suites(cfg.suites, cfg.alfred_l)
     units = []
     for suite in suites:
         episodes = suite.episodes[:cfg.episodes] if cfg.episodes else suite.episodes
@@ -213,7 +251,7 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], object] = print) -> BenchRu
             runs = pool.map(run_unit, units, chunksize=1)
     else:
         runs = [run_unit(u) for u in units]
-    return BenchRun(cfg, runs, [s.name for s in suites], skipped, time.perf_counter() - t0)
+    return BenchRun(cfg, runs, [s.name for s in suites], intake, time.perf_counter() - t0)
 
 
 # --------------------------------------------------------------------------- traces

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from memory_nodes.planner.task_runner import strip_instances
-from sim.episodes import EpisodeRecord, TaskRecord
+from sim.episodes import EpisodeRecord, TaskRecord, charge_unmapped, unplayable_record
 from sim.task_schema import Episode, Suite, save_suite
 
 #: `stm` (the buffer across tasks, the scene graph cleared per task) and `history` need the
@@ -60,6 +60,11 @@ def run_episode_ros(sim: object, episode: Episode, condition: str, *,
         client.wait_ready()
         client.control('load_episode', suite=str(suite_file), episode=0)
         for task in episode.tasks:
+            if not task.goals:
+                report.tasks.append(unplayable_record(task))
+                if on_task is not None:
+                    on_task(report.tasks[-1])
+                continue
             if condition == 'none':
                 from std_srvs.srv import Trigger
 
@@ -82,7 +87,7 @@ def run_episode_ros(sim: object, episode: Episode, condition: str, *,
                 stm_hits=0, stm_needed=0, prompt_tokens=int(result.prompt_tokens),
                 believed_done=bool(result.success), error=result.error_msg,
                 skill_log=skills, failed_condition=score['failed_condition'])
-            report.tasks.append(tr)
+            report.tasks.append(charge_unmapped(task, tr))
             if on_task is not None:
                 on_task(tr)
         stats = client.stats(client.memory_stats)

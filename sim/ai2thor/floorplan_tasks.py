@@ -18,7 +18,7 @@ from pathlib import Path
 from memory_nodes.domain.skills import SkillCall, SkillTarget
 from sim.ai2thor.floorplan1 import REPO_ROOT, SCENE_NAME, floorplan1_home
 from sim.alfred_l import ImportedTask, import_alfred_l_file
-from sim.catalog import CATALOG, SLICING_TOOLS
+from sim.catalog import SLICING_TOOLS
 from sim.episodes import TaskRecord
 from sim.home import HomeSpec
 from sim.home_completion import thing_surfaces
@@ -231,8 +231,10 @@ class FloorPlanComparison:
 
 
 def generated_kitchen_ref(tasks: list[Task]) -> HomeRef:
-    """A generated kitchen holding everything `tasks` name or need (the FloorPlan home
-    builder's kitchen for FloorPlan 1, had it no real scene)."""
+    """A generated kitchen holding everything `tasks` name or need.
+
+    What the FloorPlan home builder would make for FloorPlan 1, had it no real scene.
+    """
     from sim.floorplan_homes import FLOORPLAN_SEED_BASE, task_needs
 
     objects, furniture = task_needs(tasks)
