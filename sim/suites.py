@@ -74,8 +74,11 @@ def cond(kind: str, subject: tuple[str, str | None], target: str | None = None,
 
 
 def sensible(object_type: str, key: str) -> bool:
-    """Heat and cook only food, chill only food and drink, wash only what use dirties, slice
-    only what a knife cuts (the catalogue allows more)."""
+    """Whether generated tasks ask for `key` on `object_type` (the catalogue allows more).
+
+    Heat and cook only food, chill only food and drink, wash only what use dirties, slice
+    only what a knife cuts.
+    """
     cats = CATALOG[object_type].categories
     if key in ('hot', 'cooked'):
         return 'food' in cats
