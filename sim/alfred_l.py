@@ -139,6 +139,16 @@ def _map_condition(text: str, room: str | None
             notes.append(f'{fields["target"]} takes objects {relation!r}: '
                          f'{cond.kind} read as {wanted}')
             fields['kind'] = wanted
+    spec = CATALOG.get(fields['obj'] or '')
+    if cond.kind == 'STATE' and cond.target == 'cooked' and cond.state_value \
+            and spec is not None and 'food' in spec.categories \
+            and 'cooked' not in spec.state_keys() and 'hot' in spec.state_keys():
+        # ALFRED's "cook"/"heat" is heating in a microwave; AI2-THOR cooks only some
+        # foods (not lettuce), so cooking another food can only make it hot. Cooking what
+        # is not food (a book) stays unmapped.
+        notes.append(f'{fields["obj"]} cannot be cooked in AI2-THOR: cooked read as hot '
+                     '(heated in a microwave)')
+        fields['target'] = 'hot'
     mapped = GoalCondition(**fields)
     problems = condition_problems(mapped)
     if problems:

@@ -23,8 +23,8 @@ from memory_nodes.domain.household import SLICING_TOOLS
 from memory_nodes.domain.ontology import ROOM_TYPES, STATE_KEYS, ObjectType, Ontology
 from sim.ai2thor.extra_types import AI2THOR_LOOKS, AI2THOR_ONTOLOGY
 
-__all__ = ['CATALOG', 'ROOM_TYPES', 'SLICING_TOOLS', 'STATE_KEYS', 'WORLD_ONTOLOGY',
-           'ObjectSpec', 'spec']
+__all__ = ['CATALOG', 'GENERATED_DIRTY', 'GENERATED_UNSLICED', 'ROOM_TYPES', 'SLICING_TOOLS',
+           'STATE_KEYS', 'WORLD_ONTOLOGY', 'ObjectSpec', 'spec']
 
 Shape = str  # 'box' | 'sphere' | 'cylinder'
 
@@ -164,6 +164,19 @@ WORLD_ONTOLOGY: Ontology = AI2THOR_ONTOLOGY
 #: Type name -> `ObjectSpec`, read-only, fixed at import (whatever else is imported).
 CATALOG: Mapping[str, ObjectSpec] = MappingProxyType(
     _catalog(WORLD_ONTOLOGY, {**_HOUSEHOLD_LOOKS, **AI2THOR_LOOKS}))
+
+
+#: Types a generated home may leave dirty and generated tasks ask to wash: what people dirty
+#: by using it (dishes, cookware, utensils, towels and cloths). ALFRED also washes food,
+#: sponges, soap and kettles (they `can_be_dirty`), but generated homes keep those clean and
+#: generated tasks do not wash them, so homes and suites stay as they were generated before.
+GENERATED_DIRTY: frozenset[str] = frozenset((
+    'Mug', 'Cup', 'Bowl', 'Plate', 'Pan', 'Pot', 'Knife', 'ButterKnife', 'Spatula', 'Ladle',
+    'Spoon', 'Fork', 'Towel', 'HandTowel', 'Cloth'))
+
+#: Sliceable types generated tasks do not slice: AI2-THOR slices an egg by cracking it, and
+#: generated slicing means cutting with a knife (and suites stay as they were generated).
+GENERATED_UNSLICED: frozenset[str] = frozenset(('Egg',))
 
 
 def spec(object_type: str) -> ObjectSpec:

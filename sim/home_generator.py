@@ -17,7 +17,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from sim.catalog import CATALOG, ROOM_TYPES
+from sim.catalog import CATALOG, GENERATED_DIRTY, ROOM_TYPES
 from sim.furniture_geometry import top_height
 from sim.geometry import Rect, footprint, inflate, inside, overlaps
 from sim.home import DoorwaySpec, HomeSpec, PlacedThing, RoomSpec, WallSpec
@@ -505,7 +505,7 @@ def _add_object(rng, home, room, object_type, counters, any_surface=False) -> bo
             continue
         (x, y, z), yaw, _ = pose
         states = spec.default_states()
-        if spec.can_be_dirty:
+        if object_type in GENERATED_DIRTY:
             states['dirty'] = rng.random() < 0.35
         if parent.object_type == 'Fridge' and 'cold' in states:
             states['cold'] = True

@@ -268,7 +268,11 @@ class PyBulletSimulator(Simulator):
         """Run the ALFRED state rules over the tracked states."""
         view = {oid: RuleThing(t.object_type, t.states, t.parent, t.attached_to)
                 for oid, t in self.things.items()}
-        return apply_state_rules(view, self.held)
+        changes = apply_state_rules(view, self.held)
+        for oid, keys in changes.items():
+            if 'toggled' in keys:  # a burner its knob turned
+                self.show_state(oid)
+        return changes
 
     # ---------------------------------------------------------------- scripted person
     def move_object(self, object_id: str, receptacle_id: str,

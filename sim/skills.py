@@ -324,8 +324,30 @@ def _set_flag(sim, call: SkillCall, key: str, value: bool) -> str:
         raise SkillFailure(word[(key, value)], f'{oid} is {word[(key, value)][8:]}')
     states[key] = value
     sim.show_state(oid)
+    if key == 'toggled':
+        for other in _switched_with(sim, oid):
+            sim.things[other].states['toggled'] = value
+            sim.show_state(other)
     sim.advance(OPEN_S if key == 'open' else TOGGLE_S)
     return oid
+
+
+def _switched_with(sim, oid: str) -> list[str]:
+    """What turns on and off with `oid`.
+
+    A burner's knobs (so the knob rule keeps the burner as it was set), the lights of a
+    light switch's room.
+    """
+    t = sim.things[oid]
+    if t.object_type == 'StoveBurner':
+        return [k for k, o in sim.things.items()
+                if o.object_type == 'StoveKnob' and o.attached_to == oid]
+    if t.object_type == 'LightSwitch':
+        return [k for k, o in sim.things.items() if k != oid and o.room == t.room
+                and 'light' in CATALOG[o.object_type].categories
+                and 'switch' not in CATALOG[o.object_type].categories
+                and 'toggled' in o.states]
+    return []
 
 
 def _slice(sim, call: SkillCall, path: list[float]) -> str:

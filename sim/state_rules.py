@@ -5,7 +5,9 @@
 - heat: inside a microwave that is on, in a toaster that is on, or in a pan/pot/kettle (or
   being one) standing on a stove burner that is on -> hot, not cold, and cooked if the
   type is cookable; a fillable object on a coffee machine that is on -> filled and hot;
-- cool: inside a fridge whose door is closed -> cold, not hot.
+- cool: inside a fridge whose door is closed -> cold, not hot;
+- stove knobs: a stove burner that knobs are attached to is on while one of them is on
+  (AI2-THOR turns burners by their knobs), before the heat rule reads the burner.
 
 Rules only set applicable keys (those already present in an object's `states`) and
 return which keys changed, so callers can publish events for the robot's own actions.
@@ -57,6 +59,15 @@ def apply_state_rules(things: dict[str, RuleThing],
                   if t.object_type == 'Faucet' and t.attached_to and _on(t)}
     ids = {id(t): oid for oid, t in things.items()}
     changes: dict[str, set[str]] = {}
+    knobs: dict[str, list[RuleThing]] = {}
+    for t in things.values():
+        if t.object_type == 'StoveKnob' and t.attached_to in things:
+            knobs.setdefault(t.attached_to, []).append(t)
+    for burner_id, its_knobs in knobs.items():
+        turned: set[str] = set()
+        _set(things[burner_id], 'toggled', any(_on(k) for k in its_knobs), turned)
+        if turned:
+            changes[burner_id] = turned
     for object_id, thing in things.items():
         spec = CATALOG.get(thing.object_type)
         if spec is None or spec.kind != 'object' or object_id == held:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_nodes.domain.goals import GoalCondition
-from sim.catalog import CATALOG
+from sim.catalog import CATALOG, GENERATED_DIRTY, GENERATED_UNSLICED
 from sim.fairness import unfair_tasks
 from sim.suite_world import SuiteWorld, build_home, words
 from sim.task_schema import (
@@ -74,12 +74,20 @@ def cond(kind: str, subject: tuple[str, str | None], target: str | None = None,
 
 
 def sensible(object_type: str, key: str) -> bool:
-    """Heat and cook only food, chill only food and drink (the catalogue allows more)."""
+    """Whether generated tasks ask for `key` on `object_type` (the catalogue allows more).
+
+    Heat and cook only food, chill only food and drink, wash only what use dirties, slice
+    only what a knife cuts.
+    """
     cats = CATALOG[object_type].categories
     if key in ('hot', 'cooked'):
         return 'food' in cats
     if key == 'cold':
         return 'food' in cats or 'drink' in cats
+    if key == 'dirty':
+        return object_type in GENERATED_DIRTY
+    if key == 'sliced' and object_type in GENERATED_UNSLICED:
+        return False
     return key in CATALOG[object_type].state_keys()
 
 
@@ -240,7 +248,7 @@ def _composite_chains(wr: _Writer) -> list[Callable[[], list[tuple[Step, bool]]]
 
     def knife_then_slice() -> list:
         knives = [i for i in w.ids('Knife') if i not in w.touched]
-        food = wr.fresh(lambda i: 'sliced' in CATALOG[w.type_of(i)].state_keys()
+        food = wr.fresh(lambda i: sensible(w.type_of(i), 'sliced')
                         and not w.truth[i].states.get('sliced'))
         if not knives or food is None or not w.fits(knives[0], 'Drawer'):
             return []
@@ -444,7 +452,7 @@ def _stale(wr: _Writer, eid: str, n: int) -> list[Task]:
             goals = [cond('HOLDING', by_id(oid))]
         elif kind == 'dirtied':
             oid = wr.choose([i for i in w.objects(fresh=False)
-                             if 'dirty' in CATALOG[w.type_of(i)].state_keys()
+                             if sensible(w.type_of(i), 'dirty')
                              and not w.truth[i].states.get('dirty')])
             if oid is None:
                 continue

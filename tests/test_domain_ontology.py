@@ -36,6 +36,19 @@ ROOT = Path(__file__).resolve().parents[1]
     ('cellphone', 'CellPhone', 'case'),
     ('knives', 'Knife', 'synonym'),
     ('tables', 'DiningTable', 'plural'),
+    # ALFRED-L's free words, one per synonym line (and the plurals it writes)
+    ('scoop', 'Ladle', 'synonym'),
+    ('bag', 'Box', 'synonym'),
+    ('oven', 'Microwave', 'synonym'),
+    ('microwave oven', 'Microwave', 'synonym'),
+    ('frying pan', 'Pan', 'synonym'),
+    ('skillet', 'Pan', 'synonym'),
+    ('saucepan', 'Pot', 'synonym'),
+    ('glass', 'Cup', 'synonym'),
+    ('dish', 'Plate', 'synonym'),
+    ('dishes', 'Plate', 'plural'),
+    ('apples', 'Apple', 'plural'),
+    ('counters', 'CounterTop', 'plural'),
 ])
 def test_resolve(word, expected, how):
     alias = resolve_type(word)
@@ -61,7 +74,7 @@ def test_family_words_follow_the_home_and_the_room():
     assert alias.object_type == 'DiningTable' and 'present' in alias.note
 
 
-@pytest.mark.parametrize('word', ['plunger', 'cd', 'oven', 'bag', '', '   '])
+@pytest.mark.parametrize('word', ['plunger', 'cd', 'flux capacitor', 'xyzzy', '', '   '])
 def test_unmapped_words_say_why(word):
     alias = resolve_type(word)
     assert not alias.ok and alias.how == 'unmapped' and alias.note
@@ -137,3 +150,63 @@ def test_one_label_normaliser(a, b):
     assert HOUSEHOLD.canonical_type('diningtable') == 'DiningTable'
     assert HOUSEHOLD.canonical_type('dining table') == 'DiningTable'
     assert HOUSEHOLD.canonical_type('no such thing') is None
+
+
+@pytest.mark.parametrize('word,expected', [
+    ('cd', 'CD'), ('CD', 'CD'), ('compact disc', 'CD'), ('disc', 'CD'), ('dvd', 'CD'),
+    ('plunger', 'Plunger'), ('plungers', 'Plunger'), ('switch', 'LightSwitch'),
+    ('light switch', 'LightSwitch'), ('knob', 'StoveKnob'), ('stove knobs', 'StoveKnob'),
+    ('plant', 'HousePlant'), ('paper towel', 'PaperTowelRoll'),
+    ('paper towels', 'PaperTowelRoll'),
+    ('trash', 'GarbageCan'), ('oven', 'Microwave'),  # the household words stay
+])
+def test_ai2thor_words(word, expected):
+    from sim.ai2thor.extra_types import AI2THOR_ONTOLOGY
+
+    assert AI2THOR_ONTOLOGY.resolve(word).object_type == expected
+
+
+def test_everything_alfred_cleans_can_be_dirty_and_eggs_crack():
+    from memory_nodes.domain.household import ALFRED_CLEANABLE
+
+    assert len(ALFRED_CLEANABLE) == 21
+    for name in ALFRED_CLEANABLE:
+        assert HOUSEHOLD[name].can_be_dirty and 'dirty' in HOUSEHOLD[name].state_keys(), name
+    for food in ('Apple', 'Tomato', 'Lettuce', 'Potato', 'Egg'):
+        assert HOUSEHOLD[food].default_states()['dirty'] is False
+    assert 'sliced' in HOUSEHOLD['Egg'].state_keys()
+
+
+@pytest.mark.parametrize('word,key,value', [
+    ('melted', 'hot', True), ('heated', 'hot', True), ('warm', 'hot', True),
+    ('warmed', 'hot', True), ('microwaved', 'hot', True), ('chilled', 'cold', True),
+    ('frozen', 'cold', True), ('washed', 'dirty', False), ('rinsed', 'dirty', False),
+    ('cracked', 'sliced', True), ('peeled', 'sliced', True), ('diced', 'sliced', True),
+])
+def test_free_state_words(word, key, value):
+    from memory_nodes.domain.goals import parse_condition
+
+    cond = parse_condition(f'STATE(Potato, {word}): 1')
+    assert (cond.target, cond.state_value) == (key, value)
+
+
+def test_where_alfred_things_are_kept():
+    """Every type ALFRED-L names has rooms and receptacles, in the ontology or apart."""
+    from sim.ai2thor.extra_types import AI2THOR_ONTOLOGY, ALFRED_PLACEMENT
+
+    for name, (rooms, kept_on) in ALFRED_PLACEMENT.items():
+        spec = AI2THOR_ONTOLOGY[name]
+        assert not spec.rooms and not spec.kept_on, f'{name} would be spawned in homes'
+        assert rooms and set(rooms) <= {'kitchen', 'living_room', 'bedroom', 'bathroom'}
+        assert all(AI2THOR_ONTOLOGY[r].is_receptacle for r in kept_on), name
+        assert bool(kept_on) == (spec.kind == 'object'), name
+    assert ALFRED_PLACEMENT['CD'][0][0] == 'bedroom'
+    assert {'Desk', 'Dresser', 'Shelf', 'SideTable'} <= set(ALFRED_PLACEMENT['CD'][1])
+    assert ALFRED_PLACEMENT['Plunger'] == (('bathroom',), ('Toilet',))
+    named = ('Apple', 'Bread', 'Tomato', 'Egg', 'Potato', 'Lettuce', 'Mug', 'Bowl', 'Plate',
+             'Pot', 'Book', 'CreditCard', 'Vase', 'ToiletPaper', 'Cloth', 'Spoon',
+             'CellPhone', 'Box', 'Plunger', 'CD', 'LightSwitch', 'StoveKnob')
+    for name in named:
+        spec = AI2THOR_ONTOLOGY[name]
+        rooms, kept_on = ALFRED_PLACEMENT.get(name, (spec.rooms, spec.kept_on))
+        assert rooms and (kept_on or spec.kind == 'furniture'), name

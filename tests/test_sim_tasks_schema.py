@@ -66,10 +66,10 @@ def test_bad_goal_names_task_and_field():
 
 def test_unknown_type_and_impossible_goals():
     msg = broken(lambda d: d['episodes'][0]['tasks'][0].update(
-        goal=['ON(Plunger, DiningTable): 1', 'STATE(Egg, sliced): 1',
+        goal=['ON(Unicorn, DiningTable): 1', 'STATE(Book, sliced): 1',
               'TOGGLEON(Apple): 1', 'ON(Fridge, DiningTable): 1', 'ON(Apple, CellPhone): 1']))
-    assert "unknown object type 'Plunger'" in msg
-    assert "Egg has no state 'sliced'" in msg
+    assert "unknown object type 'Unicorn'" in msg
+    assert "Book has no state 'sliced'" in msg
     assert 'Apple cannot be toggled' in msg
     assert 'Fridge is furniture' in msg
     assert 'CellPhone is not a receptacle' in msg

@@ -58,3 +58,27 @@ def test_cool_only_in_closed_fridge():
 def test_held_objects_are_left_alone():
     w = {'mw': thing('Microwave', toggled=True), 'egg': thing('Egg', 'mw')}
     assert apply_state_rules(w, held='egg') == {}
+
+
+def test_a_stove_knob_turns_the_burner_it_is_attached_to():
+    w = {'burner': thing('StoveBurner'), 'other': thing('StoveBurner'),
+         'knob': thing('StoveKnob', toggled=True), 'pan': thing('Pan', 'burner'),
+         'egg': thing('Egg', 'pan')}
+    w['knob'].attached_to = 'burner'
+    changes = apply_state_rules(w)
+    assert changes['burner'] == {'toggled'} and 'other' not in changes
+    assert changes['egg'] == {'hot', 'cooked'}  # the burner heats in the same pass
+    w['knob'].states['toggled'] = False
+    assert apply_state_rules(w) == {'burner': {'toggled'}}
+    assert w['burner'].states['toggled'] is False
+    w['other'].states['toggled'] = True  # a burner with no knob keeps its own switch
+    assert apply_state_rules(w) == {}
+
+
+def test_food_is_washed_in_a_sink_basin_under_a_running_faucet():
+    w = {'sink': thing('SinkBasin'), 'tap': thing('Faucet'),
+         'apple': thing('Apple', 'sink', dirty=True), 'egg': thing('Egg', 'sink', dirty=True)}
+    w['tap'].attached_to = 'sink'
+    assert apply_state_rules(w) == {}
+    w['tap'].states['toggled'] = True
+    assert apply_state_rules(w) == {'apple': {'dirty'}, 'egg': {'dirty'}}

@@ -25,18 +25,18 @@ def test_alfred_l_trace_touches_the_sub_goals_objects_in_order():
     trace = alfred_l_trace(tasks)
     queries = [s.object_id for s in trace if isinstance(s, QueryStep)]
     # Checked by hand against the goal conditions (trash -> GarbageCan, table ->
-    # DiningTable, sink -> SinkBasin; STATE(tomato, clean) is not mapped: Tomato has no
-    # dirty state, so it touches nothing).
+    # DiningTable, sink -> SinkBasin; STATE(tomato, clean) touches the tomato again).
     assert queries == ['fp1/Apple', 'fp1/Apple', 'fp1/GarbageCan', 'fp1/Bread', 'fp1/Plate',
                        'fp1/Plate', 'fp1/Fridge',
                        'fp1/Apple', 'fp1/DiningTable', 'fp1/Tomato', 'fp1/SinkBasin',
-                       'fp1/Faucet']
+                       'fp1/Faucet', 'fp1/Tomato']
     writes = [s.change for s in trace if isinstance(s, WriteStep)]
     assert [w.object_id for w in writes] == queries  # each query is followed by its write
     assert all(w.source == 'own_action' for w in writes)
     assert writes[0].states == {'sliced': True} and writes[0].changed == ['sliced']
     assert writes[1].receptacle == 'fp1/GarbageCan' and writes[1].changed == ['position']
-    assert writes[-1].states == {'on': True}
+    assert writes[-2].states == {'on': True}  # the faucet
+    assert writes[-1].states == {'dirty': False}  # the tomato, washed
     kinds = [type(s).__name__ for s in trace]
     assert kinds[0] == 'TaskStep' and kinds.count('TaskStep') == 2
     assert 'Apple' in trace[0].labels and 'GarbageCan' in trace[0].labels

@@ -59,17 +59,21 @@ _FURNITURE = (
     _f('TowelHolder', [W], receptacle='on', categories=('bathroom',)),
 )
 
+# Every type ALFRED cleans (rinsed in a sink basin under a running faucet) can be dirty,
+# food included: see `ALFRED_CLEANABLE`.
 _OBJECTS = (
     _o('Apple', [K], _KITCHEN_SURF + ('Fridge',), sliceable=True, cookable=True,
-       categories=('food', 'fruit')),
+       can_be_dirty=True, categories=('food', 'fruit')),
     _o('Tomato', [K], _KITCHEN_SURF + ('Fridge',), sliceable=True, cookable=True,
-       categories=('food', 'vegetable')),
+       can_be_dirty=True, categories=('food', 'vegetable')),
     _o('Bread', [K], _KITCHEN_SURF, sliceable=True, cookable=True, categories=('food',)),
-    _o('Egg', [K], _KITCHEN_SURF + ('Fridge',), cookable=True, categories=('food',)),
+    # AI2-THOR's Egg is sliceable: slicing cracks it (ALFRED-L's "peel the egg").
+    _o('Egg', [K], _KITCHEN_SURF + ('Fridge',), sliceable=True, cookable=True,
+       can_be_dirty=True, categories=('food',)),
     _o('Potato', [K], _KITCHEN_SURF + ('Fridge',), sliceable=True, cookable=True,
+       can_be_dirty=True, categories=('food', 'vegetable')),
+    _o('Lettuce', [K], _KITCHEN_SURF + ('Fridge',), sliceable=True, can_be_dirty=True,
        categories=('food', 'vegetable')),
-    _o('Lettuce', [K], _KITCHEN_SURF + ('Fridge',), sliceable=True, categories=('food',
-       'vegetable')),
     _o('Mug', [K, L], _KITCHEN_SURF + ('Cabinet',), receptacle='in', can_be_dirty=True,
        fillable=True, categories=('container', 'kitchenware')),
     _o('Cup', [K], _KITCHEN_SURF + ('Cabinet',), receptacle='in', can_be_dirty=True,
@@ -82,8 +86,8 @@ _OBJECTS = (
        categories=('container', 'cookware')),
     _o('Pot', [K], ('CounterTop', 'StoveBurner'), receptacle='in', can_be_dirty=True,
        fillable=True, categories=('container', 'cookware')),
-    _o('Kettle', [K], ('CounterTop', 'StoveBurner'), fillable=True, categories=('container',
-       'cookware')),
+    _o('Kettle', [K], ('CounterTop', 'StoveBurner'), can_be_dirty=True, fillable=True,
+       categories=('container', 'cookware')),
     _o('Knife', [K], _KITCHEN_SURF + ('Drawer',), can_be_dirty=True, categories=('utensil',
        'cutter')),
     _o('ButterKnife', [K], _KITCHEN_SURF + ('Drawer',), can_be_dirty=True, categories=('utensil',
@@ -98,7 +102,8 @@ _OBJECTS = (
        'drink')),
     _o('SaltShaker', [K], _KITCHEN_SURF + ('Cabinet',), categories=('condiment',)),
     _o('PepperShaker', [K], _KITCHEN_SURF + ('Cabinet',), categories=('condiment',)),
-    _o('DishSponge', [K, W], ('CounterTop', 'SinkBasin'), categories=('cleaning',)),
+    _o('DishSponge', [K, W], ('CounterTop', 'SinkBasin'), can_be_dirty=True,
+       categories=('cleaning',)),
     _o('Book', [L, B], _LIVING_SURF + _BED_SURF, openable=True, categories=('reading',)),
     _o('Newspaper', [L], _LIVING_SURF, categories=('reading',)),
     _o('Pen', [B, L], _BED_SURF + ('Drawer',), categories=('stationery',)),
@@ -121,7 +126,8 @@ _OBJECTS = (
        categories=('container',)),
     _o('TissueBox', [L, B, W], _LIVING_SURF + _BED_SURF + _BATH_SURF, can_be_used_up=True,
        categories=('cleaning',)),
-    _o('SoapBar', [W], _BATH_SURF + ('BathtubBasin',), categories=('cleaning',)),
+    _o('SoapBar', [W], _BATH_SURF + ('BathtubBasin',), can_be_dirty=True,
+       categories=('cleaning',)),
     _o('SoapBottle', [W, K], _BATH_SURF + ('CounterTop',), can_be_used_up=True,
        categories=('cleaning',)),
     _o('ToiletPaper', [W], _BATH_SURF, can_be_used_up=True, categories=('cleaning',)),
@@ -133,6 +139,12 @@ _OBJECTS = (
        'cleaning')),
     _o('SprayBottle', [W], _BATH_SURF, can_be_used_up=True, categories=('cleaning',)),
 )
+
+#: ALFRED's clean-task object types: each can be dirty and is cleaned by rinsing it in a
+#: sink basin while the faucet runs (ALFRED also cleans their slices, which stay the type).
+ALFRED_CLEANABLE = ('Apple', 'Bowl', 'ButterKnife', 'Cloth', 'Cup', 'DishSponge', 'Egg', 'Fork',
+                    'Kettle', 'Knife', 'Ladle', 'Lettuce', 'Mug', 'Pan', 'Plate', 'Pot',
+                    'Potato', 'SoapBar', 'Spatula', 'Spoon', 'Tomato')
 
 #: Object types that slice a sliceable object when held.
 SLICING_TOOLS = ('Knife', 'ButterKnife')
@@ -165,6 +177,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     'washcloth': ('Cloth',),
     'rag': ('Cloth',),
     'turner': ('Spatula',),
+    'scoop': ('Ladle', 'Spoon'),
+    'frying pan': ('Pan',),
+    'skillet': ('Pan',),
+    'saucepan': ('Pot',),
+    'glass': ('Cup',),
+    # ALFRED-L puts a card "in a bag"; AI2-THOR homes have no bag, and a Box is the
+    # openable container a card is put in there.
+    'bag': ('Box',),
     'knives': ('Knife',),
     'sink': ('SinkBasin',),
     'basin': ('SinkBasin',),
@@ -174,6 +194,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     'stove': ('StoveBurner',),
     'burner': ('StoveBurner',),
     'cooktop': ('StoveBurner',),
+    # AI2-THOR kitchens have no oven: the microwave is where ALFRED heats and cooks.
+    'oven': ('Microwave',),
+    'microwave oven': ('Microwave',),
     'cellphone': ('CellPhone',),
     'phone': ('CellPhone',),
     'mobile': ('CellPhone',),

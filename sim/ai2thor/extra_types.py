@@ -7,6 +7,10 @@ generated homes stay the same. `Sink` and `ShelvingUnit` are deliberately absent
 housings around a `SinkBasin` and around `Shelf` boards, which are the receptacles (see
 `sim.ai2thor.scene_importer.HOUSINGS`); a `Sink` row would also make the word `sink`
 resolve to it instead of `SinkBasin`.
+
+Where AI2-THOR keeps these types (and every other type ALFRED-L names) is in
+`ALFRED_PLACEMENT`, apart from the rows, for a builder that makes AI2-THOR-like homes on
+request: giving the rows rooms would put them into every generated home.
 """
 
 from __future__ import annotations
@@ -30,7 +34,20 @@ EXTRA_TYPES: tuple[ObjectType, ...] = (
     ObjectType('Stool', 'furniture', receptacle='on', categories=('seat',)),
     ObjectType('PaperTowelRoll', 'object', pickupable=True, can_be_used_up=True,
                categories=('cleaning',)),
+    ObjectType('CD', 'object', pickupable=True, categories=('electronics',)),
+    ObjectType('Plunger', 'object', pickupable=True, categories=('cleaning', 'bathroom')),
 )
+
+#: Free words for the extra types (the household table's words are kept).
+EXTRA_SYNONYMS: dict[str, tuple[str, ...]] = {
+    'compact disc': ('CD',),
+    'disc': ('CD',),
+    'dvd': ('CD',),
+    'switch': ('LightSwitch',),
+    'knob': ('StoveKnob',),
+    'plant': ('HousePlant',),
+    'paper towel': ('PaperTowelRoll',),
+}
 
 #: How the simulator draws them: size (m), RGBA, colour word[, shape].
 AI2THOR_LOOKS: dict[str, tuple] = {
@@ -41,7 +58,30 @@ AI2THOR_LOOKS: dict[str, tuple] = {
     'HousePlant': ((0.4, 0.4, 0.6), _GREEN, 'green'),
     'Stool': ((0.5, 0.5, 0.75), _WOOD, 'brown'),
     'PaperTowelRoll': ((0.08, 0.08, 0.2), _WHITE, 'white', 'cylinder'),
+    # AI2-THOR's CD is a 12 cm disc, silver; its Plunger a 45 cm stick on a black cup.
+    'CD': ((0.12, 0.12, 0.01), (0.78, 0.8, 0.85, 1.0), 'silver', 'cylinder'),
+    'Plunger': ((0.14, 0.14, 0.45), (0.15, 0.15, 0.15, 1.0), 'black', 'cylinder'),
+}
+
+_K, _L, _B, _W = 'kitchen', 'living_room', 'bedroom', 'bathroom'
+
+#: Where AI2-THOR puts the types ALFRED-L names that have no rooms in the ontology (so the
+#: home generator never spawns them): type -> (rooms, most typical first; receptacle types
+#: they are kept on or in). For a home builder that makes AI2-THOR-like homes on request.
+#: Fixtures (light switches on walls, knobs on the stove front) have no receptacle.
+ALFRED_PLACEMENT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    'CD': ((_B, _L), ('Desk', 'Dresser', 'Shelf', 'SideTable', 'TVStand', 'Drawer')),
+    # AI2-THOR stands the plunger on the floor beside the toilet. Homes here place small
+    # things only on or in receptacles, so it goes on the toilet, the lowest support it
+    # stands by (never a counter or cabinet, where AI2-THOR does not keep it).
+    'Plunger': ((_W,), ('Toilet',)),
+    'PaperTowelRoll': ((_K,), ('CounterTop', 'DiningTable')),
+    'LightSwitch': ((_K, _L, _B, _W), ()),
+    'StoveKnob': ((_K,), ()),
+    'HousePlant': ((_L, _K, _B), ()),
+    'Stool': ((_K,), ()),
+    'Window': ((_K, _L, _B, _W), ()),
 }
 
 #: The household ontology plus AI2-THOR's extra types: what imported AI2-THOR scenes hold.
-AI2THOR_ONTOLOGY: Ontology = HOUSEHOLD.extended(EXTRA_TYPES, name='ai2thor')
+AI2THOR_ONTOLOGY: Ontology = HOUSEHOLD.extended(EXTRA_TYPES, EXTRA_SYNONYMS, name='ai2thor')

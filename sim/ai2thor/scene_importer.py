@@ -422,6 +422,7 @@ def _build_home(name: str, objects: list[SceneObject],
                 here = f.position[:2]
                 nearest = min(basins, key=lambda b: math.dist(b.position[:2], here))
                 f.attached_to = nearest.object_id
+    link_stove_knobs(home.furniture)
     # What stands on the floor blocks the robot; so do counters, whose bases AI2-THOR
     # does not list as objects (an island is a slab at 1.1 m in the metadata).
     obstacles = [(o.aabb_min[0], o.aabb_min[1], o.aabb_max[0], o.aabb_max[1])
@@ -430,6 +431,32 @@ def _build_home(name: str, objects: list[SceneObject],
     obstacles += [f.footprint() for f in home.furniture if f.object_type == 'CounterTop']
     build_floor_graph(home, obstacles)
     return home
+
+
+def link_stove_knobs(furniture: list[PlacedThing]) -> None:
+    """Attach each StoveKnob to the StoveBurner it turns (`attached_to`), one knob a burner.
+
+    AI2-THOR's dumps do not say which knob controls which burner; the nearest pairs (in
+    the plan, closest first) are taken, and a knob left over goes to its nearest burner.
+    """
+    knobs = [f for f in furniture if f.object_type == 'StoveKnob' and not f.attached_to]
+    burners = [f for f in furniture if f.object_type == 'StoveBurner']
+    if not burners:
+        return
+    pairs = sorted((math.dist(k.position[:2], b.position[:2]), i, j)
+                   for i, k in enumerate(knobs) for j, b in enumerate(burners))
+    taken_knobs: set[int] = set()
+    taken_burners: set[int] = set()
+    for _, i, j in pairs:
+        if i not in taken_knobs and j not in taken_burners:
+            knobs[i].attached_to = burners[j].object_id
+            taken_knobs.add(i)
+            taken_burners.add(j)
+    for i, knob in enumerate(knobs):
+        if i not in taken_knobs:
+            here = knob.position[:2]
+            knob.attached_to = min(burners, key=lambda b: math.dist(b.position[:2],
+                                                                    here)).object_id
 
 
 # ---------------------------------------------------------------------------- files
