@@ -34,6 +34,7 @@ from sim.home_generator import generate_home
 from sim.interface import CameraFrame, ObjectTruth, Simulator
 from sim.mesh import clear_cache
 from sim.place_graph import adjacency
+from sim.placement import object_half_extents
 from sim.robot import Robot
 from sim.state_rules import RuleThing, apply_state_rules
 from sim.world_builder import (
@@ -269,11 +270,13 @@ class PyBulletSimulator(Simulator):
         for oid, (dx, dy, dz) in self.carried.items():
             self.set_pose(oid, (hx + c * dx - s * dy, hy + s * dx + c * dy, hz + dz), yaw)
 
-    def make_slice(self, object_id: str) -> None:
+    def make_slice(self, object_id: str, near: tuple[float, float] | None = None) -> None:
         """Mark `object_id` sliced and rebuild its body as the slice (`SLICES`) in its place.
 
-        The slice stands where the object stood (same centre, yaw and bottom) and keeps the
-        id, type, states and parent; a type without a slice size keeps its body.
+        The slice keeps the id, type, states, parent, yaw and bottom height. It stands inside
+        the object's old footprint: at the end nearest `near` (the robot that sliced it takes
+        the nearest slice, so it is as reachable as the whole object was), else centred. A
+        type without a slice size keeps its body.
         """
         t = self.things[object_id]
         t.states['sliced'] = True
@@ -281,7 +284,12 @@ class PyBulletSimulator(Simulator):
         if looks is None or t.kind != 'object' or tuple(t.size) == looks.size:
             return
         (x, y, _), yaw = self.pose_of(object_id)
-        bottom = self.aabb(object_id)[0][2]
+        lo, hi = self.aabb(object_id)
+        if near is not None:
+            half = object_half_extents(looks.size, yaw)
+            x, y = (min(max(near[k], lo[k] + half[k]), hi[k] - half[k])
+                    if lo[k] + half[k] <= hi[k] - half[k] else (x, y)[k] for k in range(2))
+        bottom = lo[2]
         built = self.world.things[object_id]
         p.removeBody(built.body, physicsClientId=self.cid)
         del self.world.body_to_object[built.body]
