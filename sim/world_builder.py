@@ -127,8 +127,11 @@ def _build_object(cid: int, o: PlacedThing) -> BuiltThing:
 
 def object_body(cid: int, object_type: str, size: tuple[float, float, float], position,
                 yaw: float, shape: str | None = None) -> int:
-    """A small object's body: a box collision shape of extents `size` and a box, sphere or
-    cylinder visual (`shape`, else the type's), dynamic with the type's mass."""
+    """A small object's body, dynamic with the type's mass.
+
+    A box collision shape of extents `size` and a box, sphere or cylinder visual (`shape`,
+    else the type's).
+    """
     spec = CATALOG[object_type]
     shape = shape or spec.shape
     half = [s / 2 for s in size]

@@ -77,8 +77,10 @@ def floorplan1_suite(files: Iterable[str | Path] | None = None, seed: int = 0) -
 # ---------------------------------------------------------------------------- support
 def _fits(size: tuple[float, float, float], home: HomeSpec, receptacle_type: str,
           spare: float = 0.0) -> bool:
-    """True if an object of `size` fits a support surface of some `receptacle_type`, with
-    `spare` metres to spare across and along."""
+    """True if an object of `size` fits a support surface of some `receptacle_type`.
+
+    `spare`: metres to spare across and along.
+    """
     a, b, h = sorted(size[:2], reverse=True) + [size[2]]
     for thing in home.things():
         if thing.object_type != receptacle_type or thing.position is None:
@@ -159,8 +161,11 @@ class ContainerAwareOracle(OraclePlanSource):
     """
 
     def next_calls(self, task: Task, sim: Simulator, goal_index: int) -> list[SkillCall]:
-        """The oracle's calls (a slice first where only a slice fits, see `slice_first`),
-        with the receptacle's closed container opened first."""
+        """The oracle's calls, with the receptacle's closed container opened first.
+
+        Where only a slice of the object fits the receptacle, it slices first
+        (`slice_first`).
+        """
         goals = slice_first(task.goals[goal_index], sim)
         calls = compile_task(goals, GroundTruthResolver(sim, self.full))
         truth = sim.ground_truth()
@@ -298,8 +303,10 @@ class FloorPlanComparison:
 
 
 def generated_kitchen_ref(tasks: list[Task]) -> HomeRef:
-    """A generated kitchen holding everything `tasks` name or need (the FloorPlan home
-    builder's kitchen for FloorPlan 1, had it no real scene)."""
+    """A generated kitchen holding everything `tasks` name or need.
+
+    The FloorPlan home builder's kitchen for FloorPlan 1, had it no real scene.
+    """
     from sim.floorplan_homes import FLOORPLAN_SEED_BASE, task_needs
 
     objects, furniture = task_needs(tasks)
