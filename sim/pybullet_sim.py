@@ -276,7 +276,8 @@ class PyBulletSimulator(Simulator):
         The slice keeps the id, type, states, parent, yaw and bottom height. It stands inside
         the object's old footprint: at the end nearest `near` (the robot that sliced it takes
         the nearest slice, so it is as reachable as the whole object was), else centred. A
-        type without a slice size keeps its body.
+        type without a slice size keeps its body. PyBullet gives the new body the freed id,
+        so the camera's instance id (perception's track id) stays the same.
         """
         t = self.things[object_id]
         t.states['sliced'] = True
