@@ -10,6 +10,25 @@ physics and scoring read this table; a new type is one ontology row plus one row
 Sizes are the axis-aligned extents (x, y, z) in metres of the primitive that stands for the
 type; colours are RGBA in [0, 1] with a plain colour word for vague references ("the red
 fruit").
+
+Slicing (`SLICES`): in AI2-THOR, slicing a Bread, Apple, Tomato, Potato or Lettuce (or
+cracking an Egg) replaces the object by slices, and ALFRED's goals about it afterwards
+(`ON(bread, plate)`, `INSIDE(bread, toaster)`) are reached with one slice. The simulator
+keeps one object (same id, same type, so memory, goals and the scorer need no new ids) and
+rebuilds its body at the size of the slice the robot handles from then on. `SLICES[type]`
+gives that slice's extents and primitive, AI2-THOR-like:
+
+- a slice stands upright (x across, y the thickness, z the height), as AI2-THOR's bread
+  slices stand in a toaster: a bread slice is 0.12 x 0.02 x 0.11 m, so it fits a plate's
+  top (0.19 m square in FloorPlan1) and a toaster slot (0.09 x 0.22 m) alike, and it is no
+  wider or longer than any loaf, so it fits wherever the loaf did (it may stand taller
+  than a low loaf: 0.11 m against our 0.09 m Bread, under every shelf's clearance);
+- an apple is cut into wedges, a tomato, potato or lettuce into slices (boxes: a thin
+  cylinder would stand on its round side);
+- a cracked Egg is a flat disc (0.08 m across, 0.02 m high), for when Egg is sliceable.
+
+A slice keeps its type's colour and colour word (`CATALOG`), so vague references still
+work. Types without an entry keep their size when sliced.
 """
 
 from __future__ import annotations
@@ -23,8 +42,8 @@ from memory_nodes.domain.household import SLICING_TOOLS
 from memory_nodes.domain.ontology import ROOM_TYPES, STATE_KEYS, ObjectType, Ontology
 from sim.ai2thor.extra_types import AI2THOR_LOOKS, AI2THOR_ONTOLOGY
 
-__all__ = ['CATALOG', 'GENERATED_DIRTY', 'GENERATED_UNSLICED', 'ROOM_TYPES', 'SLICING_TOOLS',
-           'STATE_KEYS', 'WORLD_ONTOLOGY', 'ObjectSpec', 'spec']
+__all__ = ['CATALOG', 'GENERATED_DIRTY', 'GENERATED_UNSLICED', 'ROOM_TYPES', 'SLICES',
+           'SLICING_TOOLS', 'STATE_KEYS', 'WORLD_ONTOLOGY', 'ObjectSpec', 'SliceLooks', 'spec']
 
 Shape = str  # 'box' | 'sphere' | 'cylinder'
 
@@ -177,6 +196,25 @@ GENERATED_DIRTY: frozenset[str] = frozenset((
 #: Sliceable types generated tasks do not slice: AI2-THOR slices an egg by cracking it, and
 #: generated slicing means cutting with a knife (and suites stay as they were generated).
 GENERATED_UNSLICED: frozenset[str] = frozenset(('Egg',))
+
+
+class SliceLooks(NamedTuple):
+    """What one slice of a sliced object is: extents (x, y, z) in metres and primitive."""
+
+    size: tuple[float, float, float]
+    shape: Shape = 'box'
+    word: str = 'slice'
+
+
+#: Type -> the slice the robot handles after slicing it (see the module docstring).
+SLICES: Mapping[str, SliceLooks] = MappingProxyType({
+    'Bread': SliceLooks((0.12, 0.02, 0.11)),
+    'Apple': SliceLooks((0.08, 0.03, 0.07), word='wedge'),
+    'Tomato': SliceLooks((0.08, 0.02, 0.07)),
+    'Potato': SliceLooks((0.09, 0.02, 0.06)),
+    'Lettuce': SliceLooks((0.14, 0.03, 0.12)),
+    'Egg': SliceLooks((0.08, 0.08, 0.02), 'cylinder', 'cracked egg'),
+})
 
 
 def spec(object_type: str) -> ObjectSpec:

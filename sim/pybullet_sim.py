@@ -6,6 +6,12 @@ bodies and become dynamic only while they settle after a `put` (fast, and nothin
 between skills). Skills live in `sim.skills`; the ALFRED state rules in
 `sim.state_rules`. `move_object` / `set_state` are the scripted person's API: they change
 the world behind the robot's back and produce no events.
+
+A sliced object becomes the slice the robot handles from then on (`make_slice`, sizes in
+`sim.catalog.SLICES`): the same object id and type, its body rebuilt at the slice's size
+where the object stood, so ground truth, placement and the camera's instance masks all see
+the slice. That holds however it got sliced: the `slice` skill, a person's `set_state`, or
+a home that starts with it sliced.
 """
 
 from __future__ import annotations
@@ -22,15 +28,23 @@ import pybullet as p
 
 from memory_nodes.domain.skills import Relation, SkillCall, SkillResult
 from sim.camera import HeadCamera
-from sim.catalog import CATALOG
+from sim.catalog import CATALOG, SLICES
 from sim.home import HomeSpec
 from sim.home_generator import generate_home
 from sim.interface import CameraFrame, ObjectTruth, Simulator
 from sim.mesh import clear_cache
 from sim.place_graph import adjacency
+from sim.placement import object_half_extents
 from sim.robot import Robot
 from sim.state_rules import RuleThing, apply_state_rules
-from sim.world_builder import BuiltWorld, build_world, quat, set_door, set_indicator
+from sim.world_builder import (
+    BuiltWorld,
+    build_world,
+    object_body,
+    quat,
+    set_door,
+    set_indicator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +105,7 @@ class PyBulletSimulator(Simulator):
         self.world = build_world(self.cid, home)
         self.robot = Robot(self.cid)
         self.camera = HeadCamera(self.cid, self.width, self.height, self.vfov_deg)
-        main = {oid: b.body for oid, b in self.world.things.items()}
-        self.camera.set_instances(self.world.body_to_object, main)
+        self._refresh_instances()
         self.things = {}
         for t in home.things():
             spec = CATALOG.get(t.object_type)
@@ -104,6 +117,9 @@ class PyBulletSimulator(Simulator):
         for o in home.objects:
             self.set_static(o.object_id, True)
         self.held, self.carried = None, {}
+        for o in home.objects:
+            if self.things[o.object_id].states.get('sliced'):
+                self.make_slice(o.object_id)
         self.rng = random.Random(seed)
         self._time = 0.0
         self.adjacency = adjacency(home)
@@ -254,6 +270,43 @@ class PyBulletSimulator(Simulator):
         for oid, (dx, dy, dz) in self.carried.items():
             self.set_pose(oid, (hx + c * dx - s * dy, hy + s * dx + c * dy, hz + dz), yaw)
 
+    def make_slice(self, object_id: str, near: tuple[float, float] | None = None) -> None:
+        """Mark `object_id` sliced and rebuild its body as the slice (`SLICES`) in its place.
+
+        The slice keeps the id, type, states, parent, yaw and bottom height. It stands inside
+        the object's old footprint: at the end nearest `near` (the robot that sliced it takes
+        the nearest slice, so it is as reachable as the whole object was), else centred. A
+        type without a slice size keeps its body. PyBullet gives the new body the freed id,
+        so the camera's instance id (perception's track id) stays the same.
+        """
+        t = self.things[object_id]
+        t.states['sliced'] = True
+        looks = SLICES.get(t.object_type)
+        if looks is None or t.kind != 'object' or tuple(t.size) == looks.size:
+            return
+        (x, y, _), yaw = self.pose_of(object_id)
+        lo, hi = self.aabb(object_id)
+        if near is not None:
+            half = object_half_extents(looks.size, yaw)
+            x, y = (min(max(near[k], lo[k] + half[k]), hi[k] - half[k])
+                    if lo[k] + half[k] <= hi[k] - half[k] else (x, y)[k] for k in range(2))
+        bottom = lo[2]
+        built = self.world.things[object_id]
+        p.removeBody(built.body, physicsClientId=self.cid)
+        del self.world.body_to_object[built.body]
+        built.body = object_body(self.cid, t.object_type, looks.size,
+                                 (x, y, bottom + looks.size[2] / 2), yaw, looks.shape)
+        self.world.body_to_object[built.body] = object_id
+        t.size = looks.size
+        self.set_static(object_id, True)
+        self._refresh_instances()
+        self.update_carried()
+
+    def _refresh_instances(self) -> None:
+        """Tell the camera which body is which object (after bodies were built or rebuilt)."""
+        main = {oid: b.body for oid, b in self.world.things.items()}
+        self.camera.set_instances(self.world.body_to_object, main)
+
     def show_state(self, object_id: str) -> None:
         """Make open/toggled states visible (doors, lamp shades, burners)."""
         built = self.world.things[object_id]
@@ -302,6 +355,8 @@ class PyBulletSimulator(Simulator):
             raise ValueError(f'set_state: {self.things[object_id].object_type} has no state '
                              f'{key!r} (has {sorted(states)})')
         states[key] = bool(value)
+        if key == 'sliced' and value:
+            self.make_slice(object_id)
         if key == 'hot' and value:
             states['cold'] = False
         if key == 'cold' and value and 'hot' in states:

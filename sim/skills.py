@@ -363,7 +363,7 @@ def _slice(sim, call: SkillCall, path: list[float]) -> str:
         raise SkillFailure('inside_closed_receptacle', f'{oid} is inside closed {closed}')
     if t.states.get('sliced'):
         raise SkillFailure('already_sliced', f'{oid} is already sliced')
-    t.states['sliced'] = True
+    sim.make_slice(oid, near=(sim.robot.x, sim.robot.y))  # sets the state; a slice from now on
     sim.advance(SLICE_S)
     return oid
 

@@ -121,23 +121,35 @@ def _build_furniture(cid: int, f: PlacedThing) -> BuiltThing:
 
 
 def _build_object(cid: int, o: PlacedThing) -> BuiltThing:
-    spec = CATALOG[o.object_type]
-    half = [s / 2 for s in o.size]
+    body = object_body(cid, o.object_type, o.size, o.position, o.yaw)
+    return BuiltThing(o.object_id, o.object_type, body, position=tuple(o.position), yaw=o.yaw)
+
+
+def object_body(cid: int, object_type: str, size: tuple[float, float, float], position,
+                yaw: float, shape: str | None = None) -> int:
+    """A small object's body, dynamic with the type's mass.
+
+    A box collision shape of extents `size` and a box, sphere or cylinder visual (`shape`,
+    else the type's).
+    """
+    spec = CATALOG[object_type]
+    shape = shape or spec.shape
+    half = [s / 2 for s in size]
     col = p.createCollisionShape(p.GEOM_BOX, halfExtents=half, physicsClientId=cid)
-    if spec.shape == 'sphere':
+    if shape == 'sphere':
         vis = p.createVisualShape(p.GEOM_SPHERE, radius=min(half), rgbaColor=spec.colour,
                                   physicsClientId=cid)
-    elif spec.shape == 'cylinder':
+    elif shape == 'cylinder':
         vis = p.createVisualShape(p.GEOM_CYLINDER, radius=min(half[0], half[1]),
-                                  length=o.size[2], rgbaColor=spec.colour, physicsClientId=cid)
+                                  length=size[2], rgbaColor=spec.colour, physicsClientId=cid)
     else:
         vis = p.createVisualShape(p.GEOM_BOX, halfExtents=half, rgbaColor=spec.colour,
                                   physicsClientId=cid)
-    body = p.createMultiBody(spec.mass, col, vis, o.position, quat(o.yaw), physicsClientId=cid)
+    body = p.createMultiBody(spec.mass, col, vis, position, quat(yaw), physicsClientId=cid)
     p.changeDynamics(body, -1, lateralFriction=1.0, spinningFriction=0.01,
                      rollingFriction=0.01, restitution=0.0, linearDamping=0.5,
                      angularDamping=0.5, physicsClientId=cid)
-    return BuiltThing(o.object_id, o.object_type, body, position=tuple(o.position), yaw=o.yaw)
+    return body
 
 
 def set_door(cid: int, built: BuiltThing, is_open: bool) -> None:

@@ -6,30 +6,43 @@ condition, a type the home lacks, an object that does not fit its receptacle, a 
 appliance missing); `run_floorplan_tasks` runs the supported ones, each from the scene's
 initial state, with any plan source; `compare_floorplan1` puts FloorPlan1 and the generated
 kitchen side by side (success and exploration per task).
+
+Slices: a sliced object is a slice (`sim.catalog.SLICES`), as in AI2-THOR, where ALFRED's
+goals about a bread after slicing (`ON(bread, plate)`, `INSIDE(bread, toaster)`) are
+reached with a slice. `support_problems` judges an ON/INSIDE goal by the object's size at
+that point of the task (a slice after a `STATE(X, sliced)` goal), and accepts one that only
+a slice fits when the home has a knife; `ContainerAwareOracle` then slices the object first
+(ALFRED-L's "place the bread slices on a plate" says ON(bread, plate) and no slicing goal),
+or puts a slice that is already cut.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from memory_nodes.domain.goal_compiler import compile_task
+from memory_nodes.domain.goals import GoalCondition
 from memory_nodes.domain.skills import SkillCall, SkillTarget
 from sim.ai2thor.floorplan1 import REPO_ROOT, SCENE_NAME, floorplan1_home
 from sim.alfred_l import ImportedTask, import_alfred_l_file
-from sim.catalog import SLICING_TOOLS
+from sim.catalog import CATALOG, SLICES, SLICING_TOOLS
 from sim.episodes import TaskRecord
 from sim.home import HomeSpec
 from sim.home_completion import thing_surfaces
 from sim.interface import Simulator
-from sim.oracle import OraclePlanSource, PlanSource, run_task
+from sim.oracle import GroundTruthResolver, OraclePlanSource, PlanSource, run_task
 from sim.task_schema import Episode, HomeRef, Suite, Task
 
 log = logging.getLogger(__name__)
 
 ALFRED_FILES = ('simple_tasks.json', 'composite_tasks.json')
 FLOORPLAN = 1
+#: Metres a whole object must have to spare on a surface before the oracle puts it there
+#: uncut rather than a slice of it (`slice_first`).
+SPARE = 0.01
 
 PlanSourceFactory = Callable[[], PlanSource]
 
@@ -62,15 +75,19 @@ def floorplan1_suite(files: Iterable[str | Path] | None = None, seed: int = 0) -
 
 
 # ---------------------------------------------------------------------------- support
-def _fits(size: tuple[float, float, float], home: HomeSpec, receptacle_type: str) -> bool:
-    """True if an object of `size` fits a support surface of some `receptacle_type`."""
+def _fits(size: tuple[float, float, float], home: HomeSpec, receptacle_type: str,
+          spare: float = 0.0) -> bool:
+    """True if an object of `size` fits a support surface of some `receptacle_type`.
+
+    `spare`: metres to spare across and along.
+    """
     a, b, h = sorted(size[:2], reverse=True) + [size[2]]
     for thing in home.things():
         if thing.object_type != receptacle_type or thing.position is None:
             continue
         for s in thing_surfaces(home, thing):
             w, d = sorted((s.rect[2] - s.rect[0], s.rect[3] - s.rect[1]), reverse=True)
-            if a <= w and b <= d and h + 0.005 <= s.clearance:
+            if a + spare <= w and b + spare <= d and h + 0.005 <= s.clearance:
                 return True
     return False
 
@@ -84,11 +101,24 @@ def _surface_text(home: HomeSpec, receptacle_type: str) -> str:
     return ', '.join(sorted(set(sizes))[:3]) or 'none'
 
 
+def _only_a_slice_fits(object_type: str, size: tuple[float, float, float], home: HomeSpec,
+                       receptacle_type: str) -> bool:
+    """True if an `object_type` of `size` fits no `receptacle_type` but a slice of it does."""
+    return object_type in SLICES and CATALOG[object_type].sliceable \
+        and not _fits(size, home, receptacle_type) \
+        and _fits(SLICES[object_type].size, home, receptacle_type)
+
+
 def support_problems(task: Task, home: HomeSpec) -> list[str]:
-    """Why `task` cannot be reached in `home` (empty if it can, as far as we can tell)."""
+    """Why `task` cannot be reached in `home` (empty if it can, as far as we can tell).
+
+    Sizes follow the task: after a `STATE(X, sliced)` goal an X is a slice; an ON/INSIDE
+    goal only a slice of X fits is reachable with a knife (the oracle slices X first).
+    """
     problems = [f'not mapped: {u["text"]} ({u["reason"]})' for u in task.unmapped]
     present = {t.object_type for t in home.things()}
     sizes = {o.object_type: o.size for o in home.objects}
+    knife = bool(present & set(SLICING_TOOLS))
     for cond in task.goals:
         for word in (cond.obj, cond.target if cond.kind in ('ON', 'INSIDE') else None):
             if word and word not in present:
@@ -96,6 +126,10 @@ def support_problems(task: Task, home: HomeSpec) -> list[str]:
         if cond.negated or cond.kind != 'STATE':
             if cond.kind in ('ON', 'INSIDE') and cond.obj in sizes and cond.target in present \
                     and not _fits(sizes[cond.obj], home, cond.target or ''):
+                if knife and _only_a_slice_fits(cond.obj, sizes[cond.obj], home,
+                                                cond.target or ''):
+                    sizes[cond.obj] = SLICES[cond.obj].size
+                    continue
                 dims = ' x '.join(f'{v:.2f}' for v in sizes[cond.obj])
                 problems.append(f'{cond}: the {cond.obj} ({dims} m) fits no {cond.target} '
                                 f'surface ({_surface_text(home, cond.target or "")})')
@@ -106,6 +140,9 @@ def support_problems(task: Task, home: HomeSpec) -> list[str]:
         for options in need:
             if not present & set(options):
                 problems.append(f'{cond}: needs a {" or ".join(options)}, {home.name} has none')
+        if cond.target == 'sliced' and cond.state_value and cond.obj in sizes \
+                and cond.obj in SLICES:
+            sizes[cond.obj] = SLICES[cond.obj].size
         if cond.target in ('cooked', 'hot') and cond.obj in sizes \
                 and not _fits(sizes[cond.obj], home, 'Microwave'):
             problems.append(f'{cond}: the {cond.obj} fits in no Microwave')
@@ -119,12 +156,18 @@ class ContainerAwareOracle(OraclePlanSource):
     FloorPlan1 keeps its plates in wall cabinets; the goal compiler opens a receptacle
     itself but not the cabinet around it (a put on a plate in a closed cabinet fails as
     `receptacle_closed`). Proposed upstream: `reach_inside(receptacle)` in the compiler's
-    `put`; until then this plan source inserts navigate_to + open.
+    `put`; until then this plan source inserts navigate_to + open. It also slices an
+    object first where only a slice fits the goal's receptacle (`slice_first`).
     """
 
     def next_calls(self, task: Task, sim: Simulator, goal_index: int) -> list[SkillCall]:
-        """The oracle's calls, with the receptacle's closed container opened first."""
-        calls = super().next_calls(task, sim, goal_index)
+        """The oracle's calls, with the receptacle's closed container opened first.
+
+        Where only a slice of the object fits the receptacle, it slices first
+        (`slice_first`).
+        """
+        goals = slice_first(task.goals[goal_index], sim)
+        calls = compile_task(goals, GroundTruthResolver(sim, self.full))
         truth = sim.ground_truth()
         out: list[SkillCall] = []
         opened: set[str] = set()
@@ -138,6 +181,35 @@ class ContainerAwareOracle(OraclePlanSource):
                 opened.add(parent.object_id)
             out.append(call)
         return out
+
+
+def slice_first(goal: GoalCondition, sim: Simulator) -> list[GoalCondition]:
+    """The sub-goals that reach `goal` where only a slice of its object fits the receptacle.
+
+    In AI2-THOR "put the bread on the plate" after (or instead of) slicing is done with a
+    slice. For an ON/INSIDE goal whose whole object fits no receptacle of the type but a
+    slice does: the goal pinned to a slice already cut, else `STATE(X, sliced)` then the
+    goal. Any other goal (or a simulator without a `HomeSpec`) is returned as it is.
+    `support_problems` accepts the goal when only a slice fits at all.
+    """
+    home = getattr(sim, 'home', None)
+    if goal.negated or goal.kind not in ('ON', 'INSIDE') or not goal.obj or not goal.target \
+            or goal.obj not in SLICES or not isinstance(home, HomeSpec):
+        return [goal]
+    sizes = {o.object_id: o.size for o in home.objects}
+    mine = [t for t in sim.ground_truth().values() if t.object_type == goal.obj
+            and t.object_id in sizes and goal.obj_id in (None, t.object_id)]
+    whole = [t for t in mine if not t.states.get('sliced')]
+    # `SPARE` to spare: a whole object that only just fits (a 0.22 m loaf on a plate 0.22 m
+    # across) finds no spot in the simulator, whose boxes carry a collision margin
+    if not mine or not CATALOG[goal.obj].sliceable \
+            or not _fits(SLICES[goal.obj].size, home, goal.target) \
+            or any(_fits(sizes[t.object_id], home, goal.target, SPARE) for t in whole):
+        return [goal]
+    cut = sorted(t.object_id for t in mine if t.states.get('sliced'))
+    if cut:
+        return [replace(goal, obj_id=cut[0])]
+    return [GoalCondition('STATE', goal.obj, 'sliced', obj_id=goal.obj_id), goal]
 
 
 # ---------------------------------------------------------------------------- running
@@ -267,4 +339,4 @@ def compare_floorplan1(plan_source_factory: PlanSourceFactory = ContainerAwareOr
 
 __all__ = ['ContainerAwareOracle', 'FloorPlanComparison', 'FloorPlanTaskResult', 'alfred_l_dir',
            'compare_floorplan1', 'floorplan1_suite', 'floorplan1_tasks', 'generated_kitchen_ref',
-           'run_floorplan_tasks', 'support_problems']
+           'run_floorplan_tasks', 'slice_first', 'support_problems']
