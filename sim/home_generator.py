@@ -17,6 +17,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from sim.ai2thor.extra_types import ALFRED_PLACEMENT
 from sim.catalog import CATALOG, GENERATED_DIRTY, ROOM_TYPES
 from sim.furniture_geometry import top_height
 from sim.geometry import Rect, footprint, inflate, inside, overlaps
@@ -494,8 +495,9 @@ def _spawn_objects(rng, home: HomeSpec, layout: LayoutSpec, counters: dict) -> N
 
 def _add_object(rng, home, room, object_type, counters, any_surface=False) -> bool:
     spec = CATALOG[object_type]
+    kept_on = spec.kept_on or ALFRED_PLACEMENT.get(object_type, ((), ()))[1]
     parents = [f for f in home.furniture if f.room == room.name and (
-        f.object_type in spec.kept_on
+        f.object_type in kept_on
         or (any_surface and CATALOG[f.object_type].receptacle == 'on'))]
     rng.shuffle(parents)
     for parent in parents:
