@@ -371,14 +371,14 @@ def _add_knob(home: HomeSpec, room: RoomSpec, burner: PlacedThing, counters: dic
 
 
 def _add_light_switch(home: HomeSpec, room: RoomSpec, counters: dict) -> None:
-    """A light switch on the wall behind the lowest wall piece, at hand height."""
+    """A light switch on the wall behind the shallowest low wall piece, at hand height."""
     pieces = [f for f in home.furniture if f.room == room.name and f.parent is None
               and f.attached_to is None and f.size[2] < 1.1
               and CATALOG[f.object_type].kind == 'furniture']
     if not pieces:
         log.warning('%s: no wall piece in %s to put a light switch over', home.name, room.name)
         return
-    base = min(pieces, key=lambda f: (f.size[2], f.object_id))
+    base = min(pieces, key=lambda f: (f.size[1], f.object_id))  # shallow: within reach
     size = CATALOG['LightSwitch'].size
     _fixed_to(home, room, 'LightSwitch', base,
               (0.0, -base.size[1] / 2 - MARGIN + size[1] / 2, 1.25), counters)

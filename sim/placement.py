@@ -83,3 +83,33 @@ def sample_pose(rng: random.Random, surfaces: list[WorldSurface],
             continue
         return (x, y, s.z + size[2] / 2 + 0.002), yaw, i
     return None
+
+
+def scan_pose(surfaces: list[WorldSurface], size: tuple[float, float, float],
+              occupied: list[tuple[Rect, float, float]], step: float = 0.03
+              ) -> tuple[tuple[float, float, float], float, int] | None:
+    """The first free resting pose on a grid over `surfaces` (at both yaws), or None.
+
+    What a careful placer finds when `sample_pose`'s random samples miss the one free spot
+    on a cluttered counter: every grid point is tried, so None means there is no room.
+    """
+    for i, s in enumerate(surfaces):
+        if s.clearance < size[2] + 0.005:
+            continue
+        for yaw in (s.yaw, s.yaw + 1.5707963):
+            hx, hy = object_half_extents(size, yaw)
+            lo_x, hi_x = s.rect[0] + hx, s.rect[2] - hx
+            lo_y, hi_y = s.rect[1] + hy, s.rect[3] - hy
+            if lo_x > hi_x or lo_y > hi_y:
+                continue
+            nx, ny = int((hi_x - lo_x) / step) + 1, int((hi_y - lo_y) / step) + 1
+            for a in range(nx):
+                for b in range(ny):
+                    x, y = lo_x + a * step, lo_y + b * step
+                    rect = (x - hx, y - hy, x + hx, y + hy)
+                    z0, z1 = s.z, s.z + size[2]
+                    if any(overlaps(inflate(rect, 0.01), r) and bottom < z1 and top > z0
+                           for r, bottom, top in occupied):
+                        continue
+                    return (x, y, s.z + size[2] / 2 + 0.002), yaw, i
+    return None

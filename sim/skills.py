@@ -27,7 +27,7 @@ from sim.catalog import CATALOG, SLICING_TOOLS
 from sim.geometry import inflate
 from sim.home_completion import thing_surfaces
 from sim.place_graph import astar, crosses_wall, nearest_waypoint
-from sim.placement import object_top_surface, sample_pose
+from sim.placement import object_top_surface, sample_pose, scan_pose
 from sim.robot import LINEAR_SPEED, REACH, TURN_SPEED
 
 PICK_S, PUT_S, OPEN_S, TOGGLE_S, SLICE_S, LOOK_S = 1.5, 1.5, 1.5, 1.0, 2.0, 0.5
@@ -255,8 +255,9 @@ def place_object(sim, oid: str, rid: str, tries: int = 30) -> str | None:
     extra_h = max([off[2] + sim.things[c].size[2] / 2 for c, off in offsets.items()] + [0.0])
     reason = 'no_space'
     for _ in range(3):
-        pose = sample_pose(sim.rng, surfaces, (size[0], size[1], size[2] + extra_h), occupied,
-                           tries=tries)
+        extent = (size[0], size[1], size[2] + extra_h)
+        pose = sample_pose(sim.rng, surfaces, extent, occupied, tries=tries) or \
+            scan_pose(surfaces, extent, occupied)
         if pose is None:
             return reason
         (x, y, _), yaw, index = pose
