@@ -179,6 +179,10 @@ class PyBulletSimulator(Simulator):
         """Id of the object in the hand."""
         return self.held
 
+    def head_tilt(self) -> float:
+        """The head camera's pitch below horizontal, radians (robot state, see `sim.robot`)."""
+        return self.robot.tilt
+
     def rooms(self) -> dict[str, tuple[float, float, float, float]]:
         """Room name -> footprint."""
         return {r.name: tuple(r.footprint) for r in self.home.rooms}

@@ -5,11 +5,14 @@ Failure reasons (`SkillResult.reason`):
   no_path, out_of_reach, hand_full, hand_empty, not_holding_target, not_pickupable,
   inside_closed_receptacle, not_a_receptacle, receptacle_closed, invalid_receptacle,
   no_space, unstable, not_openable, already_open, already_closed, not_toggleable,
-  already_on, already_off, not_sliceable, already_sliced, no_knife, budget_exceeded.
+  already_on, already_off, not_sliceable, already_sliced, no_knife, budget_exceeded,
+  tilt_out_of_range.
 
 Targets resolve as `SkillTarget` says: by id, else the nearest object of the type within
 `tolerance` of the believed position (distance to its box), else, with no position, the
 nearest of that type in the robot's current room (what it could find by looking around).
+A `SkillCall.tilt` outside the head's joint limits fails before anything moves; driving
+returns the head to its default tilt (see `sim.head` for where it looks otherwise).
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from memory_nodes.domain.skills import (
 )
 from sim.catalog import CATALOG, SLICING_TOOLS
 from sim.geometry import inflate
+from sim.head import clamp_tilt, extra_view_tilts, look_point, tilt_towards
 from sim.home_completion import thing_surfaces
 from sim.place_graph import astar, crosses_wall, nearest_waypoint
 from sim.placement import object_top_surface, sample_pose, scan_pose
-from sim.robot import LINEAR_SPEED, REACH, TURN_SPEED
+from sim.robot import CAMERA_PITCH, LINEAR_SPEED, REACH, TILT_MAX, TILT_MIN, TURN_SPEED
 
 PICK_S, PUT_S, OPEN_S, TOGGLE_S, SLICE_S, LOOK_S = 1.5, 1.5, 1.5, 1.0, 2.0, 0.5
 MAX_PATH_WAYPOINTS = 400
@@ -53,6 +57,11 @@ def run_skill(sim, call: SkillCall) -> SkillResult:
     try:
         if call.name not in PRIMITIVE_SKILLS:
             raise SkillFailure('unknown_skill', f'unknown skill {call.name!r}')
+        if call.tilt is not None and not TILT_MIN <= call.tilt <= TILT_MAX:
+            raise SkillFailure('tilt_out_of_range', f'{call.name}: tilt {call.tilt!r} rad '
+                               f'({math.degrees(call.tilt):.1f} deg) is outside the head '
+                               f'limits {math.degrees(TILT_MIN):.0f}..'
+                               f'{math.degrees(TILT_MAX):.0f} deg')
         resolved = _SKILLS[call.name](sim, call, path)
         ok, reason, message = True, None, ''
     except SkillFailure as e:
@@ -148,6 +157,8 @@ def go_to_waypoint(sim, goal: str, path: list[float]) -> None:
     if found is None:
         raise SkillFailure('no_path', f'no path from {sim.robot.waypoint} to {goal}')
     names, _ = found
+    if len(names) > 1:
+        tilt_head(sim, CAMERA_PITCH)  # a robot drives looking ahead
     limit = MAX_PATH_WAYPOINTS if sim.max_path_waypoints is None else sim.max_path_waypoints
     if len(names) > limit:
         raise SkillFailure('budget_exceeded', f'path of {len(names)} waypoints')
@@ -171,6 +182,40 @@ def _navigate_to(sim, call: SkillCall, path: list[float]) -> str:
         lo, hi = sim.aabb(oid)
         sim.advance(sim.robot.face((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2) / TURN_SPEED)
         sim.update_carried()
+    if call.tilt is not None:
+        tilt_head(sim, call.tilt)
+    if sim.observer is not None:
+        sim.observer(sim.render())
+    return oid
+
+
+def tilt_head(sim, tilt: float) -> None:
+    """Tilt the head camera to `tilt` (rad below horizontal), charging the time it takes."""
+    sim.advance(sim.robot.set_tilt(tilt) / TURN_SPEED)
+
+
+def _look_at(sim, call: SkillCall, path: list[float]) -> str | None:
+    """Turn base and head towards the target (into a container), or to `call.tilt`.
+
+    A target without a type or id is a point in `map`. The head goes as far as its joint
+    allows when the target is beyond it; an explicit tilt must be within the limits.
+    """
+    oid, point = None, None
+    if call.target is not None and call.target.object_type is None \
+            and call.target.object_id is None and call.target.position is not None:
+        point = tuple(call.target.position)
+    elif call.target is not None:
+        oid = resolve(sim, call.target)
+        point = sim.robot.hand_position() if oid == sim.held else look_point(sim, oid)
+    elif call.tilt is None:
+        raise SkillFailure('missing_argument', 'look_at needs a target or a tilt')
+    if point is not None:
+        sim.advance(sim.robot.face(point[0], point[1]) / TURN_SPEED)
+        sim.update_carried()
+    tilt = call.tilt if call.tilt is not None else clamp_tilt(
+        tilt_towards(sim.robot.camera_pose(), point))
+    tilt_head(sim, tilt)
+    sim.advance(LOOK_S)
     if sim.observer is not None:
         sim.observer(sim.render())
     return oid
@@ -190,12 +235,21 @@ def _explore(sim, call: SkillCall, path: list[float]) -> None:
         w = min(todo, key=lambda w: math.hypot(w.x - sim.robot.x, w.y - sim.robot.y))
         todo.remove(w)
         go_to_waypoint(sim, w.name, path)
+        tilt = CAMERA_PITCH if call.tilt is None else call.tilt
         for k in range(4):
             sim.robot.set_pose(sim.robot.x, sim.robot.y, sim.robot.yaw + (math.pi / 2 if k else 0))
             sim.update_carried()
             sim.advance(LOOK_S + (math.pi / 2 / TURN_SPEED if k else 0.0))
-            if sim.observer is not None:
-                sim.observer(sim.render())
+            tilt_head(sim, tilt)
+            extra = [] if call.tilt is not None else extra_view_tilts(
+                sim, sim.robot.camera_pose(), sim.robot.yaw, tilt)
+            for view_tilt in [tilt] + extra:
+                if view_tilt != tilt:  # a second, lower (or higher) look at the furniture
+                    tilt_head(sim, view_tilt)
+                    sim.advance(LOOK_S)
+                if sim.observer is not None:
+                    sim.observer(sim.render())
+    tilt_head(sim, CAMERA_PITCH)
     return None
 
 
@@ -379,6 +433,7 @@ _SKILLS = {
     'toggle_on': lambda sim, call, path: _set_flag(sim, call, 'toggled', True),
     'toggle_off': lambda sim, call, path: _set_flag(sim, call, 'toggled', False),
     'slice': _slice,
+    'look_at': _look_at,
 }
 
 

@@ -108,5 +108,14 @@ def test_services_answer_over_dds(stack):
     missing = client.call(ExecuteSkill, 'execute_skill',
                           ExecuteSkill.Request(skill='pick_up', target_label='Unicorn'))
     assert missing.error_code == missing.FAILED and missing.reason
+    # look_at takes a point (a position without a label); the status reports the head tilt.
+    from geometry_msgs.msg import Point
+
+    x, y, _ = _control(client, 'status')['robot']
+    look = client.call(ExecuteSkill, 'execute_skill', ExecuteSkill.Request(
+        skill='look_at', target_position=Point(x=x + 1.0, y=y, z=0.2),
+        target_position_known=True))
+    assert look.error_code == look.SUCCESS, look.error_msg
+    assert _control(client, 'status')['head_tilt'] > 0.6  # 0.44 rad is the default
     stats = client.stats('perception_stats')
     assert stats['published'] >= 1

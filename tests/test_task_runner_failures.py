@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 from memory_nodes.domain.goals import parse_condition
@@ -107,3 +108,42 @@ def test_the_demo_names_the_missed_sub_goal_and_the_planners_reason():
                                                        'Cloth not found after searching')
     assert _why_failed(score, stopped).endswith('planner: sub-goal 1/1 HOLDING(Cloth): 1: '
                                                 'Cloth not found after searching')
+
+
+def _drawer_memory(knife_inside: bool) -> _Memory:
+    from memory_nodes.planner.plan import MemoryHit
+
+    memory = _Memory(kitchen_view())
+    memory.hits.append(MemoryHit('drawer_1', 'drawer', (1.5, 2.5, 0.15), room='kitchen',
+                                 states={'open': False}))
+    if knife_inside:
+        memory.hits.append(MemoryHit('knife_1', 'knife', (1.5, 2.5, 0.05), room='kitchen',
+                                     support='drawer_1', relation='in', last_seen=99.0))
+    return memory
+
+
+def test_the_runner_looks_into_what_it_opens_while_searching():
+    robot = _Robot()
+    runner = TaskRunner(_drawer_memory(False), robot, AREAS)
+    runner.run([parse_condition('HOLDING(Knife): 1')], 'a task')
+    names = [(c.name, c.target.object_type if c.target else None) for c in robot.calls]
+    at = names.index(('open', 'Drawer'))
+    assert names[at - 1:at + 2] == [('navigate_to', 'Drawer'), ('open', 'Drawer'),
+                                    ('look_at', 'Drawer')]
+
+
+def test_the_runner_looks_into_a_low_container_it_opens_in_a_plan():
+    robot = _Robot()
+    out = TaskRunner(_drawer_memory(True), robot, AREAS).run(
+        [parse_condition('HOLDING(Knife): 1')], 'a task')
+    assert out.believed_done
+    names = [c.name for c in robot.calls]
+    assert names[names.index('open') + 1] == 'look_at' and names[-1] == 'pick_up'
+    # A fridge's middle is higher than a drawer's: opening it asks for no extra look.
+    memory = _Memory(kitchen_view())
+    memory.hits[1] = replace(memory.hits[1], position=(0.0, 3.0, 0.9))
+    robot = _Robot()
+    TaskRunner(memory, robot, AREAS).run(
+        [parse_condition('INSIDE(Apple, Fridge): 1')], 'a task')
+    assert 'open' in [c.name for c in robot.calls]
+    assert 'look_at' not in [c.name for c in robot.calls]

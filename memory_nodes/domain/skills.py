@@ -24,6 +24,7 @@ PRIMITIVE_SKILLS = (
     'toggle_on',
     'toggle_off',
     'slice',
+    'look_at',
 )
 
 
@@ -44,13 +45,20 @@ class SkillTarget:
 
 @dataclass
 class SkillCall:
-    """One primitive skill: e.g. put(target=mug, receptacle=sink, relation='in')."""
+    """One primitive skill: e.g. put(target=mug, receptacle=sink, relation='in').
+
+    `tilt` is the head camera's pitch below horizontal (radians, REP 103; negative looks
+    up) for `navigate_to` (held on arrival), `explore` (every view) and `look_at`; None
+    keeps the robot's own choice (its default tilt, plus lower views of low furniture
+    while exploring, and the pitch that centres the target for `look_at`).
+    """
 
     name: str
     target: SkillTarget | None = None
     receptacle: SkillTarget | None = None
     relation: Relation | None = None
     area: str | None = None
+    tilt: float | None = None
 
 
 @dataclass

@@ -58,6 +58,9 @@ _SPECS = (
     SkillSpec('toggle_off', ('object',), 'switch something off', 'the robot is at it'),
     SkillSpec('slice', ('object',), 'slice a sliceable food',
               'a knife is held; the robot is at the food'),
+    SkillSpec('look_at', ('object',), 'turn the head to look at something (into an open '
+              'drawer or cabinet, onto a low shelf, up at a wall cabinet)',
+              'the robot is near it'),
     SkillSpec('heat', ('object',), 'make an object hot (microwave macro)',
               'the object is held', composite=True),
     SkillSpec('cool', ('object',), 'make an object cold (fridge macro)',

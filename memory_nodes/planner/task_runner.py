@@ -34,6 +34,8 @@ STALE_REASONS = {'object_not_found', 'not_holding_target'}
 ALREADY_REASONS = {'already_open', 'already_closed', 'already_on', 'already_off'}
 #: Failures that mean "this receptacle will not do": try another instance.
 AVOID_RECEPTACLE_REASONS = {'no_space', 'unstable', 'invalid_receptacle', 'not_a_receptacle'}
+#: Containers believed lower than this (m, their centre) get a look inside once opened.
+LOW_CONTAINER_Z = 0.7
 
 
 class SkillExecutor(Protocol):
@@ -113,6 +115,8 @@ def call_text(call: SkillCall) -> str:
         args.append(call.relation)
     if call.area:
         args.append(call.area)
+    if call.tilt is not None:
+        args.append(f'tilt={math.degrees(call.tilt):.0f}deg')
     return f'{call.name}({", ".join(args)})'
 
 
@@ -246,8 +250,13 @@ class TaskRunner:
         if nav.success and spec is not None and spec.openable \
                 and not spot.states.get('open', False):
             self.execute(SkillCall('open', target=target), out)
-        self.robot.look()
+        if not nav.success or not self.look_into(target, out):
+            self.robot.look()
         return True
+
+    def look_into(self, target: SkillTarget, out: TaskOutcome) -> bool:
+        """Point the head into `target` so memory sees what is in it; False if it could not."""
+        return self.execute(SkillCall('look_at', target=target), out).success
 
     def _verify(self, goal: GoalCondition, resolver: MemoryResolver, out: TaskOutcome
                 ) -> bool:
@@ -261,6 +270,12 @@ class TaskRunner:
                     self.robot.look()
                 return True
         return False
+
+    def _low(self, target: SkillTarget) -> bool:
+        """A container memory believes is low (a drawer, a low cabinet): look in once open."""
+        spec = self.ontology.get(target.object_type or '')
+        return spec is not None and spec.receptacle == 'in' and target.position is not None \
+            and target.position[2] < LOW_CONTAINER_Z
 
     def _likely(self, missing: Sequence[str], area: str) -> bool:
         rooms = [r for t in missing
@@ -333,6 +348,9 @@ class TaskRunner:
                     break
                 call = _follow_moves(call, moved)
                 result = self.execute(call, out)
+                if result.success and call.name == 'open' and call.target is not None \
+                        and self._low(call.target):
+                    self.look_into(call.target, out)  # what else is in there, for memory
                 if result.success and call.name == 'pick_up' and call.target is not None:
                     # Once moved, the instruction's "on the shelf" no longer says where it is.
                     self.relaxed.add(call.target.object_type or '')

@@ -236,6 +236,9 @@ class RosSkillExecutor:
 
     def execute(self, skill: SkillCall) -> SkillResult:
         """Run one skill, then wait until its last frame is in memory."""
+        if skill.tilt is not None:  # ExecuteSkill has no tilt field: look_at a point instead
+            return SkillResult(False, skill.name, 'invalid_request',
+                               'ExecuteSkill carries no tilt; look_at a target or a point')
         request = ExecuteSkill.Request(skill=skill.name, relation=skill.relation or '',
                                        area=skill.area or '')
         self._fill(skill.target, request, 'target')

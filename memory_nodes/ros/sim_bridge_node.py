@@ -2,12 +2,13 @@
 
 Owns the `PyBulletSimulator` and `/clock` (simulated time). Publishes the head camera
 (`rgb/image_raw` rgb8, `depth/image_raw` 32FC1 metres, `camera_info`, the optical frame's
-pose in `map` on `camera/pose`), the base pose (`base/pose`), the simulator's instance
-masks for the `sim_segmentation` detector (`segmentation/image_raw` 32SC1 +
-`segmentation/instances` JSON), the room annotation (`rooms`, latched JSON) and the state
-changes its own skills caused (`object_state_events`). Serves `execute_skill`
-(ExecuteSkill) and `sim_control` (SimControl: load a home or an episode, begin/end a
-scored task). Ground truth never leaves this node except as a task's score.
+pose in `map` on `camera/pose`, which carries the head's tilt at that frame), the base pose
+(`base/pose`), the simulator's instance masks for the `sim_segmentation` detector
+(`segmentation/image_raw` 32SC1 + `segmentation/instances` JSON), the room annotation
+(`rooms`, latched JSON) and the state changes its own skills caused
+(`object_state_events`). Serves `execute_skill` (ExecuteSkill) and `sim_control`
+(SimControl: load a home or an episode, begin/end a scored task). Ground truth never
+leaves this node except as a task's score.
 """
 
 from __future__ import annotations
@@ -198,12 +199,13 @@ class SimBridgeNode(Node):
     # ---- skills ------------------------------------------------------------------
     @staticmethod
     def _target(label: str, known: bool, point: Point) -> SkillTarget | None:
-        if not label:
+        """The request's target; a known position without a label is a point (look_at)."""
+        if not label and not known:
             return None
         position = (point.x, point.y, point.z) if known else None
         if position is not None and not all(math.isfinite(v) for v in position):
-            raise ValueError(f'{label}: position is not finite')
-        return SkillTarget(object_type=label, position=position)
+            raise ValueError(f'{label or "point"}: position is not finite')
+        return SkillTarget(object_type=label or None, position=position)
 
     def _on_execute_skill(self, request, response):  # noqa: ANN001, ANN201 - rclpy types
         if request.skill not in PRIMITIVE_SKILLS:
@@ -282,7 +284,8 @@ class SimBridgeNode(Node):
         if command == 'status':
             x, y, yaw = self.sim.robot_pose()
             return {'home': self.sim.home.name, 'time': self.sim.time, 'frames': self.frames,
-                    'robot': [x, y, yaw], 'task': self.task.task_id if self.task else None}
+                    'robot': [x, y, yaw], 'head_tilt': self.sim.head_tilt(),
+                    'task': self.task.task_id if self.task else None}
         raise ValueError(f'unknown command {command!r}')
 
     def _begin_task(self, task_id: str) -> dict:
