@@ -5,8 +5,8 @@ Failure reasons (`SkillResult.reason`):
   no_path, out_of_reach, hand_full, hand_empty, not_holding_target, not_pickupable,
   inside_closed_receptacle, not_a_receptacle, receptacle_closed, invalid_receptacle,
   no_space, unstable, not_openable, already_open, already_closed, not_toggleable,
-  already_on, already_off, not_sliceable, already_sliced, no_knife, budget_exceeded,
-  tilt_out_of_range.
+  already_on, already_off, not_sliceable, already_sliced, no_knife, not_fillable,
+  already_empty, budget_exceeded, tilt_out_of_range.
 
 Targets resolve as `SkillTarget` says: by id, else the nearest object of the type within
 `tolerance` of the believed position (distance to its box), else, with no position, the
@@ -34,7 +34,7 @@ from sim.place_graph import astar, crosses_wall, nearest_waypoint
 from sim.placement import object_top_surface, sample_pose, scan_pose
 from sim.robot import CAMERA_PITCH, LINEAR_SPEED, REACH, TILT_MAX, TILT_MIN, TURN_SPEED
 
-PICK_S, PUT_S, OPEN_S, TOGGLE_S, SLICE_S, LOOK_S = 1.5, 1.5, 1.5, 1.0, 2.0, 0.5
+PICK_S, PUT_S, OPEN_S, TOGGLE_S, SLICE_S, LOOK_S, POUR_S = 1.5, 1.5, 1.5, 1.0, 2.0, 0.5, 1.5
 MAX_PATH_WAYPOINTS = 400
 MAX_EXPLORE_WAYPOINTS = 40
 MAX_SKILL_SECONDS = 900.0
@@ -423,6 +423,19 @@ def _slice(sim, call: SkillCall, path: list[float]) -> str:
     return oid
 
 
+def _pour_out(sim, call: SkillCall, path: list[float]) -> str:
+    oid = resolve(sim, call.target)
+    if oid != sim.held:
+        raise SkillFailure('not_holding_target', f'pouring needs {oid} in the hand')
+    if not CATALOG[sim.things[oid].object_type].fillable:
+        raise SkillFailure('not_fillable', f'{oid} holds no water to pour out')
+    if not sim.things[oid].states.get('filled'):
+        raise SkillFailure('already_empty', f'{oid} is already empty')
+    sim.things[oid].states['filled'] = False
+    sim.advance(POUR_S)
+    return oid
+
+
 _SKILLS = {
     'navigate_to': _navigate_to,
     'explore': _explore,
@@ -434,6 +447,7 @@ _SKILLS = {
     'toggle_off': lambda sim, call, path: _set_flag(sim, call, 'toggled', False),
     'slice': _slice,
     'look_at': _look_at,
+    'pour_out': _pour_out,
 }
 
 

@@ -138,3 +138,22 @@ def test_a_stove_knob_turns_its_burner_and_heats_the_pan_on_it(shared_sim, kitch
     do(sim, 'toggle_on', burner)
     sim.step(1.0)
     assert sim.things[burner].states['toggled'] and sim.things[on].states['toggled']
+
+
+def test_a_mug_is_filled_then_emptied_as_alfred_l_composite_8_asks(shared_sim):
+    """STATE(mug, filled) then STATE(mug, empty): fill under the faucet, pour it out."""
+    sim = shared_sim
+    sim.reset(generate_home(11, LayoutSpec(required_objects=('Mug',))), seed=1)
+    goals = [parse_condition(t) for t in ('STATE(Mug, filled): 1', 'STATE(Mug, empty): 1')]
+    record = run_task(sim, Task('fill-then-empty', 'fill the mug, then empty it', goals),
+                      OraclePlanSource())
+    assert record.success, record.error
+    assert 'pour_out' in [step.skill for step in record.log]
+    mug = sim.held
+    assert sim.things[mug].object_type == 'Mug' and not sim.things[mug].states['filled']
+    again = sim.execute(SkillCall('pour_out', target=SkillTarget(object_id=mug)))
+    assert not again.success and again.reason == 'already_empty'
+    apple = first(sim, 'Apple') if any(t.object_type == 'Apple' for t in sim.things.values()) \
+        else first(sim, 'Mug')
+    other = sim.execute(SkillCall('pour_out', target=SkillTarget(object_id=apple)))
+    assert not other.success and other.reason in ('not_holding_target', 'already_empty')

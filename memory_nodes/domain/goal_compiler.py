@@ -230,6 +230,12 @@ class _Compiler:
         self.toggle(faucet, False)
         self.hold(target)
 
+    def pour_out(self, target: SkillTarget) -> None:
+        """Empty: hold it and pour its water out (AI2-THOR's EmptyLiquidFromObject)."""
+        self.hold(target)
+        self.emit('pour_out', target)
+        self.s.states[(target_key(target), 'filled')] = False
+
     def appliance(self, target: SkillTarget, kind: str) -> None:
         """Heat (microwave on and off) or cool (fridge closed) with the door shut."""
         box = self.find(kind, near=target, what=kind.lower())
@@ -296,6 +302,8 @@ class _Compiler:
             self.slice(subject)
         elif (key, value) in (('dirty', False), ('filled', True)):
             self.under_faucet(subject)
+        elif (key, value) == ('filled', False):
+            self.pour_out(subject)
         elif (key, value) in (('hot', True), ('cooked', True)):
             self.appliance(subject, 'Microwave')
         elif (key, value) == ('cold', True):

@@ -25,6 +25,7 @@ PRIMITIVE_SKILLS = (
     'toggle_off',
     'slice',
     'look_at',
+    'pour_out',
 )
 
 

@@ -61,6 +61,8 @@ _SPECS = (
     SkillSpec('look_at', ('object',), 'turn the head to look at something (into an open '
               'drawer or cabinet, onto a low shelf, up at a wall cabinet)',
               'the robot is near it'),
+    SkillSpec('pour_out', ('object',), 'empty a held mug, cup, bowl or pot of its water',
+              'the object is held and filled'),
     SkillSpec('heat', ('object',), 'make an object hot (microwave macro)',
               'the object is held', composite=True),
     SkillSpec('cool', ('object',), 'make an object cold (fridge macro)',

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 #: Failures that mean "memory was wrong about this object": mark it missing, re-plan.
 STALE_REASONS = {'object_not_found', 'not_holding_target'}
 #: Failures that mean the wanted state already holds: the step is done.
-ALREADY_REASONS = {'already_open', 'already_closed', 'already_on', 'already_off'}
+ALREADY_REASONS = {'already_open', 'already_closed', 'already_on', 'already_off',
+                   'already_empty'}
 #: Failures that mean "this receptacle will not do": try another instance.
 AVOID_RECEPTACLE_REASONS = {'no_space', 'unstable', 'invalid_receptacle', 'not_a_receptacle'}
 #: Containers believed lower than this (m, their centre) get a look inside once opened.
