@@ -25,7 +25,7 @@ from memory_nodes.domain.goals import (
     split_conditions,
 )
 from sim.catalog import CATALOG, WORLD_ONTOLOGY
-from sim.floorplan_homes import floorplan_home, floorplan_room
+from sim.floorplan_homes import describe_home, floorplan_home, floorplan_room
 from sim.task_schema import Episode, HomeRef, Suite, Task, condition_problems
 
 #: Section name in the file -> our suite name.
@@ -70,6 +70,8 @@ class ImportResult:
         mapped = sum(len(t.mapped) for t in self.tasks)
         unmapped = sum(len(t.unmapped) for t in self.tasks)
         full = sum(1 for t in self.tasks if not t.unmapped)
+        for episode in self.suite.episodes:
+            lines.append(f'home for {episode.episode_id}: {describe_home(episode.home)}')
         lines.append(f'imported {len(self.tasks)} task(s): {mapped} sub-goal(s) mapped, '
                      f'{unmapped} not mapped; {full} task(s) fully mapped')
         return '\n'.join(lines)

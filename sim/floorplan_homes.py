@@ -108,5 +108,18 @@ def floorplan_home(floorplan: object, tasks: Iterable[Task]) -> HomeRef:
     return HomeRef(FLOORPLAN_SEED_BASE + number, [room] if room else None, room, params)
 
 
+def describe_home(home: HomeRef) -> str:
+    """One line for people: which home a FloorPlan's episode runs in and what it holds."""
+    if home.scene:
+        return f'{home.scene} (the real AI2-THOR layout)'
+    rooms = ', '.join(home.rooms) if home.rooms else 'every room type'
+    parts = [f'generated {rooms} (seed {home.seed})']
+    if home.params.get('required_furniture'):
+        parts.append('with ' + ', '.join(home.params['required_furniture']))
+    if home.params.get('required_objects'):
+        parts.append('holding ' + ', '.join(home.params['required_objects']))
+    return '; '.join(parts)
+
+
 __all__ = ['FLOORPLAN_RANGES', 'FLOORPLAN_SCENES', 'FLOORPLAN_SEED_BASE', 'STATE_NEEDS',
-           'condition_needs', 'floorplan_home', 'floorplan_room', 'task_needs']
+           'condition_needs', 'describe_home', 'floorplan_home', 'floorplan_room', 'task_needs']

@@ -98,3 +98,10 @@ def test_generated_homes_without_requirements_are_unchanged_by_the_option():
     again = generate_home(3, LayoutSpec(required_furniture=()))
     assert [(t.object_id, t.position) for t in plain.things()] == \
         [(t.object_id, t.position) for t in again.things()]
+
+
+def test_the_import_report_says_which_home_each_floorplan_gets():
+    report = import_alfred_l_file(UNSEEN).report()
+    assert ('home for alfred_l-floorplan12: generated kitchen (seed 5012); with Microwave, '
+            'StoveBurner; holding Mug, Pan') in report
+    assert 'home for alfred_l-floorplan405: generated bathroom (seed 5405)' in report
