@@ -100,8 +100,8 @@ def _text(robot: _Robot) -> list[str]:
     out = []
     for call, result in zip(robot.calls, robot.results):
         args = [t.object_type or '' for t in (call.target, call.receptacle) if t is not None]
-        out.append(f'{call.name}({", ".join(args)})' + ('' if result.success
-                                                          else f' -> {result.reason}'))
+        failed = '' if result.success else f' -> {result.reason}'
+        out.append(f'{call.name}({", ".join(args)}){failed}')
     return out
 
 
