@@ -28,16 +28,15 @@ from memory_nodes.planner.plan import MemoryHit, MemoryView
 
 log = logging.getLogger(__name__)
 
-#: Failures that mean "memory was wrong about this object": mark it missing, re-plan.
-STALE_REASONS = {'object_not_found', 'not_holding_target'}
-#: Failures that mean the wanted state already holds: the step is done.
-ALREADY_REASONS = {'already_open', 'already_closed', 'already_on', 'already_off',
-                   'already_sliced'}
-#: Failures that mean "this receptacle will not do": try another instance.
-AVOID_RECEPTACLE_REASONS = {'no_space', 'unstable', 'invalid_receptacle', 'not_a_receptacle'}
 #: Failures of a `put` that mean the object may be too big for the receptacle: a whole
 #: loaf fits no plate, a slice of it does ("place the bread slices on a plate").
 NO_FIT_REASONS = {'no_space', 'unstable'}
+#: Failures that mean "memory was wrong about this object": mark it missing, re-plan.
+STALE_REASONS = {'object_not_found', 'not_holding_target'}
+#: Failures that mean the wanted state already holds: the step is done.
+ALREADY_REASONS = {'already_open', 'already_closed', 'already_on', 'already_off', 'already_sliced'}
+#: Failures that mean "this receptacle will not do": try another instance.
+AVOID_RECEPTACLE_REASONS = {'no_space', 'unstable', 'invalid_receptacle', 'not_a_receptacle'}
 
 
 class SkillExecutor(Protocol):
