@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from memory_nodes.domain.goal_compiler import GoalCompileError, compile_goal
+from memory_nodes.domain.goal_compiler import GoalCompileError, PlanState, compile_goal
 from memory_nodes.domain.goals import GoalCondition
 from memory_nodes.domain.household import HOUSEHOLD
 from memory_nodes.domain.ontology import Ontology
@@ -28,11 +28,14 @@ from memory_nodes.planner.plan import MemoryHit, MemoryView
 
 log = logging.getLogger(__name__)
 
+#: Failures of a `put` that mean the object may be too big for the receptacle: a whole
+#: loaf fits no plate, a slice of it does ("place the bread slices on a plate").
+NO_FIT_REASONS = {'no_space', 'unstable'}
 #: Failures that mean "memory was wrong about this object": mark it missing, re-plan.
 STALE_REASONS = {'object_not_found', 'not_holding_target'}
 #: Failures that mean the wanted state already holds: the step is done.
 ALREADY_REASONS = {'already_open', 'already_closed', 'already_on', 'already_off',
-                   'already_empty'}
+                   'already_empty', 'already_sliced'}
 #: Failures that mean "this receptacle will not do": try another instance.
 AVOID_RECEPTACLE_REASONS = {'no_space', 'unstable', 'invalid_receptacle', 'not_a_receptacle'}
 #: Containers believed lower than this (m, their centre) get a look inside once opened.
@@ -312,21 +315,27 @@ class TaskRunner:
         avoid: set[str] = set()
         replans = 0
         verified = False
+        slice_first: GoalCondition | None = None  # STATE(X, sliced), reached before `goal`
+        slice_tried = False  # slicing first is tried once per goal
         while replans <= cfg.max_replans and len(out.skills) < cfg.max_skills:
             resolver = MemoryResolver(self.memory, self.holding, self.robot.robot_xy(), avoid,
                                       self.robot.now(), self.room_hint, self.hints,
                                       self.relaxed, self.ontology)
             try:
-                calls = compile_goal(goal, resolver)
+                plan = PlanState()
+                calls = compile_goal(slice_first, resolver, plan) if slice_first else []
+                calls += compile_goal(goal, resolver, plan)
             except GoalCompileError as err:
+                why = (f'{goal.obj} fits no {goal.target} whole and it cannot be sliced: '
+                       if slice_first else '')
                 if not resolver.missing:
-                    out.failure = f'no plan from memory: {err}'
+                    out.failure = f'{why}no plan from memory: {err}'
                     return False
                 looking = ', '.join(resolver.missing)
                 if not self.search(resolver.missing, explored, searched, out):
-                    out.failure = (f'{", ".join(resolver.missing)} not found after searching '
-                                   f'everywhere ({len(explored)} room(s), {len(searched)} '
-                                   f'receptacle(s) looked at): {err}')
+                    out.failure = (f'{why}{", ".join(resolver.missing)} not found after '
+                                   f'searching everywhere ({len(explored)} room(s), '
+                                   f'{len(searched)} receptacle(s) looked at): {err}')
                     return False
                 continue
             looking = ''
@@ -359,6 +368,9 @@ class TaskRunner:
                         and call.receptacle.position is not None and call.target is not None:
                     # Where we just put it is where it is now, whatever the plan believed.
                     moved[call.target.object_type or ''] = call.receptacle.position
+                if result.success and slice_first is not None and call.name == 'slice' \
+                        and call.target is not None and call.target.object_type == goal.obj:
+                    slice_first = None  # cut: a re-plan only puts the slice
                 if not result.success and result.reason not in ALREADY_REASONS:
                     failed = (call, result)
                     break
@@ -370,6 +382,11 @@ class TaskRunner:
             last = f'{call_text(call)} failed: {result.reason or "no reason given"}'
             replans += 1
             out.replans += 1
+            cut_first = not slice_tried and self._slice_would_fit(goal, call, result, resolver)
+            if cut_first:
+                # Too big whole (a loaf on a plate): slice it, then put the slice there.
+                slice_tried = True
+                slice_first = GoalCondition('STATE', goal.obj, 'sliced')
             for target in (call.target, call.receptacle):
                 hit = resolver.hit_for(target)
                 if hit is None:
@@ -378,7 +395,8 @@ class TaskRunner:
                     out.stale_hits += 1
                     self.memory.report_missing(hit, self.robot.now())
                     avoid.add(hit.id)
-                if result.reason in AVOID_RECEPTACLE_REASONS and target is call.receptacle:
+                if result.reason in AVOID_RECEPTACLE_REASONS and target is call.receptacle \
+                        and not cut_first:
                     avoid.add(hit.id)
             log.info('re-planning %s after %s failed: %s', goal.to_text(), call_text(call),
                      result.reason)
@@ -389,6 +407,26 @@ class TaskRunner:
             out.failure = f're-plan budget exhausted ({cfg.max_replans} re-plans)'
         out.failure += f'; last: {last}' if last else ''
         return False
+
+    def _slice_would_fit(self, goal: GoalCondition, call: SkillCall, result: SkillResult,
+                         resolver: MemoryResolver) -> bool:
+        """Whether a failed `put` of the goal's object calls for slicing it first.
+
+        The put found no room for the object (`NO_FIT_REASONS`), the object is a sliceable
+        type and memory does not know it (or, held, every one it knows) as sliced already: a
+        slice may fit where the whole did not. The planner knows no sizes, so this is a
+        guess, tried once per goal.
+        """
+        if goal.kind not in ('ON', 'INSIDE') or goal.negated or call.name != 'put' \
+                or result.reason not in NO_FIT_REASONS or call.target is None \
+                or call.target.object_type != goal.obj:
+            return False
+        spec = self.ontology.get(goal.obj)
+        if spec is None or not spec.sliceable:
+            return False
+        hit = resolver.hit_for(call.target)
+        known = [hit] if hit is not None else self.memory.find(label=goal.obj, top_k=10)
+        return not (known and all(h.states.get('sliced') for h in known))
 
     def run(self, goals: Sequence[GoalCondition], instruction: str = '') -> TaskOutcome:
         """Work through `goals` in order; stop at the first sub-goal that cannot be done.
