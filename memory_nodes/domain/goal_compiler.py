@@ -208,6 +208,7 @@ class _Compiler:
     def put(self, target: SkillTarget, receptacle: SkillTarget,
             relation: Relation | None = None) -> None:
         self.hold(target)
+        self.reach_inside(receptacle)  # a plate kept in a closed cabinet: open the cabinet
         relation = self.r.relation_for(receptacle) or relation or 'on'
         self.navigate(receptacle)
         if self.r.is_openable(receptacle):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from memory_nodes.domain.goal_compiler import compile_task
 from memory_nodes.domain.goals import GoalCondition
-from memory_nodes.domain.skills import SkillCall, SkillTarget
+from memory_nodes.domain.skills import SkillCall
 from sim.ai2thor.floorplan1 import REPO_ROOT, SCENE_NAME, floorplan1_home
 from sim.alfred_l import ImportedTask, import_alfred_l_file
 from sim.catalog import CATALOG, SLICES, SLICING_TOOLS
@@ -151,36 +151,16 @@ def support_problems(task: Task, home: HomeSpec) -> list[str]:
 
 # ---------------------------------------------------------------------------- the oracle
 class ContainerAwareOracle(OraclePlanSource):
-    """The oracle, plus: open the closed container a receptacle sits in before a put.
+    """The oracle, plus: slice an object first where only a slice fits (`slice_first`).
 
-    FloorPlan1 keeps its plates in wall cabinets; the goal compiler opens a receptacle
-    itself but not the cabinet around it (a put on a plate in a closed cabinet fails as
-    `receptacle_closed`). Proposed upstream: `reach_inside(receptacle)` in the compiler's
-    `put`; until then this plan source inserts navigate_to + open. It also slices an
-    object first where only a slice fits the goal's receptacle (`slice_first`).
+    (It also opened the closed container a put's receptacle sits in, FloorPlan1's plates
+    in wall cabinets; the goal compiler's `put` does that itself now, for every planner.)
     """
 
     def next_calls(self, task: Task, sim: Simulator, goal_index: int) -> list[SkillCall]:
-        """The oracle's calls, with the receptacle's closed container opened first.
-
-        Where only a slice of the object fits the receptacle, it slices first
-        (`slice_first`).
-        """
+        """The oracle's calls, slicing first where only a slice of the object fits."""
         goals = slice_first(task.goals[goal_index], sim)
-        calls = compile_task(goals, GroundTruthResolver(sim, self.full))
-        truth = sim.ground_truth()
-        out: list[SkillCall] = []
-        opened: set[str] = set()
-        for call in calls:
-            rec = call.receptacle.object_id if call.name == 'put' and call.receptacle else None
-            parent = truth.get(truth[rec].parent or '') if rec in truth else None
-            if parent is not None and parent.openable and not parent.states.get('open') \
-                    and parent.object_id not in opened:
-                target = SkillTarget(parent.object_type, parent.position, parent.object_id)
-                out += [SkillCall('navigate_to', target), SkillCall('open', target)]
-                opened.add(parent.object_id)
-            out.append(call)
-        return out
+        return compile_task(goals, GroundTruthResolver(sim, self.full))
 
 
 def slice_first(goal: GoalCondition, sim: Simulator) -> list[GoalCondition]:
