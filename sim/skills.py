@@ -29,7 +29,6 @@ from memory_nodes.domain.skills import (
 from sim.catalog import CATALOG, SLICING_TOOLS
 from sim.geometry import inflate
 from sim.head import clamp_tilt, extra_view_tilts, look_point, tilt_towards
-from sim.home_completion import thing_surfaces
 from sim.place_graph import astar, crosses_wall, nearest_waypoint
 from sim.placement import object_top_surface, sample_pose, scan_pose
 from sim.robot import CAMERA_PITCH, LINEAR_SPEED, REACH, TILT_MAX, TILT_MIN, TURN_SPEED
@@ -289,7 +288,7 @@ def place_object(sim, oid: str, rid: str, tries: int = 30) -> str | None:
         moving = [oid] + list(sim.carried)
     rtype = sim.things[rid].object_type
     if sim.things[rid].kind == 'furniture':
-        surfaces = thing_surfaces(sim.home, sim.home.thing(rid))
+        surfaces = sim.surfaces(rid)  # an open drawer's are slid out
     else:
         lo, hi = sim.aabb(rid)
         surfaces = [object_top_surface(lo, hi, sim.pose_of(rid)[1])]
