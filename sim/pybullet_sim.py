@@ -339,6 +339,12 @@ class PyBulletSimulator(Simulator):
             (x, y, z), yaw = self.pose_of(oid)
             self.set_pose(oid, (x + sign * dx, y + sign * dy, z + sign * dz), yaw)
 
+    def slides_open(self, object_id: str) -> bool:
+        """True for a drawer: opening slides its box (and what is in it) out."""
+        built = self.world.things.get(object_id)
+        return built is not None and built.geometry is not None \
+            and built.geometry.slide is not None
+
     def surfaces(self, object_id: str) -> list[WorldSurface]:
         """Where things rest on or in `object_id` now, in `map` (an open drawer's slid out)."""
         if self.things[object_id].kind == 'furniture':
