@@ -30,11 +30,11 @@ from memory_nodes.domain.skills import Relation, SkillCall, SkillResult
 from sim.camera import HeadCamera
 from sim.catalog import CATALOG, SLICES
 from sim.home import HomeSpec
+from sim.home_completion import thing_surfaces
 from sim.home_generator import generate_home
 from sim.interface import CameraFrame, ObjectTruth, Simulator
 from sim.mesh import clear_cache
 from sim.place_graph import adjacency
-from sim.home_completion import thing_surfaces
 from sim.placement import WorldSurface, object_half_extents, object_top_surface
 from sim.robot import Robot
 from sim.state_rules import RuleThing, apply_state_rules

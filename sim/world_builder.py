@@ -1,9 +1,9 @@
 """PyBullet bodies for a `HomeSpec`: floors, walls, furniture (with doors), small objects.
 
 Furniture is static: one body per box from `sim.furniture_geometry`, plus a separate
-static door body moved kinematically when it opens (with a drawer's box, which slides out). Small objects are dynamic bodies with
-a box collision shape (stable when they settle) and a box, sphere or cylinder visual
-shape. All geometry is generated here; no
+static door body moved kinematically when it opens (with a drawer's box, which slides
+out). Small objects are dynamic bodies with a box collision shape (stable when they
+settle) and a box, sphere or cylinder visual shape. All geometry is generated here; no
 external meshes are needed.
 """
 

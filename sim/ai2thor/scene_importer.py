@@ -36,8 +36,8 @@ from sim.ai2thor.floor_graph import build_floor_graph
 from sim.ai2thor.frames import unity_box_to_rep103, unity_to_rep103, unity_yaw_to_rep103
 from sim.catalog import CATALOG, WORLD_ONTOLOGY
 from sim.furniture_geometry import furniture_geometry
-from sim.home import HomeSpec, PlacedThing, RoomSpec, WallSpec
 from sim.geometry import inflate
+from sim.home import HomeSpec, PlacedThing, RoomSpec, WallSpec
 from sim.home_completion import thing_surfaces
 from sim.placement import object_half_extents
 
