@@ -107,6 +107,9 @@ class ImportedScene:
     notes: list[str] = field(default_factory=list)
     #: HomeSpec thing id -> AI2-THOR objectId (differs only for split counter arms).
     source_ids: dict[str, str] = field(default_factory=dict)
+    #: Object id -> (x, y, z) shift of a small object built on (in) the support its
+    #: AI2-THOR box sinks into (`rest_on_supports`).
+    moved: dict[str, Vec3] = field(default_factory=dict)
 
     def object(self, object_id: str) -> SceneObject:
         """The scene object with AI2-THOR id `object_id`."""
@@ -394,9 +397,14 @@ def import_objects(raw_objects: list[dict[str, Any]], name: str = 'ai2thor_scene
             notes.append(f'{o.object_id}: rests on no known receptacle')
     build_boxes = _deepen_housed_parts(objects, notes)
     home = _build_home(name, objects, arms, room, notes, build_boxes)
+    moved = rest_on_supports(home)
+    for oid, shift in moved.items():
+        notes.append(f'{oid}: its AI2-THOR box sinks into its support; built resting on '
+                     f'(in) it, moved ' + ', '.join(f'{axis} {100 * v:+.1f} cm' for axis, v
+                                                    in zip('xyz', shift) if abs(v) > 1e-4))
     unmapped = sorted({o.ai2thor_type for o in objects if o.role == 'unmapped'})
     source_ids = {pid: oid for oid, parts in arms.items() for pid, _, _ in parts}
-    scene = ImportedScene(name, objects, home, unmapped, notes, source_ids)
+    scene = ImportedScene(name, objects, home, unmapped, notes, source_ids, moved)
     log.info('%s: imported %d objects, %d unmapped', name, len(objects), len(unmapped))
     return scene
 
@@ -431,10 +439,6 @@ def _build_home(name: str, objects: list[SceneObject],
                 nearest = min(basins, key=lambda b: math.dist(b.position[:2], here))
                 f.attached_to = nearest.object_id
     link_stove_knobs(home.furniture)
-    for oid, shift in rest_on_supports(home).items():
-        notes.append(f'{oid}: its AI2-THOR box sinks into its support; built resting on '
-                     f'(in) it, moved ' + ', '.join(f'{axis} {100 * v:+.1f} cm' for axis, v
-                                                    in zip('xyz', shift) if abs(v) > 1e-4))
     # What stands on the floor blocks the robot; so do counters, whose bases AI2-THOR
     # does not list as objects (an island is a slab at 1.1 m in the metadata).
     obstacles = [(o.aabb_min[0], o.aabb_min[1], o.aabb_max[0], o.aabb_max[1])
