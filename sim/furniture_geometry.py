@@ -8,7 +8,7 @@ surfaces to sample stable poses for `put`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sim.catalog import CATALOG, DARK, STEEL, WHITE, YELLOW
 
@@ -23,6 +23,7 @@ class Part:
     half: tuple[float, float, float]
     colour: tuple[float, float, float, float]
     indicator: bool = False  # recoloured when the furniture is toggled on
+    slides: bool = False  # part of a drawer's box: moves out with it when it opens
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,17 @@ class FurnitureGeometry:
     parts: list[Part]
     surfaces: list[Surface] = field(default_factory=list)
     door: Door | None = None
+    #: How far (local x, y, z) an open drawer's box, its surfaces and its contents move
+    #: out of the furniture; None where only a door moves.
+    slide: tuple[float, float, float] | None = None
+
+    def surfaces_when(self, is_open: bool) -> list[Surface]:
+        """The support surfaces with the drawer open or closed (a drawer's slide out)."""
+        if not is_open or self.slide is None:
+            return list(self.surfaces)
+        dx, dy, dz = self.slide
+        return [Surface(s.z + dz, (s.rect[0] + dx, s.rect[1] + dy, s.rect[2] + dx,
+                                   s.rect[3] + dy), s.clearance) for s in self.surfaces]
 
 
 def _box(x0, y0, z0, x1, y1, z1, colour, indicator=False) -> Part:
@@ -91,11 +103,21 @@ def _hinged_door(sx, sy, sz, colour, z0=0.0) -> Door:
                 open_yaw=-1.5707963, colour=colour)
 
 
-def _drawer_front(sx, sy, sz, colour) -> Door:
+def _drawer(sx, sy, sz, colour) -> FurnitureGeometry:
+    """A drawer under a fixed top: its box (floor, back, sides, front) slides out when open.
+
+    It slides out by its depth less one wall, so the whole inside is clear of the top and
+    what lies in it can be seen from above and picked up (as in AI2-THOR and real kitchens).
+    """
+    parts, surfaces = _shell(sx, sy, sz, colour)
+    top = parts[-1]  # _shell's top comes last; the rest is the box
+    parts = [replace(part, slides=True) for part in parts[:-1]] + [top]
     hx, hy, t = sx / 2, sy / 2, 0.03
-    return Door(half=(hx, t / 2, sz / 2), closed_centre=(0.0, hy + t / 2, sz / 2),
-                open_centre=(0.0, hy + t / 2 + 0.35 * sy, sz / 2), open_yaw=0.0,
-                colour=colour)
+    slide = (0.0, sy - WALL, 0.0)
+    front = Door(half=(hx, t / 2, sz / 2), closed_centre=(0.0, hy + t / 2, sz / 2),
+                 open_centre=(0.0, hy + t / 2 + slide[1], sz / 2), open_yaw=0.0,
+                 colour=colour)
+    return FurnitureGeometry(parts, surfaces, front, slide)
 
 
 def _top_surface(sx, sy, z, margin=0.04, clearance=0.6) -> Surface:
@@ -116,8 +138,7 @@ def furniture_geometry(object_type: str, size: tuple[float, float, float]) -> Fu
         door_colour = DARK if object_type == 'Microwave' else colour
         return FurnitureGeometry(parts, surfaces, _hinged_door(sx, sy, sz, door_colour))
     if object_type == 'Drawer':
-        parts, surfaces = _shell(sx, sy, sz, colour)
-        return FurnitureGeometry(parts, surfaces, _drawer_front(sx, sy, sz, colour))
+        return _drawer(sx, sy, sz, colour)
     if object_type in ('GarbageCan', 'Toaster', 'BathtubBasin'):
         parts, surfaces = _shell(sx, sy, sz, colour, top=False)
         # no front wall in _shell: close the front for open-top containers

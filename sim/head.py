@@ -15,7 +15,6 @@ import math
 import numpy as np
 
 from sim.catalog import CATALOG
-from sim.home_completion import thing_surfaces
 from sim.robot import TILT_MAX, TILT_MIN
 
 #: Furniture farther than this (m, horizontally) is left to the views from other places.
@@ -42,14 +41,15 @@ def look_point(sim, object_id: str) -> tuple[float, float, float]:
     """The point of a thing to look at: the middle of a container's inside, else its box centre.
 
     A container's inside is the mean of its support surfaces' centres (the floor of a
-    drawer or cabinet, a fridge's shelves), a little above them.
+    drawer or cabinet, a fridge's shelves), a little above them; an open drawer's floor is
+    where it slid out to.
     """
     lo, hi = sim.aabb(object_id)
     centre = tuple((a + b) / 2 for a, b in zip(lo, hi))
     spec = CATALOG.get(sim.things[object_id].object_type)
     if spec is None or spec.receptacle != 'in' or sim.things[object_id].kind != 'furniture':
         return centre
-    surfaces = thing_surfaces(sim.home, sim.home.thing(object_id))
+    surfaces = sim.surfaces(object_id)
     if not surfaces:
         return centre
     pts = [((s.rect[0] + s.rect[2]) / 2, (s.rect[1] + s.rect[3]) / 2, s.z + 0.05)

@@ -19,14 +19,18 @@ from sim.placement import WorldSurface, furniture_surfaces, object_top_surface, 
 log = logging.getLogger(__name__)
 
 
-def thing_surfaces(home: HomeSpec, thing: PlacedThing) -> list[WorldSurface]:
-    """Support surfaces of a furniture piece or a small receptacle object, in `map`."""
+def thing_surfaces(home: HomeSpec, thing: PlacedThing,
+                   is_open: bool | None = None) -> list[WorldSurface]:
+    """Support surfaces of a furniture piece or a small receptacle object, in `map`.
+
+    `is_open` says where an open drawer's surfaces are (default: the thing's own state).
+    """
     if CATALOG.get(thing.object_type) and CATALOG[thing.object_type].kind == 'object':
         x, y, z = thing.position
         hx, hy, hz = thing.size[0] / 2, thing.size[1] / 2, thing.size[2] / 2
         return [object_top_surface((x - hx, y - hy, z - hz), (x + hx, y + hy, z + hz),
                                    thing.yaw)]
-    return furniture_surfaces(thing)
+    return furniture_surfaces(thing, is_open)
 
 
 def occupied_on(home: HomeSpec, parent_id: str) -> list[tuple]:

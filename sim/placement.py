@@ -25,12 +25,18 @@ class WorldSurface:
     yaw: float = 0.0
 
 
-def furniture_surfaces(thing: PlacedThing) -> list[WorldSurface]:
-    """The support surfaces of a furniture piece, in `map`."""
+def furniture_surfaces(thing: PlacedThing, is_open: bool | None = None) -> list[WorldSurface]:
+    """The support surfaces of a furniture piece, in `map`.
+
+    An open drawer's surfaces are slid out with its box; `is_open` defaults to the
+    thing's own `open` state.
+    """
     assert thing.position is not None
     px, py, pz = thing.position
+    if is_open is None:
+        is_open = bool(thing.states.get('open', False))
     out = []
-    for s in furniture_geometry(thing.object_type, thing.size).surfaces:
+    for s in furniture_geometry(thing.object_type, thing.size).surfaces_when(is_open):
         x0, y0, x1, y1 = s.rect
         cx, cy = rotate(thing.yaw, (x0 + x1) / 2, (y0 + y1) / 2)
         rect = footprint((px + cx, py + cy), thing.yaw, (x1 - x0) / 2, (y1 - y0) / 2)

@@ -30,11 +30,12 @@ from memory_nodes.domain.skills import Relation, SkillCall, SkillResult
 from sim.camera import HeadCamera
 from sim.catalog import CATALOG, SLICES
 from sim.home import HomeSpec
+from sim.home_completion import thing_surfaces
 from sim.home_generator import generate_home
 from sim.interface import CameraFrame, ObjectTruth, Simulator
 from sim.mesh import clear_cache
 from sim.place_graph import adjacency
-from sim.placement import object_half_extents
+from sim.placement import WorldSurface, object_half_extents, object_top_surface
 from sim.robot import Robot
 from sim.state_rules import RuleThing, apply_state_rules
 from sim.world_builder import (
@@ -44,6 +45,7 @@ from sim.world_builder import (
     quat,
     set_door,
     set_indicator,
+    slide_offset,
 )
 
 log = logging.getLogger(__name__)
@@ -312,14 +314,44 @@ class PyBulletSimulator(Simulator):
         self.camera.set_instances(self.world.body_to_object, main)
 
     def show_state(self, object_id: str) -> None:
-        """Make open/toggled states visible (doors, lamp shades, burners)."""
+        """Make open/toggled states visible (doors, drawers, lamp shades, burners).
+
+        A drawer that opens slides its box out with everything in it (`slide_offset`);
+        closing slides them back in.
+        """
         built = self.world.things[object_id]
         states = self.things[object_id].states
         if built.door_body is not None:
-            set_door(self.cid, built, bool(states.get('open')))
+            was_open, is_open = built.is_open, bool(states.get('open'))
+            set_door(self.cid, built, is_open)
             self._aabb_cache.pop(object_id, None)
+            if was_open != is_open:
+                self._slide_contents(object_id, 1.0 if is_open else -1.0)
         if built.indicator_links:
             set_indicator(self.cid, built, bool(states.get('toggled')))
+
+    def _slide_contents(self, object_id: str, sign: float) -> None:
+        """Move what is in a drawer out (`sign` 1) or back in (-1) with its box."""
+        dx, dy, dz = slide_offset(self.world.things[object_id])
+        if dx == dy == dz == 0.0:
+            return
+        for oid in self.descendants(object_id):
+            (x, y, z), yaw = self.pose_of(oid)
+            self.set_pose(oid, (x + sign * dx, y + sign * dy, z + sign * dz), yaw)
+
+    def slides_open(self, object_id: str) -> bool:
+        """True for a drawer: opening slides its box (and what is in it) out."""
+        built = self.world.things.get(object_id)
+        return built is not None and built.geometry is not None \
+            and built.geometry.slide is not None
+
+    def surfaces(self, object_id: str) -> list[WorldSurface]:
+        """Where things rest on or in `object_id` now, in `map` (an open drawer's slid out)."""
+        if self.things[object_id].kind == 'furniture':
+            return thing_surfaces(self.home, self.home.thing(object_id),
+                                  bool(self.things[object_id].states.get('open')))
+        lo, hi = self.aabb(object_id)
+        return [object_top_surface(lo, hi, self.pose_of(object_id)[1])]
 
     def apply_rules(self) -> dict[str, set[str]]:
         """Run the ALFRED state rules over the tracked states."""

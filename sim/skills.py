@@ -29,8 +29,7 @@ from memory_nodes.domain.skills import (
 from sim.catalog import CATALOG, SLICING_TOOLS
 from sim.geometry import inflate
 from sim.head import clamp_tilt, extra_view_tilts, look_point, tilt_towards
-from sim.home_completion import thing_surfaces
-from sim.place_graph import astar, crosses_wall, nearest_waypoint
+from sim.place_graph import ROBOT_RADIUS, astar, crosses_wall, nearest_waypoint
 from sim.placement import object_top_surface, sample_pose, scan_pose
 from sim.robot import CAMERA_PITCH, LINEAR_SPEED, REACH, TILT_MAX, TILT_MIN, TURN_SPEED
 
@@ -38,6 +37,7 @@ PICK_S, PUT_S, OPEN_S, TOGGLE_S, SLICE_S, LOOK_S, POUR_S = 1.5, 1.5, 1.5, 1.0, 2
 MAX_PATH_WAYPOINTS = 400
 MAX_EXPLORE_WAYPOINTS = 40
 MAX_SKILL_SECONDS = 900.0
+OPEN_CLEARANCE = 0.05  # m between the base and a drawer it pulled out
 
 
 class SkillFailure(Exception):
@@ -289,7 +289,7 @@ def place_object(sim, oid: str, rid: str, tries: int = 30) -> str | None:
         moving = [oid] + list(sim.carried)
     rtype = sim.things[rid].object_type
     if sim.things[rid].kind == 'furniture':
-        surfaces = thing_surfaces(sim.home, sim.home.thing(rid))
+        surfaces = sim.surfaces(rid)  # an open drawer's are slid out
     else:
         lo, hi = sim.aabb(rid)
         surfaces = [object_top_surface(lo, hi, sim.pose_of(rid)[1])]
@@ -379,12 +379,39 @@ def _set_flag(sim, call: SkillCall, key: str, value: bool) -> str:
         raise SkillFailure(word[(key, value)], f'{oid} is {word[(key, value)][8:]}')
     states[key] = value
     sim.show_state(oid)
+    if key == 'open' and value and sim.slides_open(oid):
+        _make_room(sim, oid)
     if key == 'toggled':
         for other in _switched_with(sim, oid):
             sim.things[other].states['toggled'] = value
             sim.show_state(other)
     sim.advance(OPEN_S if key == 'open' else TOGGLE_S)
     return oid
+
+
+def _make_room(sim, oid: str) -> None:
+    """Step back from a drawer that just slid out until the base is clear of it.
+
+    The robot backs away from the nearest point of its box, charging the time; it stays
+    where it is if that would take it through a wall.
+    """
+    lo, hi = sim.aabb(oid)
+    x, y = sim.robot.x, sim.robot.y
+    nx, ny = min(max(x, lo[0]), hi[0]), min(max(y, lo[1]), hi[1])
+    gap = math.hypot(x - nx, y - ny)
+    need = ROBOT_RADIUS + OPEN_CLEARANCE - gap
+    if need <= 0.0:
+        return
+    if gap > 1e-6:
+        ux, uy = (x - nx) / gap, (y - ny) / gap
+    else:  # already inside the box: straight back
+        ux, uy = -math.cos(sim.robot.yaw), -math.sin(sim.robot.yaw)
+    goal = (x + ux * need, y + uy * need)
+    if crosses_wall(sim.home, (x, y), goal):
+        return
+    sim.robot.set_pose(goal[0], goal[1], sim.robot.yaw)
+    sim.update_carried()
+    sim.advance(need / LINEAR_SPEED)
 
 
 def _switched_with(sim, oid: str) -> list[str]:

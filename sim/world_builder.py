@@ -1,9 +1,9 @@
 """PyBullet bodies for a `HomeSpec`: floors, walls, furniture (with doors), small objects.
 
 Furniture is static: one body per box from `sim.furniture_geometry`, plus a separate
-static door body moved kinematically when it opens. Small objects are dynamic bodies with
-a box collision shape (stable when they settle) and a box, sphere or cylinder visual
-shape. All geometry is generated here; no
+static door body moved kinematically when it opens (with a drawer's box, which slides
+out). Small objects are dynamic bodies with a box collision shape (stable when they
+settle) and a box, sphere or cylinder visual shape. All geometry is generated here; no
 external meshes are needed.
 """
 
@@ -41,6 +41,7 @@ class BuiltThing:
     position: tuple[float, float, float] = (0.0, 0.0, 0.0)
     yaw: float = 0.0
     part_bodies: list[int] = field(default_factory=list)
+    is_open: bool = False  # the pose its door (and a drawer's box) is drawn in
 
 
 @dataclass
@@ -103,8 +104,7 @@ def _build_furniture(cid: int, f: PlacedThing) -> BuiltThing:
     geom = furniture_geometry(f.object_type, f.size)
     bodies, indicators = [], []
     for part in geom.parts:
-        dx, dy = rotate(f.yaw, part.centre[0], part.centre[1])
-        centre = (f.position[0] + dx, f.position[1] + dy, f.position[2] + part.centre[2])
+        centre = _local_to_map(f.position, f.yaw, part.centre)
         body = _box_body(cid, centre, part.half, part.colour, yaw=f.yaw)
         bodies.append(body)
         if part.indicator:
@@ -118,6 +118,20 @@ def _build_furniture(cid: int, f: PlacedThing) -> BuiltThing:
     if f.states.get('toggled'):
         set_indicator(cid, built, True)
     return built
+
+
+def _local_to_map(position, yaw: float, local) -> tuple[float, float, float]:
+    dx, dy = rotate(yaw, local[0], local[1])
+    return (position[0] + dx, position[1] + dy, position[2] + local[2])
+
+
+def slide_offset(built: BuiltThing) -> tuple[float, float, float]:
+    """How far (in `map`) an open drawer's box and contents are moved out; zero otherwise."""
+    slide = built.geometry.slide if built.geometry is not None else None
+    if slide is None:
+        return (0.0, 0.0, 0.0)
+    dx, dy = rotate(built.yaw, slide[0], slide[1])
+    return (dx, dy, slide[2])
 
 
 def _build_object(cid: int, o: PlacedThing) -> BuiltThing:
@@ -153,16 +167,23 @@ def object_body(cid: int, object_type: str, size: tuple[float, float, float], po
 
 
 def set_door(cid: int, built: BuiltThing, is_open: bool) -> None:
-    """Move a furniture piece's door body to its open or closed pose."""
+    """Move a furniture piece's door body (and a drawer's box) to its open or closed pose."""
     if built.door_body is None or built.geometry is None or built.geometry.door is None:
         return
     d = built.geometry.door
     local = d.open_centre if is_open else d.closed_centre
-    dx, dy = rotate(built.yaw, local[0], local[1])
-    x, y, z = built.position
     yaw = built.yaw + (d.open_yaw if is_open else 0.0)
-    p.resetBasePositionAndOrientation(built.door_body, (x + dx, y + dy, z + local[2]),
+    p.resetBasePositionAndOrientation(built.door_body,
+                                      _local_to_map(built.position, built.yaw, local),
                                       quat(yaw), physicsClientId=cid)
+    slide = built.geometry.slide if is_open and built.geometry.slide else (0.0, 0.0, 0.0)
+    for part, body in zip(built.geometry.parts, built.part_bodies):
+        if part.slides:
+            local = tuple(c + s for c, s in zip(part.centre, slide))
+            p.resetBasePositionAndOrientation(
+                body, _local_to_map(built.position, built.yaw, local), quat(built.yaw),
+                physicsClientId=cid)
+    built.is_open = is_open
 
 
 def set_indicator(cid: int, built: BuiltThing, on: bool) -> None:

@@ -36,7 +36,10 @@ from sim.ai2thor.floor_graph import build_floor_graph
 from sim.ai2thor.frames import unity_box_to_rep103, unity_to_rep103, unity_yaw_to_rep103
 from sim.catalog import CATALOG, WORLD_ONTOLOGY
 from sim.furniture_geometry import furniture_geometry
+from sim.geometry import inflate
 from sim.home import HomeSpec, PlacedThing, RoomSpec, WallSpec
+from sim.home_completion import thing_surfaces
+from sim.placement import object_half_extents
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,11 @@ STATE_FIELDS = {'isOpen': 'open', 'isToggled': 'toggled', 'isDirty': 'dirty',
 #: A SinkBasin's AI2-THOR box covers the rim; the basin is built at least this deep.
 MIN_BASIN_HEIGHT = 0.22
 WALL_THICKNESS = 0.1
+#: An object's box may sink this far into its support (AI2-THOR's thin things) and be
+#: raised onto it; a surface higher above its bottom is not what it rests on.
+MAX_SINK = 0.1
+#: How near the edge of a container's surface (to its walls) an imported object may lie.
+CONTAINER_WALL_GAP = 0.015
 WALL_HEIGHT = 2.5
 
 
@@ -99,6 +107,9 @@ class ImportedScene:
     notes: list[str] = field(default_factory=list)
     #: HomeSpec thing id -> AI2-THOR objectId (differs only for split counter arms).
     source_ids: dict[str, str] = field(default_factory=dict)
+    #: Object id -> (x, y, z) shift of a small object built on (in) the support its
+    #: AI2-THOR box sinks into (`rest_on_supports`).
+    moved: dict[str, Vec3] = field(default_factory=dict)
 
     def object(self, object_id: str) -> SceneObject:
         """The scene object with AI2-THOR id `object_id`."""
@@ -386,9 +397,14 @@ def import_objects(raw_objects: list[dict[str, Any]], name: str = 'ai2thor_scene
             notes.append(f'{o.object_id}: rests on no known receptacle')
     build_boxes = _deepen_housed_parts(objects, notes)
     home = _build_home(name, objects, arms, room, notes, build_boxes)
+    moved = rest_on_supports(home)
+    for oid, shift in moved.items():
+        notes.append(f'{oid}: its AI2-THOR box sinks into its support; built resting on '
+                     f'(in) it, moved ' + ', '.join(f'{axis} {100 * v:+.1f} cm' for axis, v
+                                                    in zip('xyz', shift) if abs(v) > 1e-4))
     unmapped = sorted({o.ai2thor_type for o in objects if o.role == 'unmapped'})
     source_ids = {pid: oid for oid, parts in arms.items() for pid, _, _ in parts}
-    scene = ImportedScene(name, objects, home, unmapped, notes, source_ids)
+    scene = ImportedScene(name, objects, home, unmapped, notes, source_ids, moved)
     log.info('%s: imported %d objects, %d unmapped', name, len(objects), len(unmapped))
     return scene
 
@@ -431,6 +447,66 @@ def _build_home(name: str, objects: list[SceneObject],
     obstacles += [f.footprint() for f in home.furniture if f.object_type == 'CounterTop']
     build_floor_graph(home, obstacles)
     return home
+
+
+def rest_on_supports(home: HomeSpec, tolerance: float = 0.002
+                     ) -> dict[str, tuple[float, float, float]]:
+    """Move each small object whose box sinks into its parent's support onto (into) it.
+
+    AI2-THOR's boxes of thin things overlap what they lie on (a butter knife inside a
+    2 cm counter slab, cutlery in a drawer's floor and walls), so no camera could see them.
+    The support is the parent's surface (as `thing_surfaces` gives it) under the object's
+    centre, or the nearest one, that is neither above the object's top nor more than
+    `MAX_SINK` above its bottom, and of those (shelves) the one nearest its bottom; a small
+    receptacle object's is its top. An object below its support is raised onto it; in a
+    container with walls (a drawer, a cabinet, a fridge) one that sticks into a wall is
+    also moved inside (`CONTAINER_WALL_GAP` from the surface's edge). Parents are settled
+    before their children, so a thing on a plate rests on the plate where the plate ends
+    up. Returns object id -> the (x, y, z) shift of those moved.
+    """
+    by_id = {t.object_id: t for t in home.things()}
+    objects = {o.object_id for o in home.objects}
+    moved: dict[str, tuple[float, float, float]] = {}
+    done: set[str] = set()
+
+    def settle(o: PlacedThing) -> None:
+        if o.object_id in done:
+            return
+        done.add(o.object_id)
+        parent = by_id.get(o.parent or '')
+        if parent is None or parent.position is None or o.position is None:
+            return
+        if parent.object_id in objects:
+            settle(parent)
+        x, y, z = o.position
+        bottom, top = z - o.size[2] / 2, z + o.size[2] / 2
+        reach = max(top, bottom + MAX_SINK) + tolerance
+        below = [s for s in thing_surfaces(home, parent) if s.z <= reach]
+        if not below:
+            return
+
+        def gap(s) -> float:
+            x0, y0, x1, y1 = s.rect
+            return math.hypot(max(x0 - x, 0.0, x - x1), max(y0 - y, 0.0, y - y1))
+
+        support = min(below, key=lambda s: (round(gap(s), 3), abs(s.z - bottom)))
+        shift = [0.0, 0.0, max(0.0, support.z - bottom)]
+        spec = CATALOG.get(parent.object_type)
+        if parent.object_id not in objects and spec is not None and spec.receptacle == 'in':
+            half = object_half_extents(o.size, o.yaw)
+            rect = inflate(support.rect, CONTAINER_WALL_GAP)
+            for k, centre in enumerate((x, y)):
+                lo, hi = rect[k] + half[k], rect[k + 2] - half[k]
+                inside = (lo + hi) / 2 if lo > hi else min(max(centre, lo), hi)
+                shift[k] = inside - centre
+        if max(abs(v) for v in shift) > tolerance:
+            o.position = (round(x + shift[0], 5), round(y + shift[1], 5),
+                          round(z + shift[2], 5))
+            moved[o.object_id] = (shift[0], shift[1], shift[2])
+
+    for o in home.objects:
+        settle(o)
+    return moved
 
 
 def link_stove_knobs(furniture: list[PlacedThing]) -> None:
@@ -482,4 +558,5 @@ def import_scene_file(path: str | Path, name: str | None = None) -> ImportedScen
 
 
 __all__ = ['HOUSINGS', 'ImportedScene', 'SceneImportError', 'SceneObject', 'convert_object',
-           'find_parent', 'import_objects', 'import_scene_file', 'objects_from_json']
+           'find_parent', 'import_objects', 'import_scene_file', 'objects_from_json',
+           'rest_on_supports']
