@@ -42,6 +42,14 @@ STATE_NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+#: Furniture every home of a room type gets on top of its template, to look like AI2-THOR's
+#: rooms of that type: its kitchens have three or more counter runs (FloorPlan1 has four),
+#: where our generated kitchens have two.
+ROOM_FURNITURE: dict[str, tuple[str, ...]] = {
+    'kitchen': ('CounterTop', 'CounterTop', 'CounterTop'),
+}
+
+
 def floorplan_room(floorplan: int) -> str | None:
     """AI2-THOR FloorPlan number -> our room type, or None outside the four ranges."""
     for low, room in FLOORPLAN_RANGES:
@@ -103,6 +111,8 @@ def floorplan_home(floorplan: object, tasks: Iterable[Task]) -> HomeRef:
     room = floorplan_room(number)
     if objects:
         params['required_objects'] = objects
+    furniture = list(ROOM_FURNITURE.get(room or '', ())) + \
+        [f for f in furniture if f not in ROOM_FURNITURE.get(room or '', ())]
     if furniture:
         params['required_furniture'] = furniture
     return HomeRef(FLOORPLAN_SEED_BASE + number, [room] if room else None, room, params)
@@ -114,12 +124,16 @@ def describe_home(home: HomeRef) -> str:
         return f'{home.scene} (the real AI2-THOR layout)'
     rooms = ', '.join(home.rooms) if home.rooms else 'every room type'
     parts = [f'generated {rooms} (seed {home.seed})']
-    if home.params.get('required_furniture'):
-        parts.append('with ' + ', '.join(home.params['required_furniture']))
+    furniture = home.params.get('required_furniture')
+    if furniture:
+        counts = {t: furniture.count(t) for t in furniture}
+        parts.append('with ' + ', '.join(f'{n} {t}' if n > 1 else t
+                                         for t, n in counts.items()))
     if home.params.get('required_objects'):
         parts.append('holding ' + ', '.join(home.params['required_objects']))
     return '; '.join(parts)
 
 
-__all__ = ['FLOORPLAN_RANGES', 'FLOORPLAN_SCENES', 'FLOORPLAN_SEED_BASE', 'STATE_NEEDS',
-           'condition_needs', 'describe_home', 'floorplan_home', 'floorplan_room', 'task_needs']
+__all__ = ['FLOORPLAN_RANGES', 'FLOORPLAN_SCENES', 'FLOORPLAN_SEED_BASE', 'ROOM_FURNITURE',
+           'STATE_NEEDS', 'condition_needs', 'describe_home', 'floorplan_home', 'floorplan_room',
+           'task_needs']

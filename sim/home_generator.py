@@ -262,7 +262,8 @@ def furnishing_for(room_type: str, required: tuple[str, ...] | list[str]) -> dic
     puts in the middle of a room (a dining table) goes in the middle; a fixture
     (`FIXTURES`) needs its base piece; a light switch is fixed to the wall above a low
     piece; anything else stands against a wall. Pieces already in the template's wall
-    list are not added twice; optional ones become required.
+    list are not added again unless `required` names them more often (three counter runs);
+    optional ones become required.
     """
     base = TEMPLATES[room_type]
     out = {'wall': list(base['wall']), 'optional': list(base['optional']),
@@ -271,7 +272,8 @@ def furnishing_for(room_type: str, required: tuple[str, ...] | list[str]) -> dic
     centre = {t for tpl in TEMPLATES.values() for t in tpl['centre']}
 
     def need_on_wall(piece: str) -> None:
-        if piece in out['wall'] or piece in out['centre']:
+        wanted = max(1, list(required).count(piece))
+        if out['wall'].count(piece) >= wanted or piece in out['centre']:
             return
         if piece in out['optional']:
             out['optional'].remove(piece)

@@ -11,6 +11,7 @@ in or on (the surfaces `sim.placement.sample_pose` would place it on).
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 
 from memory_nodes.domain.goals import GoalCondition
@@ -65,11 +66,12 @@ GROW_STEPS = 5
 
 
 def missing_furniture(home: HomeSpec, required: Sequence[str]) -> list[str]:
-    """The `required` furniture types some room of `home` lacks (structure aside)."""
+    """The `required` furniture types some room of `home` has too few of (structure aside)."""
     out = []
+    wanted = Counter(t for t in required if t not in STRUCTURE)
     for room in home.rooms:
-        present = {f.object_type for f in home.furniture if f.room == room.name}
-        out += [t for t in required if t not in present and t not in STRUCTURE]
+        present = Counter(f.object_type for f in home.furniture if f.room == room.name)
+        out += [t for t, n in wanted.items() if present[t] < n]
     return sorted(set(out))
 
 

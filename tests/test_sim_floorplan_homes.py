@@ -42,6 +42,8 @@ def test_each_floorplan_home_holds_every_thing_its_tasks_name(path):
         objects, furniture = task_needs(episode.tasks)
         present = {t.object_type for t in home.things()}
         assert set(objects) | set(furniture) <= present, episode.episode_id
+        if floorplan_room(floorplan) == 'kitchen':  # AI2-THOR-like: three counter runs
+            assert sum(f.object_type == 'CounterTop' for f in home.furniture) >= 3
         for task in episode.tasks:
             problems = [p for p in support_problems(task, home)
                         if not p.startswith('not mapped')]
@@ -58,7 +60,8 @@ def test_home_reference_depends_on_floorplan_and_tasks_only():
     ref = floorplan_home(12, kitchen)
     assert ref.rooms == ['kitchen'] and ref.start_room == 'kitchen'
     assert ref.params['required_objects'] == ['Mug', 'Pan']
-    assert set(ref.params['required_furniture']) == {'Microwave', 'StoveBurner'}
+    assert ref.params['required_furniture'] == \
+        ['CounterTop'] * 3 + ['Microwave', 'StoveBurner']
     assert floorplan_home(12, kitchen) == ref
     assert floorplan_home(1, kitchen).scene == 'ai2thor:FloorPlan1'
     odd = floorplan_home('twelve', kitchen)  # not a FloorPlan: every room type, still runs
@@ -102,6 +105,6 @@ def test_generated_homes_without_requirements_are_unchanged_by_the_option():
 
 def test_the_import_report_says_which_home_each_floorplan_gets():
     report = import_alfred_l_file(UNSEEN).report()
-    assert ('home for alfred_l-floorplan12: generated kitchen (seed 5012); with Microwave, '
-            'StoveBurner; holding Mug, Pan') in report
+    assert ('home for alfred_l-floorplan12: generated kitchen (seed 5012); with 3 CounterTop, '
+            'Microwave, StoveBurner; holding Mug, Pan') in report
     assert 'home for alfred_l-floorplan405: generated bathroom (seed 5405)' in report
