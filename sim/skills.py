@@ -145,10 +145,37 @@ def approach_waypoint(sim, oid: str) -> str:
     if sim.things[base].kind == 'furniture':
         name = sim.home.thing(base).approach
         if name is not None:
-            return name
+            if base == oid or _distance_from(sim, sim.home.waypoint(name), oid) <= REACH:
+                return name
+            # At the far side of a table: go round to where the hand reaches it.
+            return _nearest_in_reach(sim, oid) or name
     lo, hi = sim.aabb(oid)
     cx, cy = (lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2
     return nearest_waypoint(sim.home, cx, cy, room=sim.home.room_at(cx, cy)).name
+
+
+def _distance_from(sim, waypoint, oid: str) -> float:
+    """Floor distance from `waypoint` to the nearest point of `oid`'s box."""
+    lo, hi = sim.aabb(oid)
+    x = min(max(waypoint.x, lo[0]), hi[0])
+    y = min(max(waypoint.y, lo[1]), hi[1])
+    return math.hypot(x - waypoint.x, y - waypoint.y)
+
+
+def _nearest_in_reach(sim, oid: str) -> str | None:
+    """The waypoint of `oid`'s room nearest to it from which the hand reaches it, if any."""
+    lo, hi = sim.aabb(oid)
+    cx, cy = (lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2
+    room = sim.home.room_at(cx, cy)
+    best = None
+    for w in sim.home.waypoints:
+        if w.room != room or w.name not in sim.adjacency:
+            continue
+        d = _distance_from(sim, w, oid)
+        if d <= REACH - 0.05 and not crosses_wall(sim.home, (w.x, w.y), (cx, cy)) and \
+                (best is None or d < best[0]):
+            best = (d, w.name)
+    return None if best is None else best[1]
 
 
 def go_to_waypoint(sim, goal: str, path: list[float]) -> None:

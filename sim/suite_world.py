@@ -43,7 +43,8 @@ def build_home(home: HomeRef) -> HomeSpec:
     if not furniture:
         return generate_home(home.seed, layout)
     layout.required_furniture = tuple(furniture)
-    # A room must hold every piece asked for: grow it half a metre at a time until it does.
+    # A room must hold every piece asked for and leave floor to walk around on: grow it half
+    # a metre at a time until it does.
     problem = ''
     for grow in range(GROW_STEPS):
         layout.column_width = tuple(v + 0.5 * grow for v in LayoutSpec.column_width)
@@ -54,15 +55,27 @@ def build_home(home: HomeRef) -> HomeSpec:
             problem = str(err)
             continue
         missing = missing_furniture(built, layout.required_furniture)
-        if not missing:
+        cramped = cramped_rooms(built)
+        if not missing and not cramped:
             return built
-        problem = f'no space for {", ".join(missing)}'
+        problem = f'no space for {", ".join(missing)}' if missing else \
+            f'too little free floor to walk around in {", ".join(cramped)}'
     raise ValueError(f'home seed {home.seed} ({", ".join(layout.rooms)}): {problem} even '
                      f'{0.5 * (GROW_STEPS - 1):.1f} m larger')
 
 
 #: How many times `build_home` grows a room that cannot hold its required furniture.
 GROW_STEPS = 5
+#: A room the robot explores needs at least this many free-floor waypoints (else it sees
+#: the room from one corner, through the furniture).
+MIN_ROOM_WAYPOINTS = 4
+
+
+def cramped_rooms(home: HomeSpec) -> list[str]:
+    """Rooms of `home` with fewer than `MIN_ROOM_WAYPOINTS` free-floor waypoints."""
+    return [r.name for r in home.rooms
+            if sum(w.room == r.name and w.kind == 'room' for w in home.waypoints)
+            < MIN_ROOM_WAYPOINTS]
 
 
 def missing_furniture(home: HomeSpec, required: Sequence[str]) -> list[str]:

@@ -108,3 +108,15 @@ def test_the_import_report_says_which_home_each_floorplan_gets():
     assert ('home for alfred_l-floorplan12: generated kitchen (seed 5012); with 3 CounterTop, '
             'Microwave, StoveBurner; holding Mug, Pan') in report
     assert 'home for alfred_l-floorplan405: generated bathroom (seed 5405)' in report
+
+
+@pytest.mark.parametrize('path', FILES, ids=lambda p: p.name)
+def test_floorplan_homes_leave_floor_to_explore(path):
+    from sim.suite_world import MIN_ROOM_WAYPOINTS
+
+    for episode in import_alfred_l_file(path).suite.episodes:
+        if episode.home.scene:
+            continue
+        home = build_home(episode.home)
+        free = [w for w in home.waypoints if w.kind == 'room']
+        assert len(free) >= MIN_ROOM_WAYPOINTS, (episode.episode_id, len(free))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import sim.skills as skills
@@ -284,3 +286,35 @@ def test_same_seed_same_outcome(home):
         results.append((s.ground_truth()[apple].position, s.time))
         s.close()
     assert results[0] == results[1]
+
+
+def test_the_robot_goes_round_a_table_to_reach_the_far_side():
+    from sim.robot import REACH
+    from sim.skills import approach_waypoint
+
+    home = generate_home(5, LayoutSpec(rooms=('kitchen',), required_objects=('Mug',)))
+    sim = PyBulletSimulator(width=64, height=48)
+    try:
+        sim.reset(home, seed=1)
+        table = next(f for f in home.furniture if f.object_type == 'DiningTable')
+        mug = next(o for o, t in sim.things.items() if t.object_type == 'Mug')
+        sim.move_object(mug, table.object_id, 'on')
+        # The far back corner, seen from the table's front waypoint.
+        c, s = math.cos(table.yaw), math.sin(table.yaw)
+        lx, ly = table.size[0] / 2 - 0.08, -table.size[1] / 2 + 0.08
+        top = sim.aabb(table.object_id)[1][2]
+        size = sim.things[mug].size
+        sim.set_pose(mug, (table.position[0] + c * lx - s * ly,
+                           table.position[1] + s * lx + c * ly, top + size[2] / 2 + 0.002),
+                     0.0)
+        front = home.waypoint(table.approach)
+        lo, hi = sim.aabb(mug)
+        far = math.hypot(min(max(front.x, lo[0]), hi[0]) - front.x,
+                         min(max(front.y, lo[1]), hi[1]) - front.y)
+        assert far > REACH  # the old approach could not reach it
+        assert approach_waypoint(sim, mug) != table.approach
+        for name in ('navigate_to', 'pick_up'):
+            result = sim.execute(SkillCall(name, target=SkillTarget(object_id=mug)))
+            assert result.success, (name, result.reason, result.message)
+    finally:
+        sim.close()
