@@ -25,7 +25,7 @@ from memory_nodes.domain.goals import (
     split_conditions,
 )
 from sim.catalog import CATALOG, WORLD_ONTOLOGY
-from sim.floorplan_homes import describe_home, floorplan_home, floorplan_room
+from sim.floorplan_homes import describe_home, floorplan_home, floorplan_number, floorplan_room
 from sim.task_schema import Episode, HomeRef, Suite, Task, condition_problems
 
 #: Section name in the file -> our suite name.
@@ -163,8 +163,8 @@ def import_entry(entry: Any, section: str, index: int, source_name: str) -> Impo
     raw = entry if isinstance(entry, dict) else {'value': entry}
     suite = SECTIONS.get(section, section.lower())
     task_id = f'alfred_l-{suite}-{raw.get("ID", index + 1)}'
-    floorplan = raw.get('FloorPlan')
-    room = floorplan_room(floorplan) if isinstance(floorplan, int) else None
+    floorplan = floorplan_number(raw.get('FloorPlan'))
+    room = floorplan_room(floorplan) if floorplan is not None else None
     instruction = str(raw.get('Instruction', '')).strip()
     goal_text = raw.get('Goal Condition')
     unmapped: list[dict[str, str]] = []
@@ -177,7 +177,10 @@ def import_entry(entry: Any, section: str, index: int, source_name: str) -> Impo
         lines.append(f'    SKIP {text}  ({reason})')
 
     if room is None:
-        skip(f'FloorPlan {floorplan!r}', 'not a FloorPlan number of a known room type')
+        skip(f'FloorPlan {raw.get("FloorPlan")!r}',
+             'not a FloorPlan number of a known room type')
+    elif raw.get('FloorPlan') != floorplan:
+        lines.append(f'    note FloorPlan {raw.get("FloorPlan")!r} read as {floorplan}')
     if not instruction:
         skip('Instruction', 'missing or empty')
     pieces: list[str] = []
@@ -213,15 +216,24 @@ def import_alfred_l(doc: Any, source_name: str = 'alfred_l.json') -> ImportResul
         raise AlfredFileError(f'{source_name}: expected an object with task lists such as '
                               f'{", ".join(SECTIONS)}')
     imported: list[ImportedTask] = []
+    used: set[str] = set()
     episodes: dict[Any, Episode] = {}
     for section, entries in doc.items():
         if not isinstance(entries, list):
             continue
         for index, entry in enumerate(entries):
             item = import_entry(entry, section, index, source_name)
+            if item.task.task_id in used:  # two entries with one ID: both kept, told apart
+                n = 2
+                while f'{item.task.task_id}.{n}' in used:
+                    n += 1
+                item.task.task_id = f'{item.task.task_id}.{n}'
+                item.lines.insert(0, f'    note ID {item.raw.get("ID")!r} repeats an earlier '
+                                     f'task: this one is {item.task.task_id}')
+            used.add(item.task.task_id)
             imported.append(item)
-            floorplan = item.raw.get('FloorPlan')
-            key = floorplan if isinstance(floorplan, int) else 'unknown'
+            floorplan = item.task.source.get('floorplan')
+            key = floorplan if item.room is not None else 'unknown'
             if key not in episodes:
                 episodes[key] = Episode(f'alfred_l-floorplan{key}', HomeRef(0), [])
             episodes[key].tasks.append(item.task)

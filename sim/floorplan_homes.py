@@ -50,6 +50,21 @@ ROOM_FURNITURE: dict[str, tuple[str, ...]] = {
 }
 
 
+def floorplan_number(value: object) -> int | None:
+    """A FloorPlan as files write it (`12`, `"12"`, `"FloorPlan12"`) -> 12; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip().lower().removeprefix('floorplan').strip(' _-')
+        if text.isdigit():
+            return int(text)
+    return None
+
+
 def floorplan_room(floorplan: int) -> str | None:
     """AI2-THOR FloorPlan number -> our room type, or None outside the four ranges."""
     for low, room in FLOORPLAN_RANGES:
@@ -135,5 +150,5 @@ def describe_home(home: HomeRef) -> str:
 
 
 __all__ = ['FLOORPLAN_RANGES', 'FLOORPLAN_SCENES', 'FLOORPLAN_SEED_BASE', 'ROOM_FURNITURE',
-           'STATE_NEEDS', 'condition_needs', 'describe_home', 'floorplan_home', 'floorplan_room',
-           'task_needs']
+           'STATE_NEEDS', 'condition_needs', 'describe_home', 'floorplan_home',
+           'floorplan_number', 'floorplan_room', 'task_needs']

@@ -120,3 +120,25 @@ def test_floorplan_homes_leave_floor_to_explore(path):
         home = build_home(episode.home)
         free = [w for w in home.waypoints if w.kind == 'room']
         assert len(free) >= MIN_ROOM_WAYPOINTS, (episode.episode_id, len(free))
+
+
+def test_floorplans_written_as_text_and_repeated_ids_are_read_not_dropped():
+    from sim.alfred_l import import_alfred_l
+    from sim.floorplan_homes import floorplan_number
+
+    assert [floorplan_number(v) for v in (12, '12', 'FloorPlan12', 'floorplan_412', 12.0)] \
+        == [12, 12, 12, 412, 12]
+    assert [floorplan_number(v) for v in (None, True, 'kitchen', 12.5, [12])] == [None] * 5
+    doc = {'ComplexTasks': [
+        {'FloorPlan': 'FloorPlan12', 'ID': 7, 'Goal Condition': 'ON(mug, counter): 1',
+         'Instruction': 'mug on the counter'},
+        {'FloorPlan': 12, 'ID': 7, 'Goal Condition': 'INSIDE(apple, fridge): 1',
+         'Instruction': 'apple in the fridge'}]}
+    result = import_alfred_l(doc, 'mine.json')
+    ids = [t.task.task_id for t in result.tasks]
+    assert ids == ['alfred_l-complex-7', 'alfred_l-complex-7.2']
+    assert all(not t.unmapped for t in result.tasks)
+    episode, = result.suite.episodes  # one FloorPlan, one home
+    assert episode.home.rooms == ['kitchen'] and result.suite.name == 'alfred_l-complex'
+    assert "FloorPlan 'FloorPlan12' read as 12" in result.report()
+    assert 'repeats an earlier task' in result.report()

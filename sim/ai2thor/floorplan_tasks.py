@@ -60,7 +60,7 @@ def floorplan1_tasks(files: Iterable[str | Path] | None = None) -> list[Imported
     out = []
     for file in files:
         result = import_alfred_l_file(file)
-        out += [t for t in result.tasks if t.raw.get('FloorPlan') == FLOORPLAN]
+        out += [t for t in result.tasks if t.task.source.get('floorplan') == FLOORPLAN]
     return out
 
 
