@@ -182,7 +182,8 @@ def test_one_label_normaliser(a, b):
     ('toilet paper holder', 'ToiletPaperHanger'),
     ('ShowerHead', 'ShowerHead'), ('shower', 'ShowerHead'),
     ('ShowerCurtain', 'ShowerCurtain'), ('Mirror', 'Mirror'),
-    ('Painting', 'Painting'), ('picture', 'Painting'),
+    ('Painting', 'Painting'), ('picture', 'Painting'), ('Poster', 'Painting'),
+    ('ShowerDoor', 'ShowerCurtain'),
     ('tissue', 'TissueBox'), ('cupboard', 'Cabinet'), ('teapot', 'Kettle'),
     ('glass bottle', 'Bottle'), ('glassbottle', 'Bottle'), ('Glassbottle', 'Bottle'),
 ])

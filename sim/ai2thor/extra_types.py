@@ -102,6 +102,9 @@ EXTRA_SYNONYMS: dict[str, tuple[str, ...]] = {
     'toilet paper holder': ('ToiletPaperHanger',),
     'shower': ('ShowerHead',),
     'picture': ('Painting',),
+    'poster': ('Painting',),
+    # AI2-THOR's ShowerDoor opens and closes as its shower curtain does; we build curtains.
+    'shower door': ('ShowerCurtain',),
 }
 
 #: How the simulator draws them: size (m), RGBA, colour word[, shape].
