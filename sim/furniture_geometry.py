@@ -133,13 +133,13 @@ def furniture_geometry(object_type: str, size: tuple[float, float, float]) -> Fu
     if object_type == 'Fridge':
         parts, surfaces = _shell(sx, sy, sz, colour, shelves=(0.8,))
         return FurnitureGeometry(parts, surfaces, _hinged_door(sx, sy, sz, colour))
-    if object_type in ('Cabinet', 'Microwave'):
+    if object_type in ('Cabinet', 'Microwave', 'Safe'):
         parts, surfaces = _shell(sx, sy, sz, colour)
         door_colour = DARK if object_type == 'Microwave' else colour
         return FurnitureGeometry(parts, surfaces, _hinged_door(sx, sy, sz, door_colour))
     if object_type == 'Drawer':
         return _drawer(sx, sy, sz, colour)
-    if object_type in ('GarbageCan', 'Toaster', 'BathtubBasin'):
+    if object_type in ('GarbageCan', 'Toaster', 'BathtubBasin', 'LaundryHamper'):
         parts, surfaces = _shell(sx, sy, sz, colour, top=False)
         # no front wall in _shell: close the front for open-top containers
         parts.append(_box(-hx, hy - WALL, 0, hx, hy, sz, colour))
@@ -187,7 +187,7 @@ def furniture_geometry(object_type: str, size: tuple[float, float, float]) -> Fu
         return FurnitureGeometry(parts, [
             Surface(sz + 0.3, (-hx + 0.02, -hy + 0.02, hx - 0.02, -hy + tank_d - 0.02), 0.5),
             Surface(sz - 0.05, (-hx + 0.06, -hy + tank_d + 0.03, hx - 0.06, hy - 0.03), 0.5)])
-    if object_type == 'TowelHolder':
+    if object_type in ('TowelHolder', 'HandTowelHolder', 'ToiletPaperHanger'):
         t = 0.04
         parts = [_box(-hx, -hy, 0, -hx + t, hy, sz, STEEL),
                  _box(hx - t, -hy, 0, hx, hy, sz, STEEL),
@@ -221,7 +221,8 @@ def furniture_geometry(object_type: str, size: tuple[float, float, float]) -> Fu
             _box(-0.03, -hy + 0.12, sz - 0.12, 0.03, -hy + 0.16, sz - 0.08, (0.3, 0.1, 0.1, 1),
                  True)],
             [Surface(0.03, (-hx + 0.03, -hy + 0.14, hx - 0.03, hy - 0.03), sz - 0.14)])
-    # tables, counters, desks, dressers, TV stands: a solid block with a top surface
+    # tables, counters, desks, dressers, TV stands, ottomans, carts: a solid block with a
+    # top surface; decor that is no receptacle (mirrors, paintings): a block alone
     return FurnitureGeometry([_box(-hx, -hy, 0, hx, hy, sz, colour)],
                              [_top_surface(sx, sy, sz)] if CATALOG.get(
                                  object_type) and CATALOG[object_type].receptacle else [])

@@ -248,8 +248,9 @@ def _front_zone(pos, yaw: float, width: float, depth: float) -> Rect:
 
 
 #: Furniture fixed to another piece rather than standing on the floor: type -> the piece
-#: it needs (a faucet on a sink basin's rim, a stove knob on the front of a burner).
-FIXTURES = {'Faucet': 'SinkBasin', 'StoveKnob': 'StoveBurner'}
+#: it needs (a faucet on a sink basin's rim, a stove knob on the front of a burner, a
+#: shower head on the wall over a bath tub).
+FIXTURES = {'Faucet': 'SinkBasin', 'StoveKnob': 'StoveBurner', 'ShowerHead': 'BathtubBasin'}
 #: Pieces that never stand in a room as furniture of their own.
 STRUCTURE = frozenset({'Floor', 'Window'})
 
@@ -349,6 +350,10 @@ def _furnish(rng: random.Random, home: HomeSpec, room: RoomSpec, counters: dict,
         for burner in [f for f in home.furniture if f.room == room.name
                        and f.object_type == 'StoveBurner']:
             _add_knob(home, room, burner, counters)
+    if 'ShowerHead' in required:
+        for tub in [f for f in home.furniture if f.room == room.name
+                    and f.object_type == 'BathtubBasin']:
+            _add_shower_head(home, room, tub, counters)
     if template.get('switch'):
         _add_light_switch(home, room, counters)
 
@@ -370,6 +375,13 @@ def _add_knob(home: HomeSpec, room: RoomSpec, burner: PlacedThing, counters: dic
     size = CATALOG['StoveKnob'].size
     _fixed_to(home, room, 'StoveKnob', burner,
               (0.0, burner.size[1] / 2 + size[1] / 2, burner.size[2] - 0.08), counters)
+
+
+def _add_shower_head(home: HomeSpec, room: RoomSpec, tub: PlacedThing, counters: dict) -> None:
+    """A shower head on the wall behind one end of `tub`, above head height of the tub."""
+    size = CATALOG['ShowerHead'].size
+    _fixed_to(home, room, 'ShowerHead', tub,
+              (tub.size[0] / 2 - 0.2, -tub.size[1] / 2 + size[1] / 2, 1.5), counters)
 
 
 def _add_light_switch(home: HomeSpec, room: RoomSpec, counters: dict) -> None:

@@ -159,11 +159,47 @@ def test_one_label_normaliser(a, b):
     ('plant', 'HousePlant'), ('paper towel', 'PaperTowelRoll'),
     ('paper towels', 'PaperTowelRoll'),
     ('trash', 'GarbageCan'), ('oven', 'Microwave'),  # the household words stay
+    # Types other ALFRED/AI2-THOR task lists name, and their words.
+    ('BaseballBat', 'BaseballBat'), ('baseball bat', 'BaseballBat'), ('bat', 'BaseballBat'),
+    ('BasketBall', 'BasketBall'), ('basketball', 'BasketBall'), ('ball', 'BasketBall'),
+    ('TennisRacket', 'TennisRacket'), ('racket', 'TennisRacket'),
+    ('racquet', 'TennisRacket'), ('tennis racquet', 'TennisRacket'),
+    ('TeddyBear', 'TeddyBear'), ('teddy', 'TeddyBear'), ('teddy bear', 'TeddyBear'),
+    ('stuffed animal', 'TeddyBear'),
+    ('Dumbbell', 'Dumbbell'), ('dumbbells', 'Dumbbell'), ('dumbell', 'Dumbbell'),
+    ('weights', 'Dumbbell'),
+    ('Boots', 'Boots'), ('boot', 'Boots'), ('shoes', 'Boots'),
+    ('ScrubBrush', 'ScrubBrush'), ('scrub brush', 'ScrubBrush'),
+    ('toilet brush', 'ScrubBrush'), ('brush', 'ScrubBrush'),
+    ('WateringCan', 'WateringCan'), ('watering can', 'WateringCan'),
+    ('LaundryHamper', 'LaundryHamper'), ('basket', 'LaundryHamper'),
+    ('hamper', 'LaundryHamper'), ('laundry basket', 'LaundryHamper'),
+    ('Safe', 'Safe'), ('safe', 'Safe'), ('strongbox', 'Safe'),
+    ('Ottoman', 'Ottoman'), ('footstool', 'Ottoman'), ('pouf', 'Ottoman'),
+    ('Cart', 'Cart'), ('trolley', 'Cart'),
+    ('HandTowelHolder', 'HandTowelHolder'), ('towel ring', 'HandTowelHolder'),
+    ('ToiletPaperHanger', 'ToiletPaperHanger'),
+    ('toilet paper holder', 'ToiletPaperHanger'),
+    ('ShowerHead', 'ShowerHead'), ('shower', 'ShowerHead'),
+    ('ShowerCurtain', 'ShowerCurtain'), ('Mirror', 'Mirror'),
+    ('Painting', 'Painting'), ('picture', 'Painting'), ('Poster', 'Painting'),
+    ('ShowerDoor', 'ShowerCurtain'),
+    ('tissue', 'TissueBox'), ('cupboard', 'Cabinet'), ('teapot', 'Kettle'),
+    ('glass bottle', 'Bottle'), ('glassbottle', 'Bottle'), ('Glassbottle', 'Bottle'),
 ])
 def test_ai2thor_words(word, expected):
     from sim.ai2thor.extra_types import AI2THOR_ONTOLOGY
 
     assert AI2THOR_ONTOLOGY.resolve(word).object_type == expected
+
+
+@pytest.mark.parametrize('word,expected', [
+    ('tissue', 'TissueBox'), ('cupboard', 'Cabinet'), ('teapot', 'Kettle'),
+    ('glass bottle', 'Bottle'), ('glassbottle', 'Bottle'),
+])
+def test_household_words_for_household_types(word, expected):
+    """Words for household types are the robot's too, not only the simulator's."""
+    assert HOUSEHOLD.resolve(word).object_type == expected
 
 
 def test_everything_alfred_cleans_can_be_dirty_and_eggs_crack():

@@ -1,8 +1,8 @@
 """Homes built per AI2-THOR FloorPlan hold what their tasks need; every task file task runs.
 
-The fixture `tests/data/alfred_l_unseen.json` is ours, in ALFRED-L's format, with
-FloorPlans and objects KARMA's files do not use: the importer and the home builder must
-handle a task list they have never seen.
+The fixtures `tests/data/alfred_l_unseen.json` and `alfred_l_bedroom_sports.json` are
+ours, in ALFRED-L's format, with FloorPlans, objects and AI2-THOR types KARMA's files do not
+use: the importer and the home builder must handle a task list they have never seen.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from sim.suite_world import build_home
 from tests.ai2thor_data import ALFRED_L
 
 UNSEEN = Path(__file__).parent / 'data' / 'alfred_l_unseen.json'
-FILES = [UNSEEN, ALFRED_L / 'simple_tasks.json', ALFRED_L / 'composite_tasks.json']
+SPORTS = Path(__file__).parent / 'data' / 'alfred_l_bedroom_sports.json'
+FILES = [UNSEEN, SPORTS, ALFRED_L / 'simple_tasks.json', ALFRED_L / 'composite_tasks.json']
 
 
 def test_floorplan_numbers_name_room_types():

@@ -222,6 +222,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     'salt': ('SaltShaker',),
     'pepper': ('PepperShaker',),
     'tissues': ('TissueBox',),
+    'tissue': ('TissueBox',),
+    'cupboard': ('Cabinet',),
+    'teapot': ('Kettle',),
+    # ALFRED's `Glassbottle`.
+    'glass bottle': ('Bottle',),
     'clock': ('AlarmClock',),
     'towel rack': ('TowelHolder',),
 }
