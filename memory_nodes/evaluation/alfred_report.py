@@ -187,10 +187,10 @@ def plot(out_dir: Path, run: BenchRun) -> Path | None:
     ax.set_ylabel('success over every task in the file')
     ax.set_title('Task files: success per memory condition')
     ax.grid(axis='y', alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc='upper center', bbox_to_anchor=(0.5, -0.12), ncol=3)
     fig.tight_layout()
     path = out_dir / 'alfred.png'
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches='tight')
     plt.close(fig)
     return path
 
