@@ -113,12 +113,10 @@ def _room_of(sim, oid: str) -> str | None:
 def _check_reach(sim, oid: str) -> None:
     if oid == sim.held or oid in sim.carried:
         return
-    lo, hi = sim.aabb(oid)
-    x = min(max(sim.robot.x, lo[0]), hi[0])
-    y = min(max(sim.robot.y, lo[1]), hi[1])
-    d = math.hypot(x - sim.robot.x, y - sim.robot.y)
+    d, (x, y) = _floor_distance(sim, sim.robot.x, sim.robot.y, oid)
     if d > REACH or crosses_wall(sim.home, (sim.robot.x, sim.robot.y), (x, y)):
         raise SkillFailure('out_of_reach', f'{oid} is {d:.2f} m away (reach {REACH} m)')
+    lo, hi = sim.aabb(oid)
     sim.advance(sim.robot.face((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2) / TURN_SPEED)
 
 
@@ -154,12 +152,16 @@ def approach_waypoint(sim, oid: str) -> str:
     return nearest_waypoint(sim.home, cx, cy, room=sim.home.room_at(cx, cy)).name
 
 
+def _floor_distance(sim, x: float, y: float, oid: str) -> tuple[float, tuple[float, float]]:
+    """Floor distance from (x, y) to the nearest point of `oid`'s box, and that point."""
+    lo, hi = sim.aabb(oid)
+    nx, ny = min(max(x, lo[0]), hi[0]), min(max(y, lo[1]), hi[1])
+    return math.hypot(nx - x, ny - y), (nx, ny)
+
+
 def _distance_from(sim, waypoint, oid: str) -> float:
     """Floor distance from `waypoint` to the nearest point of `oid`'s box."""
-    lo, hi = sim.aabb(oid)
-    x = min(max(waypoint.x, lo[0]), hi[0])
-    y = min(max(waypoint.y, lo[1]), hi[1])
-    return math.hypot(x - waypoint.x, y - waypoint.y)
+    return _floor_distance(sim, waypoint.x, waypoint.y, oid)[0]
 
 
 def _nearest_in_reach(sim, oid: str) -> str | None:
