@@ -73,6 +73,22 @@ def floorplan_room(floorplan: int) -> str | None:
     return None
 
 
+def state_requirements(cond: GoalCondition) -> list[tuple[str, ...]]:
+    """What reaching `cond` takes besides its object: groups of types, one of each needed.
+
+    Slicing needs one of the knives; heating a microwave; cooling a fridge; washing or
+    filling a sink basin and a faucet. Negated conditions and states that need nothing
+    fetched (emptying, closing, raw, dirty) need nothing.
+    """
+    if cond.kind != 'STATE' or cond.negated:
+        return []
+    tools, pieces = STATE_NEEDS.get(cond.target or '', ((), ()))
+    wanted = cond.state_value != (cond.target == 'dirty')  # clean means dirty False
+    if not wanted:
+        return []
+    return ([tools] if tools else []) + [(piece,) for piece in pieces]
+
+
 def condition_needs(cond: GoalCondition) -> tuple[set[str], set[str]]:
     """(object types, furniture types) a home must hold for `cond` to be reachable."""
     objects: set[str] = set()
@@ -80,19 +96,11 @@ def condition_needs(cond: GoalCondition) -> tuple[set[str], set[str]]:
     words = [cond.obj]
     if cond.kind in ('ON', 'INSIDE'):
         words.append(cond.target or '')
+    words += [group[0] for group in state_requirements(cond)]  # the first of each will do
     for word in words:
         spec = CATALOG.get(word)
         if spec is not None:
             (objects if spec.kind == 'object' else furniture).add(word)
-    if cond.kind == 'STATE' and not cond.negated:
-        tools, pieces = STATE_NEEDS.get(cond.target or '', ((), ()))
-        if cond.state_value is False and cond.target != 'dirty':
-            tools, pieces = (), ()  # emptying, closing, raw: nothing to fetch
-        elif cond.target == 'dirty' and cond.state_value is True:
-            tools, pieces = (), ()
-        if tools:
-            objects.add(tools[0])
-        furniture.update(pieces)
     return objects, furniture
 
 
@@ -151,4 +159,4 @@ def describe_home(home: HomeRef) -> str:
 
 __all__ = ['FLOORPLAN_RANGES', 'FLOORPLAN_SCENES', 'FLOORPLAN_SEED_BASE', 'ROOM_FURNITURE',
            'STATE_NEEDS', 'condition_needs', 'describe_home', 'floorplan_home',
-           'floorplan_number', 'floorplan_room', 'task_needs']
+           'floorplan_number', 'floorplan_room', 'state_requirements', 'task_needs']

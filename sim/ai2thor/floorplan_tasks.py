@@ -30,6 +30,7 @@ from sim.ai2thor.floorplan1 import REPO_ROOT, SCENE_NAME, floorplan1_home
 from sim.alfred_l import ImportedTask, import_alfred_l_file
 from sim.catalog import CATALOG, SLICES, SLICING_TOOLS
 from sim.episodes import TaskRecord
+from sim.floorplan_homes import state_requirements
 from sim.home import HomeSpec
 from sim.home_completion import thing_surfaces
 from sim.interface import Simulator
@@ -134,10 +135,7 @@ def support_problems(task: Task, home: HomeSpec) -> list[str]:
                 problems.append(f'{cond}: the {cond.obj} ({dims} m) fits no {cond.target} '
                                 f'surface ({_surface_text(home, cond.target or "")})')
             continue
-        need = {'sliced': [SLICING_TOOLS], 'cooked': [('Microwave',)], 'hot': [('Microwave',)],
-                'cold': [('Fridge',)], 'dirty': [('SinkBasin',), ('Faucet',)],
-                'filled': [('SinkBasin',), ('Faucet',)]}.get(cond.target or '', [])
-        for options in need:
+        for options in state_requirements(cond):
             if not present & set(options):
                 problems.append(f'{cond}: needs a {" or ".join(options)}, {home.name} has none')
         if cond.target == 'sliced' and cond.state_value and cond.obj in sizes \
