@@ -47,6 +47,44 @@ class ListMemoryView:
         return list(self._rooms)
 
 
+class RunnerMemoryView(ListMemoryView):
+    """The list memory plus what the task runner also calls: look-up by id, stale reports."""
+
+    def __init__(self, hits: list[MemoryHit], recent: list[MemoryHit] | None = None,
+                 rooms: list[str] | None = None):
+        super().__init__(hits, recent, rooms)
+        self.missing: list[str] = []
+
+    def get(self, node_id):
+        return next((h for h in self.hits if h.id == node_id), None)
+
+    def report_missing(self, hit, stamp):
+        self.missing.append(hit.id)
+
+
+class FakeRunnerRobot:
+    """The robot side of the task runner with nothing but skills: a subclass's `execute`.
+
+    It stands at the origin, a clock ticks once per skill, `held` is what it holds.
+    """
+
+    def __init__(self):
+        self.held: str | None = None
+        self.calls: list = []
+
+    def robot_xy(self) -> tuple[float, float]:
+        return 0.0, 0.0
+
+    def now(self) -> float:
+        return 100.0 + len(self.calls)
+
+    def held_type(self) -> str | None:
+        return self.held
+
+    def look(self) -> None:
+        pass
+
+
 def kitchen_view() -> ListMemoryView:
     """A small kitchen + living room memory."""
     hits = [

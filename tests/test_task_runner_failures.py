@@ -8,32 +8,29 @@ from types import SimpleNamespace
 from memory_nodes.domain.goals import parse_condition
 from memory_nodes.domain.skills import SkillCall, SkillResult
 from memory_nodes.planner.task_runner import RunnerConfig, TaskRunner
-from tests.planner_fakes import ListMemoryView, kitchen_view
+from tests.planner_fakes import (
+    FakeRunnerRobot,
+    ListMemoryView,
+    RunnerMemoryView,
+    kitchen_view,
+)
 
 AREAS = ['kitchen', 'living_room']
 
 
-class _Memory(ListMemoryView):
-    """The shared list memory, plus the look-up by id and stale report the runner uses."""
+class _Memory(RunnerMemoryView):
+    """The shared kitchen memory, with the look-up by id and stale report the runner uses."""
 
     def __init__(self, base: ListMemoryView):
         super().__init__(base.hits, base.recent, AREAS)
-        self.missing: list[str] = []
-
-    def get(self, node_id):  # noqa: ANN001, ANN201
-        return next((h for h in self.hits if h.id == node_id), None)
-
-    def report_missing(self, hit, stamp):  # noqa: ANN001
-        self.missing.append(hit.id)
 
 
-class _Robot:
+class _Robot(FakeRunnerRobot):
     """Every skill succeeds except picking up the types in `fails` (with `reason`)."""
 
     def __init__(self, fails: tuple[str, ...] = (), reason: str = 'out_of_reach'):
+        super().__init__()
         self.fails, self.reason = fails, reason
-        self.held: str | None = None
-        self.calls: list[SkillCall] = []
 
     def execute(self, call: SkillCall) -> SkillResult:
         self.calls.append(call)
@@ -45,18 +42,6 @@ class _Robot:
         if call.name == 'put':
             self.held = None
         return SkillResult(True, call.name, duration_s=1.0)
-
-    def robot_xy(self) -> tuple[float, float]:
-        return 0.0, 0.0
-
-    def now(self) -> float:
-        return 100.0 + len(self.calls)
-
-    def held_type(self) -> str | None:
-        return self.held
-
-    def look(self) -> None:
-        pass
 
 
 def _run(goals: list[str], robot: _Robot, config: RunnerConfig | None = None):  # noqa: ANN202

@@ -12,12 +12,12 @@ from memory_nodes.domain.goals import parse_condition
 from memory_nodes.domain.skills import SkillCall, SkillResult
 from memory_nodes.planner.plan import MemoryHit
 from memory_nodes.planner.task_runner import TaskRunner
-from tests.planner_fakes import ListMemoryView
+from tests.planner_fakes import FakeRunnerRobot, RunnerMemoryView
 
 AREAS = ['kitchen', 'living_room']
 
 
-class _Memory(ListMemoryView):
+class _Memory(RunnerMemoryView):
     """A kitchen with a loaf, a plate, maybe a knife, and something unsliceable."""
 
     def __init__(self, knife: bool = True, bread_sliced: bool = False):
@@ -36,23 +36,15 @@ class _Memory(ListMemoryView):
             hits.append(MemoryHit('knife_1', 'knife', (1.2, 1.8, 0.92), room='kitchen',
                                   support='countertop_1', relation='on', last_seen=60.0))
         super().__init__(hits, [], AREAS)
-        self.missing: list[str] = []
-
-    def get(self, node_id):  # noqa: ANN001, ANN201
-        return next((h for h in self.hits if h.id == node_id), None)
-
-    def report_missing(self, hit, stamp):  # noqa: ANN001
-        self.missing.append(hit.id)
 
 
-class _Robot:
+class _Robot(FakeRunnerRobot):
     """Plates take only slices (or nothing that is not food); slicing needs a knife in hand."""
 
     def __init__(self, slices_fit: bool = True):
+        super().__init__()
         self.slices_fit = slices_fit
-        self.held: str | None = None
         self.sliced: set[str] = set()
-        self.calls: list[SkillCall] = []
         self.results: list[SkillResult] = []
 
     def _result(self, call: SkillCall) -> SkillResult:
@@ -82,18 +74,6 @@ class _Robot:
         self.calls.append(call)
         self.results.append(result)
         return result
-
-    def robot_xy(self) -> tuple[float, float]:
-        return 0.0, 0.0
-
-    def now(self) -> float:
-        return 100.0 + len(self.calls)
-
-    def held_type(self) -> str | None:
-        return self.held
-
-    def look(self) -> None:
-        pass
 
 
 def _text(robot: _Robot) -> list[str]:
