@@ -17,6 +17,8 @@ from sim.oracle import GroundTruthResolver, OraclePlanSource, run_task
 from sim.pybullet_sim import PyBulletSimulator
 from sim.scoring import check_condition
 from sim.task_schema import Task
+from tests.sim_helpers import first
+from tests.sim_helpers import succeed as do
 
 REQUIRED = ('Apple', 'Tomato', 'Lettuce', 'Egg', 'Knife')
 
@@ -31,16 +33,6 @@ def shared_sim():
 @pytest.fixture(scope='module')
 def home():
     return generate_home(11, LayoutSpec(required_objects=REQUIRED))
-
-
-def first(sim, object_type):
-    return sorted(o for o, t in sim.things.items() if t.object_type == object_type)[0]
-
-
-def do(sim, name, target):
-    result = sim.execute(SkillCall(name, target=SkillTarget(object_id=target)))
-    assert result.success, (name, target, result.reason, result.message)
-    return result
 
 
 @pytest.mark.parametrize('food', ['Apple', 'Tomato', 'Lettuce', 'Egg'])

@@ -12,10 +12,10 @@ import math
 import pytest
 from ai2thor_data import OBJECTS, need
 
-from memory_nodes.domain.skills import SkillCall, SkillTarget
 from sim.camera import visible_instances
 from sim.place_graph import ROBOT_RADIUS
 from sim.pybullet_sim import PyBulletSimulator
+from tests.sim_helpers import skill as do
 
 DRAWER = 'Drawer_1'  # home seed 1: a low drawer on the floor with cutlery inside
 FP1_DRAWER = 'Drawer|-01.56|+00.84|-00.20'
@@ -36,12 +36,6 @@ def seen(sim, object_ids) -> list[bool]:
     instances = visible_instances(frame, sim.ground_truth(), sim.holding())
     visible = {frame.instance_to_object[i] for i in instances}
     return [o in visible for o in object_ids]
-
-
-def do(sim, name: str, object_id: str | None = None, receptacle: str | None = None):
-    call = SkillCall(name, SkillTarget(object_id=object_id) if object_id else None,
-                     receptacle=SkillTarget(object_id=receptacle) if receptacle else None)
-    return sim.execute(call)
 
 
 def centres(sim, object_ids) -> list[float]:

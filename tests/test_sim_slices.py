@@ -8,11 +8,12 @@ import pytest
 from ai2thor_data import ALFRED_FILES, OBJECTS, need
 
 from memory_nodes.domain.goals import parse_conditions
-from memory_nodes.domain.skills import SkillCall, SkillTarget
 from sim.catalog import CATALOG, SLICES
 from sim.home_generator import LayoutSpec, generate_home
 from sim.pybullet_sim import PyBulletSimulator
 from sim.task_schema import Task
+from tests.sim_helpers import first
+from tests.sim_helpers import succeed as do
 
 SLICED_IN_AI2THOR = ('Bread', 'Apple', 'Tomato', 'Potato', 'Lettuce', 'Egg')
 
@@ -34,18 +35,6 @@ def floorplan1():
     need(OBJECTS, *ALFRED_FILES)
     from sim.ai2thor.floorplan1 import floorplan1_home
     return floorplan1_home(OBJECTS.parent)
-
-
-def first(sim, object_type):
-    return sorted(o for o, t in sim.things.items() if t.object_type == object_type)[0]
-
-
-def do(sim, name, target=None, receptacle=None):
-    call = SkillCall(name, target=SkillTarget(object_id=target) if target else None,
-                     receptacle=SkillTarget(object_id=receptacle) if receptacle else None)
-    result = sim.execute(call)
-    assert result.success, (name, target, receptacle, result.reason, result.message)
-    return result
 
 
 def extents(truth):

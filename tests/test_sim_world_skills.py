@@ -10,6 +10,8 @@ import sim.skills as skills
 from memory_nodes.domain.skills import SkillCall, SkillTarget
 from sim.home_generator import LayoutSpec, generate_home
 from sim.pybullet_sim import PyBulletSimulator
+from tests.sim_helpers import first
+from tests.sim_helpers import skill as do
 
 REQUIRED = ('Pan', 'Egg', 'Bread', 'Knife', 'Mug', 'Apple', 'Pillow', 'Plate', 'Laptop')
 
@@ -30,16 +32,6 @@ def shared_sim():
 def sim(shared_sim, home):
     shared_sim.reset(home, seed=1)
     return shared_sim
-
-
-def first(sim, object_type):
-    return sorted(o for o, t in sim.things.items() if t.object_type == object_type)[0]
-
-
-def do(sim, name, target=None, receptacle=None, **kw):
-    call = SkillCall(name, target=SkillTarget(object_id=target) if target else None,
-                     receptacle=SkillTarget(object_id=receptacle) if receptacle else None, **kw)
-    return sim.execute(call)
 
 
 def ok(result):
