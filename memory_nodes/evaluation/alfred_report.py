@@ -53,13 +53,9 @@ def failure_reason(task: TaskRecord) -> str:
     return 'stopped'
 
 
-def _rows(run: BenchRun, suite: str, condition: str) -> list[TaskRecord]:
-    return run.tasks(suite, condition)
-
-
 def file_metrics(run: BenchRun, suite: str, condition: str) -> dict[str, float]:
     """Counts and rates of one task file's suite under one condition."""
-    tasks = _rows(run, suite, condition)
+    tasks = run.tasks(suite, condition)
     mapped = [t for t in tasks if not t.unmapped]
     played = [t for t in tasks if t.total > t.unmapped]
     n, wins = len(tasks), sum(t.success for t in tasks)
@@ -100,7 +96,7 @@ def failure_table(run: BenchRun, condition: str = OURS) -> str:
     lines = ['| task | GC | first sub-goal not reached | why | detail |',
              '|---|---|---|---|---|']
     for suite in run.intake:
-        for t in _rows(run, suite, condition):
+        for t in run.tasks(suite, condition):
             if t.success:
                 continue
             detail = (t.error or '').replace('|', '/')
