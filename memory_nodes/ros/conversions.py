@@ -25,6 +25,11 @@ from geometry_msgs.msg import Point, Point32
 
 from memory_nodes.memory.observation import ObjectObservation
 from memory_nodes.memory.state_change import StateChange
+from memory_nodes.perception.image_decoding import (  # noqa: F401 - image_from_msg: API
+    IMAGE_DTYPES,
+    image_from_msg,
+    intrinsics_from_msg,
+)
 
 KIND_BY_LAYER = {
     'object': MemoryObject.KIND_OBJECT,
@@ -153,9 +158,7 @@ def state_change_to_recalled(change: StateChange, score: float = 0.0) -> Recalle
 
 
 # ---- images, camera geometry, poses ---------------------------------------------------
-IMAGE_DTYPES = {'rgb8': (np.uint8, 3), 'bgr8': (np.uint8, 3), '32FC1': (np.float32, 1),
-                '16UC1': (np.uint16, 1), '32SC1': (np.int32, 1), 'mono8': (np.uint8, 1)}
-
+# Decoding lives in the core (perception.image_decoding: bags use it without rclpy).
 
 def image_to_msg(array: np.ndarray, encoding: str, header: Any) -> Any:
     """A numpy image -> sensor_msgs/Image (rows contiguous, little-endian)."""
@@ -168,31 +171,6 @@ def image_to_msg(array: np.ndarray, encoding: str, header: Any) -> Any:
     msg.step = int(data.shape[1] * channels * data.itemsize)
     msg.data = data.tobytes()
     return msg
-
-
-def image_from_msg(msg: Any, expected: tuple[str, ...]) -> np.ndarray:
-    """sensor_msgs/Image -> numpy; ValueError naming what is wrong (encoding, size, data)."""
-    if msg.encoding not in expected:
-        raise ValueError(f'image encoding {msg.encoding!r}, expected one of {expected}')
-    dtype, channels = IMAGE_DTYPES[msg.encoding]
-    if msg.height == 0 or msg.width == 0:
-        raise ValueError('empty image (0 rows or columns)')
-    itemsize = np.dtype(dtype).itemsize
-    row = msg.width * channels * itemsize
-    if msg.step < row or len(msg.data) < msg.step * msg.height:
-        raise ValueError(f'image data of {len(msg.data)} bytes is too short for '
-                         f'{msg.height}x{msg.width} {msg.encoding} (step {msg.step})')
-    raw = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.step)
-    arr = raw[:, :row].copy().view(dtype)
-    if msg.is_bigendian:
-        arr = arr.byteswap()
-    arr = arr.reshape(msg.height, msg.width, channels) if channels > 1 else \
-        arr.reshape(msg.height, msg.width)
-    if msg.encoding == 'bgr8':
-        arr = arr[:, :, ::-1].copy()
-    if msg.encoding == '16UC1':
-        arr = arr.astype(np.float32) / 1000.0  # REP 118: millimetres
-    return arr
 
 
 def camera_info_to_msg(k: np.ndarray, width: int, height: int, header: Any) -> Any:
@@ -208,14 +186,6 @@ def camera_info_to_msg(k: np.ndarray, width: int, height: int, header: Any) -> A
     p[:3, :3] = k
     msg.p = [float(v) for v in p.ravel()]
     return msg
-
-
-def intrinsics_from_msg(msg: Any) -> np.ndarray:
-    """sensor_msgs/CameraInfo -> K (3x3); ValueError if K is not a usable pinhole."""
-    k = np.asarray(msg.k, dtype=float).reshape(3, 3)
-    if not np.isfinite(k).all() or k[0, 0] <= 0 or k[1, 1] <= 0:
-        raise ValueError(f'camera_info K is not a valid pinhole matrix: {k.ravel().tolist()}')
-    return k
 
 
 def matrix_to_pose(matrix: np.ndarray) -> Any:
