@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     'memory_nodes.commands.serve_model',
     'memory_nodes.evaluation.bench_cli',
     'memory_nodes.tools.detector_training.commands',
+    'memory_nodes.commands.replay',
 )
 
 

@@ -136,8 +136,11 @@ def write_robot_bag(out: str | Path, home: int = 2, anchors: tuple[str, ...] = (
                     continue
                 x, y, yaw0 = sim.robot_pose()
                 span = (frames_per_view - 1) / camera_hz
-                yaw_of = (lambda t, a=t0, y0=yaw0:  # noqa: E731 - the view's motion
-                          y0 + turn_rate * ((t - a) - span / 2))
+                mid = t0 + span / 2
+
+                def yaw_of(t: float, mid: float = mid, yaw0: float = yaw0) -> float:
+                    return yaw0 + turn_rate * (t - mid)  # turning slowly in place
+
                 # The camera's mount on the base, from the simulator's own camera pose.
                 sim.robot.set_pose(x, y, yaw_of(t0))
                 frame = sim.render()

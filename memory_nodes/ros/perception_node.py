@@ -1,9 +1,12 @@
 """The perception node: RGB-D frames -> ObjectObservationArray in `map`.
 
-Subscribes `rgb/image_raw`, `depth/image_raw` (32FC1 m or 16UC1 mm), `camera_info` and the
-camera pose (tf2 `map` -> optical frame when `tf2_ros` is importable and `use_tf` is set,
-else a PoseStamped on `camera/pose`), paired by stamp. A detector chosen by parameter
-(`sim_segmentation`: the simulator's instance masks, which also needs
+Subscribes `rgb/image_raw` (raw; or `rgb/image_raw/compressed`, JPEG/PNG, with
+`rgb_transport:=compressed`), `depth/image_raw` (32FC1 m or 16UC1 mm), `camera_info` and
+the camera pose, paired by stamp. With `use_tf` the pose is `map_frame` <- `camera_frame`
+(default: the image's frame) at the image stamp from TF: tf2_ros when it is importable,
+else the core `TfBuffer` fed from `/tf` and `/tf_static` (static and dynamic transforms,
+chained and interpolated); without `use_tf`, a PoseStamped on `camera/pose`. A detector
+chosen by parameter (`sim_segmentation`: the simulator's instance masks, which also needs
 `segmentation/image_raw` + `segmentation/instances`; or `yolo`: an ultralytics
 segmentation model from `yolo_weights`) finds objects; their masks are back-projected
 with the depth image, voxel-downsampled and outlier-filtered (open3d), and published
@@ -15,19 +18,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections import Counter
 
 import rclpy
 from embodied_memory_msgs.msg import ObjectObservationArray
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 
 from memory_nodes.perception.backprojection import BackprojectionConfig
+from memory_nodes.perception.image_decoding import (
+    colour_from_msg,
+    compressed_colour_from_msg,
+    depth_from_msg,
+)
 from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
 from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
+from memory_nodes.perception.tf_tree import TfBuffer, TransformError, add_tf_message
 from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.frame_worker import FrameWorker
 from memory_nodes.ros.params import declare_config, describe
@@ -49,7 +59,17 @@ class PerceptionConfig:
         'homes when the weights were trained (metrics.json next to them), else 0.35',
         min=-1.0, max=1.0)
     map_frame: str = describe('map', 'frame observations are published in (REP 105)')
-    use_tf: bool = describe(True, 'camera pose from tf2 when tf2_ros is importable')
+    use_tf: bool = describe(False, 'camera pose from TF (map_frame <- camera_frame) instead '
+                            'of the camera/pose topic')
+    camera_frame: str = describe('', "camera frame for the TF lookup (empty: the image's)")
+    tf_topic: str = describe('/tf', 'dynamic transforms (without tf2_ros)')
+    tf_static_topic: str = describe('/tf_static', 'static transforms (without tf2_ros)')
+    tf_cache_time: float = describe(10.0, 'seconds of TF history kept', min=0.1)
+    tf_tolerance: float = describe(0.05, 'extrapolation allowed past the TF samples (s)',
+                                   min=0.0)
+    rgb_transport: str = describe('raw', 'colour as sensor_msgs/Image (raw) or '
+                                  'CompressedImage JPEG/PNG (compressed)',
+                                  choices={'raw', 'compressed'})
     min_depth: float = describe(0.15, 'nearest valid depth (m)', min=0.0)
     max_depth: float = describe(6.0, 'farthest valid depth (m)', min=0.1)
     voxel_size: float = describe(0.02, 'voxel downsampling size (m)', min=0.0)
@@ -74,6 +94,7 @@ class PerceptionNode(Node):
 
         self.rejected: Counter = Counter()
         self.published = 0
+        self._tf_lock = threading.Lock()
         self.tf_buffer = self._make_tf() if self.cfg.use_tf else None
         streams = ['rgb', 'depth', 'info']
         if self.tf_buffer is None:
@@ -85,7 +106,11 @@ class PerceptionNode(Node):
                                                'perception', self._on_error)
         sensor = sensor_qos(self.cfg.reliable_sensors)
         self.pub = self.create_publisher(ObjectObservationArray, 'observations', sensor)
-        self.create_subscription(Image, 'rgb/image_raw', self._stamped('rgb'), sensor)
+        if self.cfg.rgb_transport == 'compressed':
+            self.create_subscription(CompressedImage, 'rgb/image_raw/compressed',
+                                     self._stamped('rgb'), sensor)
+        else:
+            self.create_subscription(Image, 'rgb/image_raw', self._stamped('rgb'), sensor)
         self.create_subscription(Image, 'depth/image_raw', self._stamped('depth'), sensor)
         self.create_subscription(CameraInfo, 'camera_info', self._stamped('info'), sensor)
         if 'pose' in streams:
@@ -96,8 +121,10 @@ class PerceptionNode(Node):
             self.create_subscription(String, 'segmentation/instances', self._on_instances,
                                      sensor)
         self.create_service(Trigger, 'perception_stats', self._on_stats)
+        source = 'camera/pose' if self.tf_buffer is None else 'tf2_ros' if not isinstance(
+            self.tf_buffer, TfBuffer) else f'{self.cfg.tf_topic} + {self.cfg.tf_static_topic}'
         self.get_logger().info(f'perception ready: detector {self.detector.name}, camera pose '
-                               f'from {"tf2" if self.tf_buffer else "camera/pose"}')
+                               f'from {source}')
 
     # ---- set-up ------------------------------------------------------------------
     def _make_detector(self):  # noqa: ANN202 - a Detector
@@ -115,14 +142,33 @@ class PerceptionNode(Node):
                                f'{detector.score_threshold:.3f} ({detector.score_source})')
         return detector
 
-    def _make_tf(self):  # noqa: ANN202 - tf2_ros.Buffer or None
+    def _make_tf(self):  # noqa: ANN202 - tf2_ros.Buffer or TfBuffer
         try:
             import tf2_ros
         except ImportError:
-            return None
+            return self._make_core_tf()
         buffer = tf2_ros.Buffer()
         self._tf_listener = tf2_ros.TransformListener(buffer, self)
         return buffer
+
+    def _make_core_tf(self) -> TfBuffer:
+        from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+        from tf2_msgs.msg import TFMessage
+
+        buffer = TfBuffer(self.cfg.tf_cache_time, self.cfg.tf_tolerance)
+        self.create_subscription(TFMessage, self.cfg.tf_topic,
+                                 lambda msg: self._on_tf(msg, False), QoSProfile(depth=100))
+        self.create_subscription(TFMessage, self.cfg.tf_static_topic,
+                                 lambda msg: self._on_tf(msg, True), QoSProfile(
+                                     depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                                     durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        return buffer
+
+    def _on_tf(self, msg, static: bool) -> None:  # noqa: ANN001 - tf2_msgs/TFMessage
+        with self._tf_lock:
+            errors = add_tf_message(self.tf_buffer, msg, static)
+        for error in errors:
+            self._reject('bad_transform', error)
 
     # ---- inputs ------------------------------------------------------------------
     def _stamped(self, stream: str):  # noqa: ANN202 - a callback
@@ -160,7 +206,12 @@ class PerceptionNode(Node):
                 raise ValueError(f'camera pose in {pose.header.frame_id!r}, expected '
                                  f'{self.cfg.map_frame!r}')
             return conv.pose_to_matrix(pose.pose)
-        t = self.tf_buffer.lookup_transform(self.cfg.map_frame, header.frame_id,
+        camera = self.cfg.camera_frame or header.frame_id
+        if isinstance(self.tf_buffer, TfBuffer):
+            with self._tf_lock:
+                return self.tf_buffer.lookup(self.cfg.map_frame, camera,
+                                             conv.stamp_to_seconds(header.stamp))
+        t = self.tf_buffer.lookup_transform(self.cfg.map_frame, camera,
                                             rclpy.time.Time.from_msg(header.stamp))
         tr, q = t.transform.translation, t.transform.rotation
         pose = PoseStamped().pose
@@ -171,8 +222,9 @@ class PerceptionNode(Node):
     def _process(self, parts: dict) -> None:
         rgb_msg = parts['rgb']
         try:
-            rgb = conv.image_from_msg(rgb_msg, ('rgb8', 'bgr8'))
-            depth = conv.image_from_msg(parts['depth'], ('32FC1', '16UC1'))
+            rgb = compressed_colour_from_msg(rgb_msg) if self.cfg.rgb_transport == \
+                'compressed' else colour_from_msg(rgb_msg)
+            depth = depth_from_msg(parts['depth'])
             k = conv.intrinsics_from_msg(parts['info'])
             pose = self._camera_pose(parts, rgb_msg.header)
             frame = RgbdFrame(rgb, depth, k, pose, conv.stamp_to_seconds(rgb_msg.header.stamp),
@@ -185,6 +237,9 @@ class PerceptionNode(Node):
                     raise ValueError(f'segmentation {seg.shape} != depth {depth.shape}')
                 extras = {'segmentation': seg, 'instances': {
                     int(k): v for k, v in parts['instances']['instances'].items()}}
+        except TransformError as exc:
+            self._reject('no_tf', str(exc))
+            return
         except (ValueError, KeyError, TypeError) as exc:
             self._reject('malformed_frame', str(exc))
             return
