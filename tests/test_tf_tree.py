@@ -76,7 +76,7 @@ def test_extrapolation_tolerance_and_bounded_cache():
 
 
 def test_out_of_order_samples_and_bad_input():
-    tf = TfBuffer()
+    tf = TfBuffer(max_gap=5.0)
     tf.set_transform('a', 'b', 2.0, (2, 0, 0), yaw_q(0))
     tf.set_transform('a', 'b', 0.0, (0, 0, 0), yaw_q(0))
     assert tf.lookup('a', 'b', 1.0)[0, 3] == pytest.approx(1.0)
@@ -91,3 +91,14 @@ def test_slerp_and_quaternion_round_trip():
     assert np.allclose(q, yaw_q(0.25))
     r = make_transform((0, 0, 0), (0.2, -0.4, 0.1, 0.8))[:3, :3]
     assert np.allclose(make_transform((0, 0, 0), matrix_to_quaternion(r))[:3, :3], r)
+
+
+def test_no_interpolation_across_a_gap_in_the_samples():
+    tf = TfBuffer(max_gap=0.5)
+    tf.set_transform('odom', 'base', 0.0, (0, 0, 0), yaw_q(0))
+    tf.set_transform('odom', 'base', 0.4, (0.4, 0, 0), yaw_q(0))
+    tf.set_transform('odom', 'base', 3.0, (3, 0, 0), yaw_q(0))
+    assert tf.lookup('odom', 'base', 0.2)[0, 3] == pytest.approx(0.2)
+    with pytest.raises(TransformError, match='no samples from') as err:
+        tf.lookup('odom', 'base', 1.5)
+    assert err.value.reason == 'gap'

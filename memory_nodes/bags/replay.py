@@ -64,6 +64,7 @@ class ReplayOptions:
     sync_tolerance: float = 0.02
     tf_tolerance: float = 0.05  # extrapolation allowed past the first/last TF sample (s)
     tf_cache_time: float = 0.0  # 0: keep the whole bag's TF
+    tf_max_gap: float = 1.0  # s between TF samples beyond which nothing is interpolated
     pair_horizon: float = 1.0  # s of bag time an incomplete frame waits before it drops
     min_depth: float = 0.15
     max_depth: float = 6.0
@@ -211,7 +212,7 @@ def replay_bag(path: str | Path, options: ReplayOptions | None = None,
 
     # ---- pass 1: the TF tree, the bag's extent, how many colour frames --------------
     tf = TfBuffer(cache_time=opts.tf_cache_time or math.inf,
-                  extrapolation_tolerance=opts.tf_tolerance)
+                  extrapolation_tolerance=opts.tf_tolerance, max_gap=opts.tf_max_gap)
     tf_topics = {opts.tf_topic: False, opts.tf_static_topic: True}
     first_time, last_time, rgb_total = math.inf, -math.inf, 0
     tf_errors: list[str] = []

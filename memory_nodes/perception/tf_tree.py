@@ -6,8 +6,9 @@ every stamp) or a time series of samples kept for `cache_time` seconds behind th
 frames up to their common ancestor, interpolating each dynamic edge between the samples
 that bracket the stamp (lerp of the translation, slerp of the rotation). A stamp just
 outside an edge's samples is answered with the nearest sample when it is within
-`extrapolation_tolerance`; otherwise `TransformError` says which frames, which stamp and
-why (unknown frame, not connected, too old, in the future).
+`extrapolation_tolerance`; between two samples further apart than `max_gap` seconds
+(odometry that stopped) nothing is interpolated. Otherwise `TransformError` says which
+frames, which stamp and why (unknown frame, not connected, too old, in the future, gap).
 
 Quaternions are (x, y, z, w), as in geometry_msgs.
 """
@@ -25,7 +26,7 @@ import numpy as np
 class TransformError(LookupError):
     """A lookup that cannot be answered; `reason` is one of the REASONS."""
 
-    REASONS = ('unknown_frame', 'not_connected', 'too_old', 'in_the_future', 'invalid')
+    REASONS = ('unknown_frame', 'not_connected', 'too_old', 'in_the_future', 'gap')
 
     def __init__(self, target: str, source: str, stamp: float, reason: str,
                  detail: str) -> None:
@@ -108,10 +109,12 @@ class _Edge:
 class TfBuffer:
     """Static + dynamic transforms of one robot, looked up by chaining and interpolation."""
 
-    def __init__(self, cache_time: float = 10.0, extrapolation_tolerance: float = 0.05
-                 ) -> None:
-        if cache_time <= 0 or extrapolation_tolerance < 0:
-            raise ValueError('cache_time must be > 0 and extrapolation_tolerance >= 0')
+    def __init__(self, cache_time: float = 10.0, extrapolation_tolerance: float = 0.05,
+                 max_gap: float = 1.0) -> None:
+        if cache_time <= 0 or extrapolation_tolerance < 0 or max_gap <= 0:
+            raise ValueError('cache_time and max_gap must be > 0, extrapolation_tolerance '
+                             '>= 0')
+        self.max_gap = float(max_gap)
         self.cache_time = float(cache_time)
         self.tolerance = float(extrapolation_tolerance)
         self._edges: dict[str, _Edge] = {}
@@ -197,6 +200,10 @@ class TfBuffer:
         if i >= len(stamps):
             return make_transform(edge.translations[-1], edge.rotations[-1])
         t0, t1 = stamps[i - 1], stamps[i]
+        if t1 - t0 > self.max_gap:
+            raise TransformError(target, source, stamp, 'gap',
+                                 f'{what} has no samples from {t0:.6f} to {t1:.6f} '
+                                 f'({t1 - t0:.3f} s > max gap {self.max_gap:g} s)')
         a = (stamp - t0) / (t1 - t0)
         trans = (1 - a) * edge.translations[i - 1] + a * edge.translations[i]
         return make_transform(trans, slerp(edge.rotations[i - 1], edge.rotations[i], a))
