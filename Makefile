@@ -16,7 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
 .PHONY: help setup test demo lint bench bench-ltm bench-stm bench-sim bench-tasks bench-alfred bench-prompt \
-	bench-ros bench-perception clean
+	bench-ros bench-perception bench-replay clean
 
 help:
 	@echo 'make demo    run the main job (sets up first)'
@@ -24,7 +24,8 @@ help:
 	@echo 'make setup   create .venv, install pinned packages, build embodied_memory_msgs'
 	@echo 'make lint    ruff + flake8 + pydocstyle (also run as tests)'
 	@echo 'make bench-ltm | bench-stm | bench-sim | bench-tasks | bench-alfred | bench-prompt |'
-	@echo '     bench-ros | bench-perception   benchmarks (QUICK=1: short run); make bench: all'
+	@echo '     bench-ros | bench-perception | bench-replay   benchmarks (QUICK=1: short run);'
+	@echo '     make bench: all'
 
 setup:
 	@scripts/setup.sh
@@ -63,8 +64,11 @@ bench-prompt: setup
 bench-ros: setup
 	$(PY) bench/ros.py
 
+bench-replay: setup
+	$(PY) bench/replay.py
+
 bench: bench-ltm bench-stm bench-sim bench-prompt bench-ros bench-perception bench-tasks \
-	bench-alfred
+	bench-alfred bench-replay
 
 clean:
 	rm -rf .venv .setup build bench/out
