@@ -1,4 +1,4 @@
-"""sensor_msgs/Image and CompressedImage -> numpy, for any object with the message fields.
+"""ROS Image and CompressedImage messages -> numpy, for any object with the message fields.
 
 Works on rclpy messages and on messages decoded from a bag's embedded schema alike (only
 the attributes are read). Colour comes out as (H, W, 3) uint8 RGB, depth as (H, W)
@@ -22,7 +22,7 @@ DEPTH_ENCODINGS = ('32FC1', '16UC1')
 
 
 def image_from_msg(msg: Any, expected: tuple[str, ...]) -> np.ndarray:
-    """sensor_msgs/Image -> numpy; ValueError naming what is wrong (encoding, size, data).
+    """An Image message -> numpy; ValueError naming what is wrong (encoding, size, data).
 
     bgr8 comes out as RGB; 16UC1 comes out as float32 metres. Other encodings keep their
     channels (rgba8 stays 4 channels: `colour_from_msg` makes RGB of every colour one).
@@ -69,7 +69,7 @@ def depth_from_msg(msg: Any) -> np.ndarray:
 
 
 def compressed_colour_from_msg(msg: Any) -> np.ndarray:
-    """sensor_msgs/CompressedImage (JPEG or PNG) -> (H, W, 3) uint8 RGB.
+    """A CompressedImage message (JPEG or PNG) -> (H, W, 3) uint8 RGB.
 
     ValueError for an unknown format, an empty payload or data that does not decode.
     """
@@ -89,7 +89,7 @@ def compressed_colour_from_msg(msg: Any) -> np.ndarray:
 
 
 def intrinsics_from_msg(msg: Any) -> np.ndarray:
-    """sensor_msgs/CameraInfo -> K (3x3); ValueError if K is not a usable pinhole."""
+    """A CameraInfo message -> K (3x3); ValueError if K is not a usable pinhole."""
     k = np.asarray(msg.k, dtype=float).reshape(3, 3)
     if not np.isfinite(k).all() or k[0, 0] <= 0 or k[1, 1] <= 0:
         raise ValueError(f'camera_info K is not a valid pinhole matrix: {k.ravel().tolist()}')

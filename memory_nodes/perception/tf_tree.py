@@ -10,7 +10,7 @@ outside an edge's samples is answered with the nearest sample when it is within
 (odometry that stopped) nothing is interpolated. Otherwise `TransformError` says which
 frames, which stamp and why (unknown frame, not connected, too old, in the future, gap).
 
-Quaternions are (x, y, z, w), as in geometry_msgs.
+Quaternions are (x, y, z, w), as in ROS messages.
 """
 
 from __future__ import annotations
@@ -243,7 +243,7 @@ class TfBuffer:
 
 
 def add_tf_message(buffer: TfBuffer, msg: object, static: bool = False) -> list[str]:
-    """Add every transform of a tf2_msgs/TFMessage (any object with its attributes).
+    """Add every transform of a TFMessage (any object with its attributes: `transforms`).
 
     Returns one error text per transform that was refused (the others are kept).
     """
