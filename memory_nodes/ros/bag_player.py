@@ -9,6 +9,7 @@ naming the topic and type.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,11 +55,10 @@ class BagPlayer(Node):
     def _publisher(self, topic: str, type_name: str):  # noqa: ANN202 - rclpy Publisher
         if topic in self._pubs:
             return self._pubs[topic]
-        from rosidl_runtime_py.utilities import get_message
-
         try:
-            msg_type = get_message(type_name)
-        except (ValueError, ModuleNotFoundError, AttributeError) as exc:
+            package, kind, name = type_name.split('/')
+            msg_type = getattr(importlib.import_module(f'{package}.{kind}'), name)
+        except (ValueError, ImportError, AttributeError) as exc:
             self.get_logger().warning(f'topic {topic}: type {type_name!r} is not installed, '
                                       f'not published ({exc})')
             self._pubs[topic] = None

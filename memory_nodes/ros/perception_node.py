@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import time
 from collections import Counter
 
 import rclpy
@@ -67,6 +68,8 @@ class PerceptionConfig:
     tf_cache_time: float = describe(10.0, 'seconds of TF history kept', min=0.1)
     tf_tolerance: float = describe(0.05, 'extrapolation allowed past the TF samples (s)',
                                    min=0.0)
+    tf_wait: float = describe(0.5, 'seconds a frame waits for TF to reach its stamp',
+                              min=0.0)
     rgb_transport: str = describe('raw', 'colour as sensor_msgs/Image (raw) or '
                                   'CompressedImage JPEG/PNG (compressed)',
                                   choices={'raw', 'compressed'})
@@ -208,9 +211,18 @@ class PerceptionNode(Node):
             return conv.pose_to_matrix(pose.pose)
         camera = self.cfg.camera_frame or header.frame_id
         if isinstance(self.tf_buffer, TfBuffer):
-            with self._tf_lock:
-                return self.tf_buffer.lookup(self.cfg.map_frame, camera,
-                                             conv.stamp_to_seconds(header.stamp))
+            # Like tf2's message filter: a frame newer than the newest transform waits a
+            # little (on the worker thread) for TF to catch up.
+            deadline = time.monotonic() + self.cfg.tf_wait
+            while True:
+                try:
+                    with self._tf_lock:
+                        return self.tf_buffer.lookup(self.cfg.map_frame, camera,
+                                                     conv.stamp_to_seconds(header.stamp))
+                except TransformError as exc:
+                    if exc.reason != 'in_the_future' or time.monotonic() > deadline:
+                        raise
+                time.sleep(0.01)
         t = self.tf_buffer.lookup_transform(self.cfg.map_frame, camera,
                                             rclpy.time.Time.from_msg(header.stamp))
         tr, q = t.transform.translation, t.transform.rotation
