@@ -1,0 +1,1 @@
+"""Bags: reading and writing recordings (MCAP, rosbag2-compatible); IO only, never rclpy."""
