@@ -138,9 +138,9 @@ def test_record_argument_adds_the_recorder_with_its_path():
     assert recorder.parameters['output_path'] == 'a.mcap'
     assert recorder.parameters['use_sim_time'] is True
     assert 'output_path:=a.mcap' in recorder.argv
-    with pytest.raises(ValueError, match="no argument recrod; known: record, record_path"):
+    with pytest.raises(ValueError, match='no argument recrod; known: record, record_path'):
         launcher.plan('sim_stack', arguments={'recrod': 'true'})
-    with pytest.raises(ValueError, match="record:=maybe"):
+    with pytest.raises(ValueError, match='record:=maybe'):
         launcher.plan('sim_stack', arguments={'record': 'maybe'})
 
 

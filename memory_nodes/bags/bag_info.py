@@ -118,3 +118,5 @@ def read_bag_info(path: str | Path, validate: bool = False) -> BagInfo:
         raise
     except (McapError, EOFError, OSError, ValueError, KeyError) as exc:
         raise BagError(f'{path}: unreadable MCAP file ({type(exc).__name__}: {exc})') from exc
+    except Exception as exc:  # a decompressor's own error for a damaged chunk
+        raise BagError(f'{path}: damaged MCAP data ({type(exc).__name__}: {exc})') from exc

@@ -9,11 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-#: Kept in step with `memory_nodes.ros.recorder_node.DEFAULT_TOPICS` (a test checks).
-DEFAULT_TOPICS_HELP = ('camera (rgb, depth, camera_info, camera/pose), base/pose, /tf, '
-                       '/tf_static, segmentation image + instances, object_state_events, '
-                       'rooms, scene_graph/deltas, scene_graph/markers')
-COMPRESSIONS = ('lz4', 'none', 'zstd')
+from memory_nodes.bags.mcap_writer import COMPRESSION
+from memory_nodes.bags.recording import DEFAULT_TOPICS
 
 
 def _ros_args(ns: argparse.Namespace) -> list[str]:
@@ -44,13 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         'record', help='record topics to an MCAP file (opens in ros2 bag and Foxglove)',
         description='Record the running stack to MCAP (ROS 2 profile, CDR messages, full '
                     "message definitions, publishers' QoS). Stop with Ctrl-C or "
-                    f'--duration. Default topics: {DEFAULT_TOPICS_HELP}.')
+                    f'--duration. Default topics: {" ".join(DEFAULT_TOPICS)}.')
     p.add_argument('output', help='MCAP file to write')
     p.add_argument('--topics', nargs='+', metavar='T', help='record these topics instead')
     p.add_argument('--all', action='store_true', help='record every topic in the graph')
     p.add_argument('--duration', type=float, default=0.0, metavar='S',
                    help='stop after S seconds (default: until Ctrl-C / SIGTERM)')
-    p.add_argument('--compression', choices=COMPRESSIONS, default='zstd',
+    p.add_argument('--compression', choices=sorted(COMPRESSION), default='zstd',
                    help='chunk compression (default zstd)')
     p.add_argument('--use-sim-time', action='store_true',
                    help='log times from /clock instead of the wall clock')

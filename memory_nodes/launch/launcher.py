@@ -39,6 +39,8 @@ class NodeProcess:
 
 
 def _param_text(value: object) -> str:
+    if value == '':
+        return "''"  # YAML's empty string (a bare `name:=` would be null)
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 

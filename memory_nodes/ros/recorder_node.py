@@ -35,18 +35,8 @@ from memory_nodes.bags.definitions import (
     split_type,
 )
 from memory_nodes.bags.mcap_writer import COMPRESSION, BagWriter, QosOffer
+from memory_nodes.bags.recording import ALWAYS_LATCHED, DEFAULT_TOPICS
 from memory_nodes.ros.params import declare_config, describe
-
-#: What a recording of the stack holds by default: the camera (colour, depth, info,
-#: pose), TF, the simulator's segmentation, state events and rooms, and the memory's
-#: outputs (scene-graph deltas, markers).
-DEFAULT_TOPICS = (
-    'rgb/image_raw', 'depth/image_raw', 'camera_info', 'camera/pose', 'base/pose',
-    '/tf', '/tf_static', 'segmentation/image_raw', 'segmentation/instances',
-    'object_state_events', 'rooms', 'scene_graph/deltas', 'scene_graph/markers',
-)
-#: Topics recorded reliable + transient local whatever their publishers offer.
-ALWAYS_LATCHED = ('/tf_static',)
 
 
 @dataclasses.dataclass
