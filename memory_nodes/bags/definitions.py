@@ -119,7 +119,8 @@ class MessageDefinitions:
         self.fallback = fallback
         self._texts: dict[tuple[str, str], str] = {}
 
-    def _file(self, type_name: str, ext: str) -> Path | None:
+    def definition_file(self, type_name: str, ext: str = 'msg') -> Path | None:
+        """The installed `.msg` (or `.idl`) file of a type, if any prefix has one."""
         pkg, ns, name = split_type(type_name)
         for prefix in self.prefixes:
             path = prefix / 'share' / pkg / ns / f'{name}.{ext}'
@@ -131,7 +132,7 @@ class MessageDefinitions:
         pkg, ns, name = split_type(type_name)
         key = (f'{pkg}/{ns}/{name}', ext)
         if key not in self._texts:
-            path = self._file(type_name, ext)
+            path = self.definition_file(type_name, ext)
             text = path.read_text(encoding='utf-8') if path is not None else None
             if text is None and ext == 'msg' and self.fallback is not None:
                 text = self.fallback(f'{pkg}/{ns}/{name}')
