@@ -242,3 +242,39 @@ def test_sigterm_finishes_the_file(bridge, ros_env, tmp_path):
     info = read_bag_info(out, validate=True)
     assert set(info.topics) == {'/tf', '/tf_static', '/camera_info'}
     assert info.topics['/tf'].count > 0 and info.topics['/tf_static'].count == 1
+
+
+def test_sim_stack_with_record_true_records_the_memory_outputs(ros_env, tmp_path):
+    """`launch sim_stack record:=true`: the recorder starts with the stack, Ctrl-C finishes it."""
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+
+    out = tmp_path / 'stack.mcap'
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'memory_nodes.commands.main', 'launch', 'sim_stack',
+         'record:=true', f'record_path:={out}', '--param', 'memory.text_embeddings=hashing'],
+        cwd=ROOT, env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(
+            'recording /scene_graph/deltas' in ln for ln in lines):
+        assert proc.poll() is None, ''.join(lines)
+        time.sleep(0.2)
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 0, ''.join(lines)
+    assert any(f'{out}: ' in ln and 'messages' in ln for ln in lines), ''.join(lines)
+    deltas = 0
+    with open(out, 'rb') as f:
+        reader = make_reader(f, decoder_factories=[DecoderFactory()], validate_crcs=True)
+        summary = reader.get_summary()
+        topics = {ch.topic for ch in summary.channels.values()}
+        assert {'/scene_graph/deltas', '/scene_graph/markers', '/tf', '/tf_static',
+                '/rgb/image_raw'} <= topics
+        for _s, _channel, _m, decoded in reader.iter_decoded_messages(
+                topics=['/scene_graph/deltas']):
+            deltas += 1
+            assert decoded.header.frame_id == 'map'
+            assert decoded.sequence >= 0
+    assert deltas > 0
