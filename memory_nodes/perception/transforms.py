@@ -1,6 +1,6 @@
 """Rigid transforms as 4x4 matrices and (x, y, z, w) quaternions: the math of a TF tree.
 
-Conventions are ROS's: a quaternion is (x, y, z, w) (geometry_msgs/Quaternion order), a
+Conventions are ROS's: a quaternion is (x, y, z, w) (the order of ROS messages), a
 transform `a_T_b` takes points from frame `b` to frame `a` (what tf2 publishes with
 `header.frame_id = a`, `child_frame_id = b`), and chaining is matrix product
 (`map_T_base = map_T_odom @ odom_T_base`). Bad input raises `ValueError` saying what was
