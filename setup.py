@@ -30,6 +30,7 @@ setup(
             'perception_node = memory_nodes.ros.perception_node:main',
             'planner_node = memory_nodes.ros.planner_node:main',
             'sim_bridge_node = memory_nodes.ros.sim_bridge_node:main',
+            'recorder_node = memory_nodes.ros.recorder_node:main',
         ],
     },
 )

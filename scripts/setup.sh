@@ -9,6 +9,8 @@
 #   cmakefix  the ROS wheels' exported CMake files name the wheel builder's include dirs;
 #             point them at this interpreter's (inside the venv, never /opt)
 #   msgs      build + install msg/ (embodied_memory_msgs) into the venv with CMake
+#   tf2msgs   build + install msg/tf2_msgs (TFMessage, for /tf and /tf_static) the same
+#             way, only when no real tf2_msgs is importable (a ROS 2 install has one)
 #   project   this package, editable, into the venv
 #   verify    import rclpy, our interfaces, the core, open3d, torch in the venv
 # Only when all succeed is .setup/ready written; `make test` and `make demo` trust
@@ -129,6 +131,21 @@ step_msgs() {
   PATH="$VENV/bin:$PATH" cmake --build "$build" -j2 --target install
 }
 
+step_tf2msgs() {
+  # Ours is recognisable by its package.xml; any other importable tf2_msgs is the real one.
+  if (cd /tmp && "$VENV/bin/python" -c 'import tf2_msgs.msg' 2>/dev/null) \
+      && ! grep -qs 'Minimal stand-in' "$VENV/share/tf2_msgs/package.xml"; then
+    echo "tf2_msgs is installed (a ROS 2 install): not building the stand-in"
+    return 0
+  fi
+  local build="$STATE/build-tf2msgs"
+  rm -rf "$build"
+  PATH="$VENV/bin:$PATH" cmake -S "$ROOT/msg/tf2_msgs" -B "$build" \
+    -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_INSTALL_PREFIX="$VENV" \
+    -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF
+  PATH="$VENV/bin:$PATH" cmake --build "$build" -j2 --target install
+}
+
 step_project() {
   "$VENV/bin/python" -m pip install --no-deps --no-build-isolation -e "$ROOT"
 }
@@ -140,9 +157,10 @@ import rclpy  # noqa: F401
 from embodied_memory_msgs.msg import ObjectObservationArray, SceneGraphDelta  # noqa: F401
 from embodied_memory_msgs.srv import QueryObjects  # noqa: F401
 from embodied_memory_msgs.action import ExecuteTask  # noqa: F401
+from tf2_msgs.msg import TFMessage  # noqa: F401
 import memory_nodes, sim  # noqa: F401,E401
 import open3d, networkx, pybullet, numpy  # noqa: F401,E401
-print('rclpy, embodied_memory_msgs, memory_nodes, sim, open3d: import ok')
+print('rclpy, embodied_memory_msgs, tf2_msgs, memory_nodes, sim, open3d: import ok')
 PYEOF
 }
 
@@ -156,6 +174,8 @@ run_step cmakefix "$(hash_of requirements.lock scripts/setup.sh)" \
   'pointing the ROS wheels CMake exports at this interpreter' step_cmakefix
 run_step msgs "$(cd "$ROOT" && cat requirements.lock $(find msg -type f | sort) | sha256sum | cut -d' ' -f1)" \
   'building embodied_memory_msgs into .venv' step_msgs
+run_step tf2msgs "$(cd "$ROOT" && cat requirements.lock $(find msg/tf2_msgs -type f | sort) | sha256sum | cut -d' ' -f1)" \
+  'building tf2_msgs (TFMessage) into .venv unless installed' step_tf2msgs
 run_step project "$(hash_of setup.py setup.cfg package.xml requirements.lock)" \
   'installing embodied_memory (editable)' step_project
 run_step verify "$(inputs_hash)" 'checking imports' step_verify

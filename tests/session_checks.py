@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 NETSTAT = Path('/proc/net/netstat')
-ROS_MODULES = ('rclpy', 'embodied_memory_msgs.srv')
+ROS_MODULES = ('rclpy', 'embodied_memory_msgs.srv', 'tf2_msgs.msg')
 
 
 def out_multicast_packets(netstat: Path = NETSTAT) -> int:

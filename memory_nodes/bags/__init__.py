@@ -1,4 +1,5 @@
-"""Bags in, memory out: reading MCAP bags and replaying them through perception and memory.
+"""Bags in, memory out: writing, reading and replaying MCAP recordings (rosbag2-compatible).
 
-IO for bags; imports the cores, never rclpy (the publishing player lives in `ros`).
+IO for bags; imports the cores, never rclpy (the recorder and the publishing player live
+in `ros`).
 """

@@ -17,7 +17,15 @@ import time
 from dataclasses import dataclass
 
 from memory_nodes.launch.ros_env import ros_environment
-from memory_nodes.launch.stacks import STACKS, config_dir, get_stack, node_parameters
+from memory_nodes.launch.stacks import (
+    STACKS,
+    argument_parameters,
+    config_dir,
+    get_stack,
+    node_parameters,
+    resolve_arguments,
+    started_nodes,
+)
 
 
 @dataclass
@@ -31,18 +39,26 @@ class NodeProcess:
 
 
 def _param_text(value: object) -> str:
+    if value == '':
+        return "''"  # YAML's empty string (a bare `name:=` would be null)
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def plan(stack_name: str,
-         overrides: dict[str, dict[str, object]] | None = None) -> list[NodeProcess]:
-    """The processes `launch` would start for `stack_name` (no side effects)."""
+         overrides: dict[str, dict[str, object]] | None = None,
+         arguments: dict[str, str] | None = None) -> list[NodeProcess]:
+    """The processes `launch` would start for `stack_name` (no side effects).
+
+    `arguments` are the stack's `name:=value` arguments (`record:=true`).
+    """
     stack = get_stack(stack_name)
+    values = resolve_arguments(stack, arguments)
     overrides = overrides or {}
     processes = []
-    for spec in stack.nodes:
+    for spec in started_nodes(stack, values):
         params_file = str(config_dir() / spec.config)
-        parameters = {**node_parameters(stack, spec), **overrides.get(spec.name, {})}
+        parameters = {**node_parameters(stack, spec), **argument_parameters(stack, spec, values),
+                      **overrides.get(spec.name, {})}
         argv = [sys.executable, '-m', spec.module, '--ros-args', '-r', f'__node:={spec.name}']
         argv += ['--params-file', params_file]
         for key, value in parameters.items():
@@ -122,9 +138,10 @@ class Launcher:
         return 0
 
 
-def run(stack_name: str, overrides: dict[str, dict[str, object]] | None = None) -> int:
+def run(stack_name: str, overrides: dict[str, dict[str, object]] | None = None,
+        arguments: dict[str, str] | None = None) -> int:
     """Launch a stack in the foreground until Ctrl-C or a node dies."""
-    launcher = Launcher(plan(stack_name, overrides))
+    launcher = Launcher(plan(stack_name, overrides, arguments))
 
     def _on_signal(signum: int, _frame: object) -> None:
         launcher._stopping.set()
@@ -157,12 +174,28 @@ def _parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:
     return overrides
 
 
+def _parse_arguments(items: list[str]) -> dict[str, str]:
+    """`record:=true record_path:=x.mcap` -> {'record': 'true', 'record_path': 'x.mcap'}."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition(':=')
+        if not sep or not name:
+            raise SystemExit(f'{item!r}: expected a launch argument NAME:=VALUE')
+        out[name] = value
+    return out
+
+
 def _cmd_launch(args: argparse.Namespace) -> int:
+    try:
+        processes = plan(args.stack, _parse_overrides(args.param),
+                         _parse_arguments(args.arguments))
+    except ValueError as exc:
+        raise SystemExit(f'launch {args.stack}: {exc}') from None
     if args.dry_run:
-        for proc in plan(args.stack, _parse_overrides(args.param)):
+        for proc in processes:
             print(' '.join(proc.argv))
         return 0
-    return run(args.stack, _parse_overrides(args.param))
+    return run(args.stack, _parse_overrides(args.param), _parse_arguments(args.arguments))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -173,6 +206,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description='\n'.join(f'{s.name}: {s.description}' for s in STACKS.values()),
     )
     p.add_argument('stack', choices=sorted(STACKS))
+    p.add_argument('arguments', nargs='*', metavar='NAME:=VALUE',
+                   help='launch arguments, as for ros2 launch (sim_stack: record:=true '
+                        'record_path:=FILE.mcap)')
     p.add_argument('--param', action='append', default=[], metavar='NODE.NAME=VALUE',
                    help='override one parameter of one node')
     p.add_argument('--dry-run', action='store_true', help='print the commands, start nothing')

@@ -1,6 +1,9 @@
 """`ros2 launch` descriptions built from `memory_nodes.launch.stacks` (needs launch + launch_ros).
 
-Imported only by the files in launch/, on machines with a full ROS 2 install.
+Imported only by the files in launch/, on machines with a full ROS 2 install. A stack's
+arguments become launch arguments (`ros2 launch embodied_memory sim_stack.launch.py
+record:=true record_path:=run.mcap`): a node with a `condition` starts only when that
+argument is true, an argument with a `parameter` sets that node parameter.
 """
 
 from __future__ import annotations
@@ -16,7 +19,29 @@ def launch_description(stack_name: str):  # noqa: ANN201 - launch types are opti
 
     stack = get_stack(stack_name)
     actions = []
+    if stack.arguments:
+        from launch.actions import DeclareLaunchArgument
+
+        actions += [DeclareLaunchArgument(a.name, default_value=a.default,
+                                          description=a.description)
+                    for a in stack.arguments]
     for spec in stack.nodes:
+        parameters = [str(config_dir() / spec.config), node_parameters(stack, spec)]
+        from_arguments = {a.parameter[1]: a.name for a in stack.arguments
+                          if a.parameter is not None and a.parameter[0] == spec.name}
+        if from_arguments:
+            from launch.substitutions import LaunchConfiguration
+            from launch_ros.parameter_descriptions import ParameterValue
+
+            # value_type=str: an empty path stays a string (not YAML's null).
+            parameters.append({param: ParameterValue(LaunchConfiguration(arg), value_type=str)
+                               for param, arg in from_arguments.items()})
+        extra = {}
+        if spec.condition:
+            from launch.conditions import IfCondition
+            from launch.substitutions import LaunchConfiguration
+
+            extra['condition'] = IfCondition(LaunchConfiguration(spec.condition))
         actions.append(
             Node(
                 package=PACKAGE,
@@ -24,8 +49,9 @@ def launch_description(stack_name: str):  # noqa: ANN201 - launch types are opti
                 name=spec.name,
                 output='screen',
                 emulate_tty=True,
-                parameters=[str(config_dir() / spec.config), node_parameters(stack, spec)],
+                parameters=parameters,
                 remappings=list(spec.remappings),
+                **extra,
             )
         )
     return LaunchDescription(actions)

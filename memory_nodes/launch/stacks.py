@@ -23,6 +23,21 @@ class NodeSpec:
     module: str  # `python -m <module>` entry (for the project's own launcher)
     config: str  # file in config/ holding `<name>: ros__parameters:`
     remappings: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    #: A launch argument that must be true for this node to start ('' = always starts).
+    condition: str = ''
+
+
+@dataclass(frozen=True)
+class LaunchArgument:
+    """A `name:=value` argument of a stack (`ros2 launch ... record:=true`).
+
+    `parameter`, when given, is (node, parameter) that receives the argument's value.
+    """
+
+    name: str
+    default: str
+    description: str
+    parameter: tuple[str, str] | None = None
 
 
 MEMORY = NodeSpec('memory', 'memory_node', 'memory_nodes.ros.memory_node', 'memory.yaml')
@@ -32,6 +47,14 @@ PERCEPTION = NodeSpec(
 PLANNER = NodeSpec('planner', 'planner_node', 'memory_nodes.ros.planner_node', 'planner.yaml')
 SIM_BRIDGE = NodeSpec(
     'sim_bridge', 'sim_bridge_node', 'memory_nodes.ros.sim_bridge_node', 'sim_bridge.yaml'
+)
+RECORDER = NodeSpec('recorder', 'recorder_node', 'memory_nodes.ros.recorder_node',
+                    'recorder.yaml', condition='record')
+#: `record:=true record_path:=FILE.mcap`: record the stack's topics while it runs.
+RECORD_ARGUMENTS = (
+    LaunchArgument('record', 'false', 'also start the recorder (MCAP of the stack topics)'),
+    LaunchArgument('record_path', '', "the recording's file ('' = recording_<time>.mcap)",
+                   parameter=('recorder', 'output_path')),
 )
 
 
@@ -45,6 +68,8 @@ class Stack:
     description: str
     #: Per-node parameters this stack sets on top of the YAML files.
     parameters: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
+    #: `name:=value` arguments (conditions of nodes, values of parameters).
+    arguments: tuple[LaunchArgument, ...] = ()
 
 
 STACKS: dict[str, Stack] = {
@@ -52,7 +77,7 @@ STACKS: dict[str, Stack] = {
     for s in (
         Stack(
             'sim_stack',
-            (SIM_BRIDGE, PERCEPTION, MEMORY, PLANNER),
+            (SIM_BRIDGE, PERCEPTION, MEMORY, PLANNER, RECORDER),
             use_sim_time=True,
             description='PyBullet home + perception + memory + planner, on simulated time',
             # The simulated camera delivers bursts (every view of an explore at once) and
@@ -60,6 +85,7 @@ STACKS: dict[str, Stack] = {
             parameters=(('sim_bridge', (('reliable_sensors', True),)),
                         ('perception', (('frame_queue', 64), ('reliable_sensors', True))),
                         ('memory', (('frame_queue', 64), ('reliable_sensors', True)))),
+            arguments=RECORD_ARGUMENTS,
         ),
         Stack(
             'robot_stack',
@@ -102,3 +128,42 @@ def node_parameters(stack: Stack, spec: NodeSpec) -> dict[str, object]:
     """Parameters set on top of the YAML file for `spec` in `stack`."""
     extra = dict(dict(stack.parameters).get(spec.name, ()))
     return {'use_sim_time': stack.use_sim_time, **extra}
+
+
+def is_true(value: str) -> bool:
+    """A launch argument's truth, as `launch`'s IfCondition reads it; ValueError otherwise."""
+    text = str(value).strip().lower()
+    if text in ('true', '1'):
+        return True
+    if text in ('false', '0'):
+        return False
+    raise ValueError(f'{value!r} is not a boolean (true/false/1/0)')
+
+
+def resolve_arguments(stack: Stack, given: dict[str, str] | None = None) -> dict[str, str]:
+    """The stack's argument values: defaults, then `given`; unknown names are refused."""
+    known = {a.name: a.default for a in stack.arguments}
+    unknown = sorted(set(given or {}) - set(known))
+    if unknown:
+        raise ValueError(f'stack {stack.name!r} has no argument {", ".join(unknown)}; known: '
+                         f'{", ".join(sorted(known)) or "none"}')
+    values = {**known, **(given or {})}
+    for spec in stack.nodes:
+        if spec.condition:
+            try:
+                is_true(values[spec.condition])
+            except ValueError as exc:
+                raise ValueError(f'{spec.condition}:={values[spec.condition]}: {exc}') from None
+    return values
+
+
+def started_nodes(stack: Stack, values: dict[str, str]) -> list[NodeSpec]:
+    """The nodes that start with these argument values."""
+    return [s for s in stack.nodes if not s.condition or is_true(values[s.condition])]
+
+
+def argument_parameters(stack: Stack, spec: NodeSpec, values: dict[str, str]
+                        ) -> dict[str, object]:
+    """Parameters of `spec` set from argument values (e.g. record_path -> output_path)."""
+    return {a.parameter[1]: values[a.name] for a in stack.arguments
+            if a.parameter is not None and a.parameter[0] == spec.name}

@@ -3,7 +3,12 @@
 Owns the `PyBulletSimulator` and `/clock` (simulated time). Publishes the head camera
 (`rgb/image_raw` rgb8, `depth/image_raw` 32FC1 metres, `camera_info`, the optical frame's
 pose in `map` on `camera/pose`, which carries the head's tilt at that frame), the base pose
-(`base/pose`), the simulator's instance masks for the `sim_segmentation` detector
+(`base/pose`), the robot's TF tree as a robot's drivers publish it (`/tf`:
+`map -> odom` (identity: the simulator does not drift), `odom -> base_link`,
+`base_link -> head_camera_link` (head height and tilt), stamped like the image they
+belong to; `/tf_static`: `head_camera_link -> head_camera_optical_frame`, the REP 103
+optical rotation), so chaining them at an image's stamp gives `camera/pose`), the
+simulator's instance masks for the `sim_segmentation` detector
 (`segmentation/image_raw` 32SC1 + `segmentation/instances` JSON), the room annotation
 (`rooms`, latched JSON) and the state changes its own skills caused
 (`object_state_events`). Serves `execute_skill` (ExecuteSkill) and `sim_control`
@@ -19,6 +24,7 @@ import math
 import threading
 import time
 
+import numpy as np
 from embodied_memory_msgs.msg import ObjectStateEvent
 from embodied_memory_msgs.srv import ExecuteSkill, SimControl
 from geometry_msgs.msg import Point, PoseStamped
@@ -32,16 +38,27 @@ from rclpy.qos import (
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
+from tf2_msgs.msg import TFMessage
 
 from memory_nodes.domain.skills import PRIMITIVE_SKILLS, SkillCall, SkillTarget
+from memory_nodes.perception import transforms as tfm
 from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.params import declare_config, describe
 from memory_nodes.ros.qos import LATCHED, sensor_qos
 from memory_nodes.ros.spin import run_node
+from memory_nodes.ros.tf_messages import (
+    TF_QOS,
+    TF_STATIC_QOS,
+    TF_STATIC_TOPIC,
+    TF_TOPIC,
+    tf_message,
+    transform_stamped,
+)
 from sim.camera import visible_instances
 from sim.episodes import apply_world_change
 from sim.interface import CameraFrame
 from sim.pybullet_sim import PyBulletSimulator
+from sim.robot import CAMERA_FORWARD, CAMERA_HEIGHT
 from sim.scoring import TaskScorer
 from sim.suite_world import build_home
 from sim.task_schema import load_suite
@@ -63,8 +80,12 @@ class SimBridgeConfig:
     real_time_factor: float = describe(1.0, 'simulated seconds per wall second when idle',
                                        min=0.0)
     map_frame: str = describe('map', 'world frame (REP 105)')
+    odom_frame: str = describe('odom', 'odometry frame (REP 105); map -> odom is identity')
     camera_frame: str = describe('head_camera_optical_frame', 'camera optical frame id')
+    camera_link_frame: str = describe('head_camera_link',
+                                      'camera body frame (x forward, z up) on the head')
     base_frame: str = describe('base_link', 'robot base frame id')
+    publish_tf: bool = describe(True, 'publish the TF tree on /tf and /tf_static')
     reliable_sensors: bool = describe(False, 'reliable QoS on camera topics')
 
 
@@ -97,6 +118,11 @@ class SimBridgeNode(Node):
         self.base_pose_pub = self.create_publisher(PoseStamped, 'base/pose', 10)
         self.rooms_pub = self.create_publisher(String, 'rooms', LATCHED)
         self.events_pub = self.create_publisher(ObjectStateEvent, 'object_state_events', EVENTS)
+        if self.cfg.publish_tf:
+            self.tf_pub = self.create_publisher(TFMessage, TF_TOPIC, TF_QOS)
+            self.tf_static_pub = self.create_publisher(TFMessage, TF_STATIC_TOPIC,
+                                                       TF_STATIC_QOS)
+            self._publish_static_tf()
         self.create_service(ExecuteSkill, 'execute_skill', self._on_execute_skill)
         self.create_service(SimControl, 'sim_control', self._on_control)
         if self.cfg.suite:
@@ -167,8 +193,28 @@ class SimBridgeNode(Node):
         self.inst_pub.publish(String(data=json.dumps(
             {'stamp': stamp, 'instances': {str(k): v for k, v in instances.items()}})))
         self._publish_base(stamp)
+        if self.cfg.publish_tf:
+            self._publish_tf(stamp)
         self.frames += 1
         self.last_frame_stamp = stamp
+
+    def _publish_static_tf(self) -> None:
+        """The fixed links (once; transient local keeps them for late joiners)."""
+        link = transform_stamped(tfm.optical_in_body(), self.cfg.camera_link_frame,
+                                 self.cfg.camera_frame, self.sim.time)
+        self.tf_static_pub.publish(tf_message([link]))
+
+    def _publish_tf(self, stamp: float) -> None:
+        """The moving links at the image's stamp: map -> odom -> base -> head camera link."""
+        x, y, yaw = self.sim.robot_pose()
+        cfg = self.cfg
+        self.tf_pub.publish(tf_message([
+            transform_stamped(np.eye(4), cfg.map_frame, cfg.odom_frame, stamp),
+            transform_stamped(tfm.planar_pose(x, y, yaw), cfg.odom_frame, cfg.base_frame,
+                              stamp),
+            transform_stamped(tfm.pitched_mount(CAMERA_FORWARD, CAMERA_HEIGHT,
+                                                self.sim.head_tilt()),
+                              cfg.base_frame, cfg.camera_link_frame, stamp)]))
 
     def _publish_base(self, stamp: float) -> None:
         x, y, yaw = self.sim.robot_pose()
