@@ -37,6 +37,7 @@ from memory_nodes.memory.relations import RelationEstimator
 from memory_nodes.memory.rooms import RoomMap, footprint_box
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
 from memory_nodes.memory.state_change import StateChange
+from memory_nodes.memory.timeline import Timeline
 
 _LOG = logging.getLogger(__name__)
 
@@ -65,12 +66,14 @@ class LongTermMemory:
         self.absence = AbsenceTracker(self.graph, cfg.absence)
         self.rooms = RoomMap(self.graph, cfg.rooms)
         self.queries = SceneQueries(self.graph, None)
+        self.timeline = Timeline(cfg.timeline)
         self.store: SqliteStore | None = None
         self.frames = 0
+        self.commits = 0
         self.fusion_ms: list[float] = []
         if db_path is not None:
             self.store = SqliteStore(db_path, cfg.persistence)
-            n = self.store.load(self.graph)
+            n = self.store.load(self.graph, self.timeline)
             self._after_load()
             _LOG.info('long-term memory reopened %d nodes from %s', n, db_path)
         self.rooms.ensure_building()
@@ -86,17 +89,57 @@ class LongTermMemory:
     def _after_load(self) -> None:
         for node in self.graph.nodes.values():
             restore_voxel_keys(node, self.config.fusion.voxel_size)
+        if not self.timeline.versions and self.config.timeline.enabled:
+            # A memory written before timelines existed: believe it from now on.
+            self.timeline.seed(self.graph)
 
-    def _commit(self) -> None:
+    def _commit(self, stamp: float | None = None) -> None:
+        """Version what changed in the timeline, then persist (or drop) the changes.
+
+        `stamp` is when the change happened; None (merges, room definitions) means the
+        newest stamp memory has seen.
+        """
+        graph, timeline = self.graph, self.timeline
+        if graph.dirty or graph.removed:
+            if stamp is None:
+                stamp = timeline.latest if timeline.latest > float('-inf') else 0.0
+            timeline.update(graph, graph.dirty, graph.removed, stamp)
         if self.store is not None:
-            self.store.commit(self.graph)
+            self.store.commit(graph, timeline)
         else:
-            self.graph.drain()
+            graph.drain()
+            timeline.drain()
+        self.commits += 1
+        every = self.config.timeline.retention_every
+        if every > 0 and self.commits % every == 0:
+            self.apply_retention()
+
+    def apply_retention(self, now: float | None = None) -> int:
+        """Apply the retention policy to the timeline and the change history now.
+
+        Returns the number of stored rows deleted (0 without a database).
+        """
+        tcfg = self.config.timeline
+        now = self.timeline.latest if now is None else float(now)
+        self.timeline.compact(now)
+        cut = now - tcfg.max_age_s if tcfg.max_age_s > 0 and now > float('-inf') else None
+        if cut is not None:
+            for nid in list(self.graph.history):
+                hist = self.graph.history[nid]
+                while hist and hist[0].stamp < cut:
+                    hist.popleft()
+                if not hist:
+                    del self.graph.history[nid]
+        if self.store is None:
+            self.timeline.take_compacted()
+            return 0
+        return self.store.apply_retention(self.timeline, cut,
+                                          self.config.persistence.history_per_node)
 
     def close(self) -> None:
         """Commit pending changes and close the database (if any)."""
         if self.store is not None:
-            self.store.commit(self.graph)
+            self.store.commit(self.graph, self.timeline)
             self.store.close()
             self.store = None
 
@@ -147,7 +190,7 @@ class LongTermMemory:
         self.frames += 1
         if self.frames % 50 == 0:
             self.fuser.prune_tentative(stamp)
-        self._commit()
+        self._commit(stamp)
         report.elapsed_ms = (time.perf_counter() - t0) * 1000.0
         self.fusion_ms.append(report.elapsed_ms)
         if len(self.fusion_ms) > 1000:
@@ -219,7 +262,7 @@ class LongTermMemory:
                     'source': ch.source})
         elif pos is not None:
             self.relations.update([node.id], ch.stamp)
-        self._commit()
+        self._commit(ch.stamp)
         return node.id
 
     def _resolve(self, ref: str) -> SceneNode | None:
@@ -249,7 +292,7 @@ class LongTermMemory:
         """Record where the robot is; returns a new place id when one was created."""
         place = self.rooms.add_agent_pose(np.asarray(list(position), dtype=float), stamp,
                                           room)
-        self._commit()
+        self._commit(stamp)
         return place
 
     def define_room(self, name: str, lo: Iterable[float], hi: Iterable[float]) -> str:
@@ -338,8 +381,8 @@ class LongTermMemory:
 
     # ---- export / import -----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """The whole graph as plain data."""
-        return graph_to_dict(self.graph)
+        """The whole graph (and its timeline) as plain data."""
+        return graph_to_dict(self.graph, timeline=self.timeline)
 
     def to_json(self) -> str:
         """The whole graph as a JSON string."""
@@ -352,9 +395,10 @@ class LongTermMemory:
         mem = cls(config)
         data = json.loads(text) if isinstance(text, str) else text
         mem.graph.clear()
-        graph_from_dict(data, mem.graph)
+        graph_from_dict(data, mem.graph, mem.timeline)
         mem._after_load()
         mem.graph.drain()
+        mem.timeline.drain()
         return mem
 
     def save(self, path: str | Path) -> None:
@@ -365,7 +409,7 @@ class LongTermMemory:
             for extra in (tmp, Path(str(tmp) + '-wal'), Path(str(tmp) + '-shm')):
                 extra.unlink(missing_ok=True)
             store = SqliteStore(tmp, self.config.persistence)
-            store.write_all(self.graph)
+            store.write_all(self.graph, self.timeline)
             store.close()
             tmp.replace(p)
             return
@@ -382,13 +426,16 @@ class LongTermMemory:
         if p.suffix in ('.db', '.sqlite', '.sqlite3'):
             mem = cls(config)
             mem.graph.clear()
+            if not p.is_file():
+                raise FileNotFoundError(f'no memory file {str(p)!r}')
             store = SqliteStore(p, mem.config.persistence)
             try:
-                store.load(mem.graph)
+                store.load(mem.graph, mem.timeline)
             finally:
                 store.conn.close()
             mem._after_load()
             mem.graph.drain()
+            mem.timeline.drain()
             return mem
         raw = p.read_bytes()
         if p.suffix == '.gz':

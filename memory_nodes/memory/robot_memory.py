@@ -163,7 +163,7 @@ class RobotMemory:
                 'reason': reason,
                 'last_position': [round(float(x), 4) for x in node.position]})
             graph.touch(node.id)
-            self.ltm._commit()
+            self.ltm._commit(float(stamp))
             if node.id in self.stm:
                 self.stm.forget(node.id)
             self._track([node.id], [])
@@ -333,7 +333,7 @@ class RobotMemory:
             for stale in (fresh, Path(f'{fresh}-wal'), Path(f'{fresh}-shm')):
                 stale.unlink(missing_ok=True)
             store = SqliteStore(fresh, other.config.persistence)
-            store.write_all(other.graph)
+            store.write_all(other.graph, other.timeline)
             store.close()
             for suffix in ('-wal', '-shm'):
                 Path(f'{db_path}{suffix}').unlink(missing_ok=True)
