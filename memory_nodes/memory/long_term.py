@@ -37,7 +37,7 @@ from memory_nodes.memory.relations import RelationEstimator
 from memory_nodes.memory.rooms import RoomMap, footprint_box
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
 from memory_nodes.memory.state_change import StateChange
-from memory_nodes.memory.timeline import Timeline
+from memory_nodes.memory.timeline import Change, Timeline
 
 _LOG = logging.getLogger(__name__)
 
@@ -311,6 +311,67 @@ class LongTermMemory:
         merged = self.fuser.merge_duplicates()
         self._commit()
         return merged
+
+    # ---- the past ------------------------------------------------------------------
+    def as_of(self, t: float) -> LongTermMemory:
+        """A new in-memory LongTermMemory holding the graph as it was believed at `t`.
+
+        Objects and furniture (with their label, status, position, extent, room,
+        support and states then) come from the timeline; the structure (building,
+        rooms, places) is today's. Raises ValueError for a stamp before the horizon.
+        """
+        self.timeline.check_stamp(float(t), 'as_of')
+        past = LongTermMemory(self.config, embedder=self._embedder)
+        graph = past.graph
+        graph.clear()
+        for node in self.graph.nodes.values():
+            if node.layer in ('building', 'room', 'place'):
+                graph.restore_node(SceneNode(
+                    node.id, node.layer, node.label, node.position.copy(),
+                    node.extent.copy(), node.confidence, node.first_seen, node.last_seen,
+                    node.observations, dict(node.states), room=node.room,
+                    status=node.status))
+        for src, dst, kind in self.graph.edges.edges(data='kind'):
+            if kind == 'parent' and src in graph.nodes and dst in graph.nodes:
+                graph.edges.add_edge(src, dst, kind=kind)
+        versions = self.timeline.as_of(float(t))
+        for v in versions.values():
+            node = SceneNode(
+                v.node_id, v.layer, v.label, np.asarray(v.position, dtype=float),
+                np.asarray(v.extent, dtype=float), v.confidence, last_seen=v.last_seen,
+                observations=v.observations, states=dict(v.states), room=v.room,
+                status=v.status, label_scores={v.label: 1.0})
+            graph.restore_node(node)
+            if v.room in graph.nodes:
+                graph.edges.add_edge(v.node_id, v.room, kind='parent')
+        for v in versions.values():
+            if v.support is not None and v.support[0] in graph.nodes:
+                graph.edges.add_edge(v.node_id, v.support[0], kind=v.support[1])
+        graph.id_counter = self.graph.id_counter
+        graph.drain()
+        return past
+
+    def changes(self, since: float, until: float, room: str = '') -> list[Change]:
+        """What changed between two stamps (optionally in one room, by id or name).
+
+        Raises ValueError naming the problem: until before since, a stamp before the
+        retention horizon, or a room memory never knew.
+        """
+        tl = self.timeline
+        if until < since:
+            raise ValueError(f'until ({until:.3f}) is before since ({since:.3f})')
+        tl.check_stamp(float(since), 'since')
+        tl.check_stamp(float(until), 'until')
+        if room:
+            known = tl.room_names() | {n.id for n in self.graph.layer('room')} | {
+                n.label for n in self.graph.layer('room')}
+            if room not in known and normalize_label(room) not in known:
+                raise ValueError(f'unknown room {room!r} (memory knows: '
+                                 f'{", ".join(sorted(n.label for n in self.graph.layer("room")))})')
+            node = self.graph.get(room)
+            if node is None:
+                room = normalize_label(room)
+        return tl.changes(float(since), float(until), room or None)
 
     # ---- reading -------------------------------------------------------------------
     def get(self, node_id: str) -> SceneNode | None:

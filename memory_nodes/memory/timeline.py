@@ -97,7 +97,8 @@ class NodeVersion:
 
 
 def _triple(v: Iterable[float]) -> tuple[float, float, float]:
-    x, y, z = (float(c) for c in v)
+    # 0.1 mm: what the stored form keeps, so a reloaded timeline answers the same.
+    x, y, z = (round(float(c), 4) for c in v)
     return (x, y, z)
 
 
@@ -157,7 +158,7 @@ class Timeline:
             position=_triple(node.position.tolist()), extent=_triple(node.extent.tolist()),
             room=node.room, room_name=room.label if room is not None else '',
             support=sup, support_label=sup_node.label if sup_node is not None else '',
-            states=dict(node.states), confidence=float(node.confidence),
+            states=dict(node.states), confidence=round(float(node.confidence), 4),
             last_seen=float(node.last_seen), observations=int(node.observations))
 
     def differs(self, old: NodeVersion, new: NodeVersion) -> bool:
@@ -399,8 +400,11 @@ class Timeline:
             stamp = next((v.stamp for v in between if self.moved(before, v)), after.stamp)
             out.append(Change(sid, label, 'moved', stamp, before, after))
         if before.states != after.states:
-            stamp = next((v.stamp for v in reversed(between) if v.states == after.states
-                          and v.states != before.states), after.stamp)
+            stamp = after.stamp
+            for v in reversed(between):  # since when it has been as it is at t2
+                if v.states != after.states:
+                    break
+                stamp = v.stamp
             out.append(Change(sid, label, 'state', stamp, before, after))
         return out
 
