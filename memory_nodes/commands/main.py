@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     'sim.cli',
     'sim.tasks_cli:register_tasks',
     'memory_nodes.commands.serve_model',
+    'memory_nodes.commands.memory_cli',
     'memory_nodes.evaluation.bench_cli',
     'memory_nodes.tools.detector_training.commands',
 )

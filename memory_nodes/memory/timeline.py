@@ -342,7 +342,7 @@ class Timeline:
     def changes(self, t1: float, t2: float, room: str | None = None) -> list[Change]:
         """What changed between `t1` and `t2`, per object, oldest first.
 
-        `room` (id or name) keeps objects that were in that room before or after. A node
+        `room` (id or name) keeps objects that were in that room at some time. A node
         merged into another in between counts as the survivor: its belief at `t1` is the
         survivor's 'before' when the survivor did not exist yet.
         """
@@ -370,8 +370,9 @@ class Timeline:
                     continue
             if before is None and (after is None or not after.alive):
                 continue
-            if room and not any(_in_room(v, room) for v in (before, after) if v is not None):
-                continue
+            if room and not any(_in_room(v, room) for v in (
+                    before, after, *self._between(sid, t1, t2)) if v is not None):
+                continue  # in that room neither before, after, nor in between
             out.extend(self._node_changes(sid, before, after, t1, t2))
         out.sort(key=lambda c: (c.stamp, c.object_id, CHANGE_KINDS.index(c.kind)))
         return out
