@@ -18,7 +18,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ def parse_time(text: str, what: str) -> float:
             raise CliError(f'{what}: {text!r} is neither seconds nor an ISO-8601 time '
                            f'(e.g. 1700000000.5 or 2026-03-01T10:00:00)') from None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         value = when.timestamp()
     if not math.isfinite(value):
         raise CliError(f'{what}: {text!r} is not a finite time')

@@ -1,4 +1,4 @@
-"""Ground truth for memory as of a time: did `as_of` and `changes` tell the truth?
+"""Ground truth for memory as of a time: whether `as_of` and `changes` told the truth.
 
 `AsOfRecorder` plays an episode like `MemoryPlayer` and also records what the scorer
 needs: the simulator's true objects after every task (`TruthSnapshot`), when each object
@@ -148,10 +148,11 @@ def as_of_accuracy(memory: Any, truth: EpisodeTruth, tolerance: float = 0.15,
                 continue
             item['object'] = real.object_id
             moved_at = truth.last_person_move(real.object_id, snap.stamp)
+            unseen = moved_at is not None and not truth.seen_between(
+                real.object_id, moved_at, snap.stamp)
             if real.object_id == snap.holding:
                 item.update(scored=False, why='in the gripper')
-            elif moved_at is not None and not truth.seen_between(real.object_id, moved_at,
-                                                                  snap.stamp):
+            elif unseen:
                 item.update(scored=False, why='moved by a person, not seen since')
             else:
                 ok, why = _belief_correct(v, real, snap.objects, tolerance)

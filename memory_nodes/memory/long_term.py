@@ -366,8 +366,8 @@ class LongTermMemory:
             known = tl.room_names() | {n.id for n in self.graph.layer('room')} | {
                 n.label for n in self.graph.layer('room')}
             if room not in known and normalize_label(room) not in known:
-                raise ValueError(f'unknown room {room!r} (memory knows: '
-                                 f'{", ".join(sorted(n.label for n in self.graph.layer("room")))})')
+                names = ', '.join(sorted(n.label for n in self.graph.layer('room')))
+                raise ValueError(f'unknown room {room!r} (memory knows: {names})')
             node = self.graph.get(room)
             if node is None:
                 room = normalize_label(room)
