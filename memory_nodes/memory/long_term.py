@@ -441,13 +441,14 @@ class LongTermMemory:
         }
 
     # ---- export / import -----------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The whole graph (and its timeline) as plain data."""
-        return graph_to_dict(self.graph, timeline=self.timeline)
+    def to_dict(self, include_timeline: bool = True) -> dict[str, Any]:
+        """The whole graph (and its timeline, unless told not to) as plain data."""
+        return graph_to_dict(self.graph,
+                             timeline=self.timeline if include_timeline else None)
 
-    def to_json(self) -> str:
-        """The whole graph as a JSON string."""
-        return json.dumps(self.to_dict(), separators=(',', ':'))
+    def to_json(self, include_timeline: bool = True) -> str:
+        """The whole graph (and its timeline) as a JSON string."""
+        return json.dumps(self.to_dict(include_timeline), separators=(',', ':'))
 
     @classmethod
     def from_json(cls, text: str | dict[str, Any],

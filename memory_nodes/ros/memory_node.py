@@ -228,7 +228,8 @@ class MemoryNode(Node):
                 as_of = conv.optional_stamp(request.as_of)
                 ltm = self.memory.ltm if as_of is None else self.memory.as_of(as_of)
                 if request.mode == request.MODE_FULL:
-                    response.json = ltm.to_json()
+                    # The graph itself: its history over time is WhatChanged's business.
+                    response.json = ltm.to_json(include_timeline=False)
                     response.token_count = len(response.json) // 4
                 elif request.mode == request.MODE_COLLAPSED:
                     budget = request.token_budget or self.cfg.default_token_budget
