@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     'sim.tasks_cli:register_tasks',
     'memory_nodes.commands.serve_model',
     'memory_nodes.commands.record',
+    'memory_nodes.commands.memory_cli',
     'memory_nodes.evaluation.bench_cli',
     'memory_nodes.tools.detector_training.commands',
     'memory_nodes.commands.replay',

@@ -122,6 +122,25 @@ class PersistenceConfig:
 
 
 @dataclass
+class TimelineConfig:
+    """The believed state over time (`as_of`, `changes`) and how long it is kept.
+
+    A new version is kept when a node's label, status, room, support or states change,
+    or when it moved more than `move_threshold` m. Retention (applied every
+    `retention_every` commits, to the timeline and to the stored change history): keep
+    `max_age_s` seconds before the newest stamp (0: forever) and at most
+    `max_versions_per_node` versions per node (0: no limit); the stored change history
+    keeps `history_per_node` rows per node as the in-memory one does.
+    """
+
+    enabled: bool = True
+    move_threshold: float = 0.10
+    max_age_s: float = 7 * 24 * 3600.0
+    max_versions_per_node: int = 1000
+    retention_every: int = 500
+
+
+@dataclass
 class ExportConfig:
     """Collapsed export for planners."""
 
@@ -140,6 +159,7 @@ class LongTermMemoryConfig:
     rooms: RoomConfig = field(default_factory=RoomConfig)
     persistence: PersistenceConfig = field(default_factory=PersistenceConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    timeline: TimelineConfig = field(default_factory=TimelineConfig)
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     index_cell: float = 1.0
 

@@ -18,8 +18,11 @@ import numpy as np
 from memory_nodes.domain.labels import normalize_label
 from memory_nodes.memory.fusion import voxel_keys
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
+from memory_nodes.memory.timeline import NodeVersion, Timeline
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Older versions `graph_from_dict` still reads (1: no timeline).
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -231,9 +234,10 @@ def restore_voxel_keys(node: SceneNode, voxel: float) -> None:
         node.voxel_keys = np.unique(voxel_keys(node.points.astype(np.float64), voxel))
 
 
-def graph_to_dict(graph: SceneGraph, include_points: bool = True) -> dict[str, Any]:
-    """The whole graph (nodes, edges, merges, history, counters) as plain data."""
-    return {
+def graph_to_dict(graph: SceneGraph, include_points: bool = True,
+                  timeline: Timeline | None = None) -> dict[str, Any]:
+    """The whole graph (nodes, edges, merges, history, counters, timeline) as plain data."""
+    data = {
         'schema_version': SCHEMA_VERSION,
         'id_counter': graph.id_counter,
         'seq': graph.seq,
@@ -242,12 +246,21 @@ def graph_to_dict(graph: SceneGraph, include_points: bool = True) -> dict[str, A
         'merged_into': dict(graph.merged_into),
         'history': [ev.to_dict() for hist in graph.history.values() for ev in hist],
     }
+    if timeline is not None:
+        data['timeline'] = {
+            'horizon': timeline.horizon, 'seq': timeline.seq,
+            'versions': [v.to_dict() for vs in timeline.versions.values() for v in vs]}
+    return data
 
 
-def graph_from_dict(data: dict[str, Any], graph: SceneGraph) -> SceneGraph:
-    """Fill an empty `graph` from `graph_to_dict` output (checks the schema version)."""
+def graph_from_dict(data: dict[str, Any], graph: SceneGraph,
+                    timeline: Timeline | None = None) -> SceneGraph:
+    """Fill an empty `graph` (and `timeline`) from `graph_to_dict` output.
+
+    Checks the schema version; a version 1 file has no timeline (the caller seeds one).
+    """
     version = data.get('schema_version')
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ValueError(f'scene graph schema version {version} is not supported '
                          f'(this build reads version {SCHEMA_VERSION})')
     for d in data['nodes']:
@@ -262,4 +275,10 @@ def graph_from_dict(data: dict[str, Any], graph: SceneGraph) -> SceneGraph:
                                 ev.get('detail') or {}))
     graph.id_counter = int(data.get('id_counter', 0))
     graph.seq = int(data.get('seq', 0))
+    tl = data.get('timeline')
+    if timeline is not None and tl:
+        horizon = tl.get('horizon')
+        timeline.restore([NodeVersion.from_dict(v) for v in tl.get('versions') or []],
+                         float(horizon) if horizon is not None else None,
+                         int(tl.get('seq', 0)))
     return graph

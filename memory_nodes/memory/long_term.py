@@ -37,6 +37,7 @@ from memory_nodes.memory.relations import RelationEstimator
 from memory_nodes.memory.rooms import RoomMap, footprint_box
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
 from memory_nodes.memory.state_change import StateChange
+from memory_nodes.memory.timeline import Change, Timeline
 
 _LOG = logging.getLogger(__name__)
 
@@ -65,12 +66,14 @@ class LongTermMemory:
         self.absence = AbsenceTracker(self.graph, cfg.absence)
         self.rooms = RoomMap(self.graph, cfg.rooms)
         self.queries = SceneQueries(self.graph, None)
+        self.timeline = Timeline(cfg.timeline)
         self.store: SqliteStore | None = None
         self.frames = 0
+        self.commits = 0
         self.fusion_ms: list[float] = []
         if db_path is not None:
             self.store = SqliteStore(db_path, cfg.persistence)
-            n = self.store.load(self.graph)
+            n = self.store.load(self.graph, self.timeline)
             self._after_load()
             _LOG.info('long-term memory reopened %d nodes from %s', n, db_path)
         self.rooms.ensure_building()
@@ -86,17 +89,57 @@ class LongTermMemory:
     def _after_load(self) -> None:
         for node in self.graph.nodes.values():
             restore_voxel_keys(node, self.config.fusion.voxel_size)
+        if not self.timeline.versions and self.config.timeline.enabled:
+            # A memory written before timelines existed: believe it from now on.
+            self.timeline.seed(self.graph)
 
-    def _commit(self) -> None:
+    def _commit(self, stamp: float | None = None) -> None:
+        """Version what changed in the timeline, then persist (or drop) the changes.
+
+        `stamp` is when the change happened; None (merges, room definitions) means the
+        newest stamp memory has seen.
+        """
+        graph, timeline = self.graph, self.timeline
+        if graph.dirty or graph.removed:
+            if stamp is None:
+                stamp = timeline.latest if timeline.latest > float('-inf') else 0.0
+            timeline.update(graph, graph.dirty, graph.removed, stamp)
         if self.store is not None:
-            self.store.commit(self.graph)
+            self.store.commit(graph, timeline)
         else:
-            self.graph.drain()
+            graph.drain()
+            timeline.drain()
+        self.commits += 1
+        every = self.config.timeline.retention_every
+        if every > 0 and self.commits % every == 0:
+            self.apply_retention()
+
+    def apply_retention(self, now: float | None = None) -> int:
+        """Apply the retention policy to the timeline and the change history now.
+
+        Returns the number of stored rows deleted (0 without a database).
+        """
+        tcfg = self.config.timeline
+        now = self.timeline.latest if now is None else float(now)
+        self.timeline.compact(now)
+        cut = now - tcfg.max_age_s if tcfg.max_age_s > 0 and now > float('-inf') else None
+        if cut is not None:
+            for nid in list(self.graph.history):
+                hist = self.graph.history[nid]
+                while hist and hist[0].stamp < cut:
+                    hist.popleft()
+                if not hist:
+                    del self.graph.history[nid]
+        if self.store is None:
+            self.timeline.take_compacted()
+            return 0
+        return self.store.apply_retention(self.timeline, cut,
+                                          self.config.persistence.history_per_node)
 
     def close(self) -> None:
         """Commit pending changes and close the database (if any)."""
         if self.store is not None:
-            self.store.commit(self.graph)
+            self.store.commit(self.graph, self.timeline)
             self.store.close()
             self.store = None
 
@@ -147,7 +190,7 @@ class LongTermMemory:
         self.frames += 1
         if self.frames % 50 == 0:
             self.fuser.prune_tentative(stamp)
-        self._commit()
+        self._commit(stamp)
         report.elapsed_ms = (time.perf_counter() - t0) * 1000.0
         self.fusion_ms.append(report.elapsed_ms)
         if len(self.fusion_ms) > 1000:
@@ -219,7 +262,7 @@ class LongTermMemory:
                     'source': ch.source})
         elif pos is not None:
             self.relations.update([node.id], ch.stamp)
-        self._commit()
+        self._commit(ch.stamp)
         return node.id
 
     def _resolve(self, ref: str) -> SceneNode | None:
@@ -249,7 +292,7 @@ class LongTermMemory:
         """Record where the robot is; returns a new place id when one was created."""
         place = self.rooms.add_agent_pose(np.asarray(list(position), dtype=float), stamp,
                                           room)
-        self._commit()
+        self._commit(stamp)
         return place
 
     def define_room(self, name: str, lo: Iterable[float], hi: Iterable[float]) -> str:
@@ -268,6 +311,67 @@ class LongTermMemory:
         merged = self.fuser.merge_duplicates()
         self._commit()
         return merged
+
+    # ---- the past ------------------------------------------------------------------
+    def as_of(self, t: float) -> LongTermMemory:
+        """A new in-memory LongTermMemory holding the graph as it was believed at `t`.
+
+        Objects and furniture (with their label, status, position, extent, room,
+        support and states then) come from the timeline; the structure (building,
+        rooms, places) is today's. Raises ValueError for a stamp before the horizon.
+        """
+        self.timeline.check_stamp(float(t), 'as_of')
+        past = LongTermMemory(self.config, embedder=self._embedder)
+        graph = past.graph
+        graph.clear()
+        for node in self.graph.nodes.values():
+            if node.layer in ('building', 'room', 'place'):
+                graph.restore_node(SceneNode(
+                    node.id, node.layer, node.label, node.position.copy(),
+                    node.extent.copy(), node.confidence, node.first_seen, node.last_seen,
+                    node.observations, dict(node.states), room=node.room,
+                    status=node.status))
+        for src, dst, kind in self.graph.edges.edges(data='kind'):
+            if kind == 'parent' and src in graph.nodes and dst in graph.nodes:
+                graph.edges.add_edge(src, dst, kind=kind)
+        versions = self.timeline.as_of(float(t))
+        for v in versions.values():
+            node = SceneNode(
+                v.node_id, v.layer, v.label, np.asarray(v.position, dtype=float),
+                np.asarray(v.extent, dtype=float), v.confidence, last_seen=v.last_seen,
+                observations=v.observations, states=dict(v.states), room=v.room,
+                status=v.status, label_scores={v.label: 1.0})
+            graph.restore_node(node)
+            if v.room in graph.nodes:
+                graph.edges.add_edge(v.node_id, v.room, kind='parent')
+        for v in versions.values():
+            if v.support is not None and v.support[0] in graph.nodes:
+                graph.edges.add_edge(v.node_id, v.support[0], kind=v.support[1])
+        graph.id_counter = self.graph.id_counter
+        graph.drain()
+        return past
+
+    def changes(self, since: float, until: float, room: str = '') -> list[Change]:
+        """What changed between two stamps (optionally in one room, by id or name).
+
+        Raises ValueError naming the problem: until before since, a stamp before the
+        retention horizon, or a room memory never knew.
+        """
+        tl = self.timeline
+        if until < since:
+            raise ValueError(f'until ({until:.3f}) is before since ({since:.3f})')
+        tl.check_stamp(float(since), 'since')
+        tl.check_stamp(float(until), 'until')
+        if room:
+            known = tl.room_names() | {n.id for n in self.graph.layer('room')} | {
+                n.label for n in self.graph.layer('room')}
+            if room not in known and normalize_label(room) not in known:
+                names = ', '.join(sorted(n.label for n in self.graph.layer('room')))
+                raise ValueError(f'unknown room {room!r} (memory knows: {names})')
+            node = self.graph.get(room)
+            if node is None:
+                room = normalize_label(room)
+        return tl.changes(float(since), float(until), room or None)
 
     # ---- reading -------------------------------------------------------------------
     def get(self, node_id: str) -> SceneNode | None:
@@ -337,13 +441,14 @@ class LongTermMemory:
         }
 
     # ---- export / import -----------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The whole graph as plain data."""
-        return graph_to_dict(self.graph)
+    def to_dict(self, include_timeline: bool = True) -> dict[str, Any]:
+        """The whole graph (and its timeline, unless told not to) as plain data."""
+        return graph_to_dict(self.graph,
+                             timeline=self.timeline if include_timeline else None)
 
-    def to_json(self) -> str:
-        """The whole graph as a JSON string."""
-        return json.dumps(self.to_dict(), separators=(',', ':'))
+    def to_json(self, include_timeline: bool = True) -> str:
+        """The whole graph (and its timeline) as a JSON string."""
+        return json.dumps(self.to_dict(include_timeline), separators=(',', ':'))
 
     @classmethod
     def from_json(cls, text: str | dict[str, Any],
@@ -352,9 +457,10 @@ class LongTermMemory:
         mem = cls(config)
         data = json.loads(text) if isinstance(text, str) else text
         mem.graph.clear()
-        graph_from_dict(data, mem.graph)
+        graph_from_dict(data, mem.graph, mem.timeline)
         mem._after_load()
         mem.graph.drain()
+        mem.timeline.drain()
         return mem
 
     def save(self, path: str | Path) -> None:
@@ -365,7 +471,7 @@ class LongTermMemory:
             for extra in (tmp, Path(str(tmp) + '-wal'), Path(str(tmp) + '-shm')):
                 extra.unlink(missing_ok=True)
             store = SqliteStore(tmp, self.config.persistence)
-            store.write_all(self.graph)
+            store.write_all(self.graph, self.timeline)
             store.close()
             tmp.replace(p)
             return
@@ -382,13 +488,16 @@ class LongTermMemory:
         if p.suffix in ('.db', '.sqlite', '.sqlite3'):
             mem = cls(config)
             mem.graph.clear()
+            if not p.is_file():
+                raise FileNotFoundError(f'no memory file {str(p)!r}')
             store = SqliteStore(p, mem.config.persistence)
             try:
-                store.load(mem.graph)
+                store.load(mem.graph, mem.timeline)
             finally:
                 store.conn.close()
             mem._after_load()
             mem.graph.drain()
+            mem.timeline.drain()
             return mem
         raw = p.read_bytes()
         if p.suffix == '.gz':

@@ -5,7 +5,10 @@ edges, removals, merges, history events, id counters) in one transaction, so a p
 killed at any instant leaves the last committed graph intact; WAL with synchronous
 NORMAL survives a process kill (only an OS crash or power cut may lose the newest
 transactions; use FULL for that). Tentative nodes are not written: they are not yet
-knowledge. The file carries a schema version and refuses to open a different one.
+knowledge. The file carries a schema version; an older file is migrated when opened
+(version 1 had no timeline table: it is added, and the timeline starts from the graph
+as it is), a newer one is refused. `apply_retention` bounds the timeline and history
+tables by the retention policy.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from memory_nodes.memory.config import PersistenceConfig
 from memory_nodes.memory.export import SCHEMA_VERSION, node_from_dict, node_to_dict
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph
+from memory_nodes.memory.timeline import NodeVersion, Timeline
 
 _LOG = logging.getLogger(__name__)
 
@@ -38,6 +42,9 @@ CREATE TABLE IF NOT EXISTS history (
     seq INTEGER PRIMARY KEY, node_id TEXT NOT NULL, stamp REAL NOT NULL,
     kind TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS history_node ON history (node_id);
+CREATE TABLE IF NOT EXISTS timeline (
+    seq INTEGER PRIMARY KEY, node_id TEXT NOT NULL, stamp REAL NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS timeline_node ON timeline (node_id, seq);
 """
 
 
@@ -55,6 +62,10 @@ def _checkpoint_loop(path: Path, interval: float, stop: threading.Event,
                 _LOG.debug('WAL checkpoint skipped: %s', exc)
     finally:
         conn.close()
+
+
+#: Older schema versions this build migrates when it opens them.
+MIGRATABLE = (1,)
 
 
 class SchemaVersionError(RuntimeError):
@@ -76,9 +87,17 @@ class SqliteStore:
         self.conn.execute(f'PRAGMA synchronous={sync}')
         self.conn.executescript(_SCHEMA)
         row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        self.migrated_from: int | None = None
         if row is None:
             self.conn.execute("INSERT INTO meta VALUES ('schema_version', ?)",
                               (str(SCHEMA_VERSION),))
+        elif int(row[0]) in MIGRATABLE:
+            # The tables a newer schema adds were created above (IF NOT EXISTS).
+            self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
+                              (str(SCHEMA_VERSION),))
+            self.migrated_from = int(row[0])
+            _LOG.info('%s migrated from scene graph schema version %s to %d',
+                      self.path.name, row[0], SCHEMA_VERSION)
         elif int(row[0]) != SCHEMA_VERSION:
             self.conn.close()
             raise SchemaVersionError(
@@ -118,8 +137,8 @@ class SqliteStore:
         finally:
             self.conn.close()
 
-    def load(self, graph: SceneGraph) -> int:
-        """Fill an empty `graph` from the database; return the number of nodes."""
+    def load(self, graph: SceneGraph, timeline: Timeline | None = None) -> int:
+        """Fill an empty `graph` (and `timeline`) from the database; return the node count."""
         from collections import deque
 
         cur = self.conn.execute('SELECT data, points, embedding FROM nodes')
@@ -142,16 +161,24 @@ class SqliteStore:
         meta = dict(self.conn.execute('SELECT key, value FROM meta'))
         graph.id_counter = max(graph.id_counter, int(meta.get('id_counter', 0)))
         graph.seq = max(graph.seq, int(meta.get('seq', 0)))
+        if timeline is not None:
+            versions = [NodeVersion.from_dict(json.loads(data)) for (data,) in
+                        self.conn.execute('SELECT data FROM timeline ORDER BY seq')]
+            horizon = meta.get('timeline_horizon')
+            timeline.restore(versions, float(horizon) if horizon else None,
+                             int(meta.get('timeline_seq', 0)))
         return len(graph.nodes)
 
-    def commit(self, graph: SceneGraph) -> int:
+    def commit(self, graph: SceneGraph, timeline: Timeline | None = None) -> int:
         """Write every change since the last commit in one transaction.
 
         Returns the number of node rows written. Dirty tentative nodes are skipped (they
-        are written when they are confirmed, which touches them again).
+        are written when they are confirmed, which touches them again). New timeline
+        versions are appended.
         """
         dirty, removed, journal = graph.drain()
-        if not dirty and not removed and not journal:
+        versions = timeline.drain() if timeline is not None else []
+        if not dirty and not removed and not journal and not versions:
             return 0
         rows = []
         edge_rows: list[tuple[str, str, str]] = []
@@ -182,8 +209,14 @@ class SqliteStore:
             c.executemany('INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?, ?)', [
                 (ev.seq, ev.node_id, ev.stamp, ev.kind, json.dumps(ev.detail))
                 for ev in journal])
-            c.executemany('INSERT OR REPLACE INTO meta VALUES (?, ?)', [
-                ('id_counter', str(graph.id_counter)), ('seq', str(graph.seq))])
+            c.executemany('INSERT OR REPLACE INTO timeline VALUES (?, ?, ?, ?)', [
+                (v.seq, v.node_id, v.stamp, json.dumps(v.to_dict())) for v in versions])
+            meta = [('id_counter', str(graph.id_counter)), ('seq', str(graph.seq))]
+            if timeline is not None:
+                meta += [('timeline_seq', str(timeline.seq)),
+                         ('timeline_horizon', '' if timeline.horizon is None
+                          else repr(timeline.horizon))]
+            c.executemany('INSERT OR REPLACE INTO meta VALUES (?, ?)', meta)
             c.execute('COMMIT')
         except BaseException:
             c.execute('ROLLBACK')
@@ -191,22 +224,62 @@ class SqliteStore:
             graph.dirty |= dirty
             graph.removed |= removed
             graph.journal[:0] = journal
+            if timeline is not None:
+                timeline.journal[:0] = versions
             raise
         self.commits += 1
         return len(rows)
 
-    def write_all(self, graph: SceneGraph) -> None:
-        """Write the whole graph (for save-to-file), replacing what the file holds."""
+    def write_all(self, graph: SceneGraph, timeline: Timeline | None = None) -> None:
+        """Write the whole graph and timeline (save-to-file), replacing the file's content."""
         c = self.conn
         c.execute('BEGIN IMMEDIATE')
-        for table in ('nodes', 'edges', 'merged', 'history'):
+        for table in ('nodes', 'edges', 'merged', 'history', 'timeline'):
             c.execute(f'DELETE FROM {table}')
         c.execute('COMMIT')
         saved = (graph.dirty, graph.removed, graph.journal)
         graph.dirty = set(graph.nodes)
         graph.removed = set(graph.merged_into)
         graph.journal = [ev for h in graph.history.values() for ev in h]
+        tl_saved = timeline.journal if timeline is not None else []
+        if timeline is not None:
+            timeline.journal = [v for vs in timeline.versions.values() for v in vs]
         try:
-            self.commit(graph)
+            self.commit(graph, timeline)
         finally:
             graph.dirty, graph.removed, graph.journal = saved
+            if timeline is not None:
+                timeline.journal = tl_saved
+
+    def apply_retention(self, timeline: Timeline | None, history_cut: float | None,
+                        history_per_node: int) -> int:
+        """Bound the stored timeline and change history; returns the rows deleted.
+
+        Timeline rows follow what `timeline.compact` dropped; history rows older than
+        `history_cut` go, and each node keeps at most `history_per_node` (0: no cap).
+        """
+        compacted = timeline.take_compacted() if timeline is not None else {}
+        c = self.conn
+        before = c.total_changes
+        c.execute('BEGIN IMMEDIATE')
+        try:
+            for nid, first in compacted.items():
+                if first:
+                    c.execute('DELETE FROM timeline WHERE node_id=? AND seq<?', (nid, first))
+                else:
+                    c.execute('DELETE FROM timeline WHERE node_id=?', (nid,))
+            if history_cut is not None:
+                c.execute('DELETE FROM history WHERE stamp<?', (history_cut,))
+            if history_per_node > 0:
+                c.execute('DELETE FROM history WHERE seq IN (SELECT seq FROM (SELECT seq, '
+                          'ROW_NUMBER() OVER (PARTITION BY node_id ORDER BY seq DESC) AS k '
+                          'FROM history) WHERE k>?)', (history_per_node,))
+            if timeline is not None:
+                c.execute('INSERT OR REPLACE INTO meta VALUES (?, ?)', (
+                    'timeline_horizon',
+                    '' if timeline.horizon is None else repr(timeline.horizon)))
+            c.execute('COMMIT')
+        except BaseException:
+            c.execute('ROLLBACK')
+            raise
+        return c.total_changes - before

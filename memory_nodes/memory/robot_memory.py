@@ -25,6 +25,7 @@ from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.scene_graph import SceneNode
 from memory_nodes.memory.short_term import RetrievedEntry, ShortTermConfig, ShortTermMemory
 from memory_nodes.memory.state_change import StateChange
+from memory_nodes.memory.timeline import Change
 
 RELATIONS = ('on', 'in', 'near')
 
@@ -163,7 +164,7 @@ class RobotMemory:
                 'reason': reason,
                 'last_position': [round(float(x), 4) for x in node.position]})
             graph.touch(node.id)
-            self.ltm._commit()
+            self.ltm._commit(float(stamp))
             if node.id in self.stm:
                 self.stm.forget(node.id)
             self._track([node.id], [])
@@ -213,16 +214,19 @@ class RobotMemory:
         return self._sequence
 
     # ---- reading -----------------------------------------------------------------
-    def query(self, q: ObjectQuery) -> list[QueryHit]:
+    def query(self, q: ObjectQuery, as_of: float | None = None) -> list[QueryHit]:
         """Objects and furniture matching every given criterion, best score first.
 
         Label, room and relation filter; a point (distance) and free text (cosine
-        similarity) rank. With no ranking criterion, confidence ranks.
+        similarity) rank. With no ranking criterion, confidence ranks. With `as_of`, the
+        criteria apply to the graph as it was believed at that stamp.
         """
         q.validate()
         top_k = q.top_k or 10
         with self.lock:
-            ltm = self.ltm
+            if as_of is not None and q.text:
+                _ = self.ltm.embedder  # created once, shared with the past graph
+            ltm = self.ltm if as_of is None else self.ltm.as_of(as_of)
             allowed: set[str] | None = None
 
             def restrict(ids: Iterable[str]) -> None:
@@ -266,6 +270,16 @@ class RobotMemory:
             ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
             return [QueryHit(ltm.graph.nodes[nid], min(1.0, score), ltm.graph.support(nid))
                     for nid, score in ranked]
+
+    def as_of(self, t: float) -> LongTermMemory:
+        """The long-term memory as believed at stamp `t` (a read-only copy)."""
+        with self.lock:
+            return self.ltm.as_of(t)
+
+    def changes(self, since: float, until: float, room: str = '') -> list[Change]:
+        """What changed between two stamps (see `LongTermMemory.changes`)."""
+        with self.lock:
+            return self.ltm.changes(since, until, room)
 
     def recall(self, instruction: str = '', label: str = '', object_id: str = '',
                top_k: int = 0) -> list[RetrievedEntry | Any]:
@@ -333,7 +347,7 @@ class RobotMemory:
             for stale in (fresh, Path(f'{fresh}-wal'), Path(f'{fresh}-shm')):
                 stale.unlink(missing_ok=True)
             store = SqliteStore(fresh, other.config.persistence)
-            store.write_all(other.graph)
+            store.write_all(other.graph, other.timeline)
             store.close()
             for suffix in ('-wal', '-shm'):
                 Path(f'{db_path}{suffix}').unlink(missing_ok=True)

@@ -14,6 +14,7 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from embodied_memory_msgs.msg import (
     MemoryObject,
+    ObjectChange,
     ObjectState,
     RecalledState,
     SceneGraphEdge,
@@ -25,6 +26,7 @@ from geometry_msgs.msg import Point, Point32
 
 from memory_nodes.memory.observation import ObjectObservation
 from memory_nodes.memory.state_change import StateChange
+from memory_nodes.memory.timeline import Change
 from memory_nodes.perception.image_decoding import (  # noqa: F401 - image_from_msg: API
     IMAGE_DTYPES,
     image_from_msg,
@@ -52,6 +54,29 @@ def seconds_to_stamp(seconds: float) -> Time:
         seconds = 0.0
     sec = int(seconds)
     return Time(sec=sec, nanosec=min(int(round((seconds - sec) * 1e9)), 999_999_999))
+
+
+def optional_stamp(stamp: Time) -> float | None:
+    """An optional time field: None for zero (meaning 'now'), else float seconds."""
+    return None if stamp.sec == 0 and stamp.nanosec == 0 else stamp_to_seconds(stamp)
+
+
+def change_to_msg(change: Change) -> ObjectChange:
+    """A timeline `Change` -> ObjectChange (before/after where they exist)."""
+    msg = ObjectChange(object_id=change.object_id, label=change.label, kind=change.kind,
+                       stamp=seconds_to_stamp(change.stamp))
+    b, a = change.before, change.after
+    if b is not None:
+        msg.has_before = True
+        msg.position_before = Point(x=b.position[0], y=b.position[1], z=b.position[2])
+        msg.room_before, msg.support_before = b.room_name, b.describe_support()
+        msg.status_before, msg.states_before = b.status, states_to_msg(b.states)
+    if a is not None and a.alive:
+        msg.has_after = True
+        msg.position_after = Point(x=a.position[0], y=a.position[1], z=a.position[2])
+        msg.room_after, msg.support_after = a.room_name, a.describe_support()
+        msg.status_after, msg.states_after = a.status, states_to_msg(a.states)
+    return msg
 
 
 def states_to_msg(states: Mapping[str, Any]) -> list[ObjectState]:

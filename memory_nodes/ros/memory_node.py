@@ -2,7 +2,8 @@
 
 Subscribes ObjectObservationArray (fused off the executor in a bounded worker that
 drops stale frames) and ObjectStateEvent (the robot's own actions); serves QueryObjects,
-GetSceneGraph, RecallStates, SaveMemory, LoadMemory and reset_memory (std_srvs/Trigger);
+GetSceneGraph, RecallStates, SaveMemory, LoadMemory, WhatChanged and reset_memory
+(std_srvs/Trigger); QueryObjects and GetSceneGraph also answer as of a past stamp;
 publishes SceneGraphDelta (reliable, transient-local, sequence numbers) and a
 visualization_msgs/MarkerArray for RViz through a `SceneGraphSender`. Persists to SQLite
 at `database_path`.
@@ -24,6 +25,7 @@ from embodied_memory_msgs.srv import (
     QueryObjects,
     RecallStates,
     SaveMemory,
+    WhatChanged,
 )
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -115,6 +117,7 @@ class MemoryNode(Node):
         self.create_service(SaveMemory, 'save_memory', self._on_save)
         self.create_service(LoadMemory, 'load_memory', self._on_load)
         self.create_service(MarkMissing, 'mark_missing', self._on_mark_missing)
+        self.create_service(WhatChanged, 'what_changed', self._on_what_changed)
         self.create_service(Trigger, 'reset_memory', self._on_reset)
         self.create_service(Trigger, 'memory_stats', self._on_stats)
         nodes = len(self.memory.ltm.graph.nodes)
@@ -204,7 +207,7 @@ class MemoryNode(Node):
                         if request.use_point else None),
             radius=float(request.radius), top_k=int(request.top_k))
         try:
-            hits = self.memory.query(query)
+            hits = self.memory.query(query, conv.optional_stamp(request.as_of))
         except ValueError as exc:
             response.error_code, response.error_msg = response.INVALID_REQUEST, str(exc)
             return response
@@ -222,9 +225,11 @@ class MemoryNode(Node):
     def _on_get_scene_graph(self, request, response):  # noqa: ANN001, ANN201
         try:
             with self.memory.lock:
-                ltm = self.memory.ltm
+                as_of = conv.optional_stamp(request.as_of)
+                ltm = self.memory.ltm if as_of is None else self.memory.as_of(as_of)
                 if request.mode == request.MODE_FULL:
-                    response.json = ltm.to_json()
+                    # The graph itself: its history over time is WhatChanged's business.
+                    response.json = ltm.to_json(include_timeline=False)
                     response.token_count = len(response.json) // 4
                 elif request.mode == request.MODE_COLLAPSED:
                     budget = request.token_budget or self.cfg.default_token_budget
@@ -240,6 +245,8 @@ class MemoryNode(Node):
                     return response
                 response.node_count = len(ltm.graph.nodes)
                 response.sequence = self.memory.sequence
+        except ValueError as exc:  # a stamp before the retention horizon
+            response.error_code, response.error_msg = response.INVALID_REQUEST, str(exc)
         except Exception as exc:  # noqa: BLE001
             self.get_logger().error(f'get_scene_graph failed: {exc!r}')
             response.error_code, response.error_msg = response.INTERNAL_ERROR, repr(exc)
@@ -295,6 +302,21 @@ class MemoryNode(Node):
         if not self.memory.mark_missing(request.object_id, stamp, request.reason or 'missing'):
             response.error_code = response.NOT_FOUND
             response.error_msg = f'no memory node {request.object_id!r}'
+        return response
+
+    def _on_what_changed(self, request, response):  # noqa: ANN001, ANN201
+        since = conv.stamp_to_seconds(request.since)
+        until = conv.optional_stamp(request.until)
+        try:
+            if until is None:
+                until = max(self.memory.ltm.timeline.latest, since)
+            response.changes = [conv.change_to_msg(c) for c in
+                                self.memory.changes(since, until, request.room)]
+        except ValueError as exc:
+            response.error_code, response.error_msg = response.INVALID_REQUEST, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a service must answer, never crash
+            self.get_logger().error(f'what_changed failed: {exc!r}')
+            response.error_code, response.error_msg = response.INTERNAL_ERROR, repr(exc)
         return response
 
     def _on_reset(self, _request, response):  # noqa: ANN001, ANN201
