@@ -7,13 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from memory_nodes.perception.tf_tree import (
-    TfBuffer,
-    TransformError,
-    make_transform,
-    matrix_to_quaternion,
-    slerp,
-)
+from memory_nodes.perception.tf_tree import TfBuffer, TransformError
+from memory_nodes.perception.transforms import make_transform, matrix_to_quaternion, slerp
 
 
 def yaw_q(yaw):

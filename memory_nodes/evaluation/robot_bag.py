@@ -25,7 +25,7 @@ import numpy as np
 
 from memory_nodes.domain.skills import SkillCall, SkillTarget
 from memory_nodes.perception.image_decoding import encode_jpeg
-from memory_nodes.perception.tf_tree import make_transform, matrix_to_quaternion
+from memory_nodes.perception.transforms import make_transform, matrix_to_quaternion
 
 TOPICS = {'rgb': '/camera/color/image_raw/compressed',
           'depth': '/camera/aligned_depth_to_color/image_raw',

@@ -82,8 +82,10 @@ STACKS: dict[str, Stack] = {
             description='PyBullet home + perception + memory + planner, on simulated time',
             # The simulated camera delivers bursts (every view of an explore at once) and
             # the planner waits for memory to fuse them: queue them instead of dropping.
+            # The camera pose comes from the bridge's TF tree, as on a robot.
             parameters=(('sim_bridge', (('reliable_sensors', True),)),
-                        ('perception', (('frame_queue', 64), ('reliable_sensors', True))),
+                        ('perception', (('frame_queue', 64), ('reliable_sensors', True),
+                                        ('use_tf', True))),
                         ('memory', (('frame_queue', 64), ('reliable_sensors', True)))),
             arguments=RECORD_ARGUMENTS,
         ),
@@ -92,6 +94,8 @@ STACKS: dict[str, Stack] = {
             (PERCEPTION, MEMORY, PLANNER),
             use_sim_time=False,
             description="perception + memory + planner on a real robot's camera topics",
+            # A robot's drivers and localization publish TF, never our camera/pose topic.
+            parameters=(('perception', (('use_tf', True),)),),
         ),
         Stack(
             'memory_only',

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from memory_nodes.perception.transforms import make_transform, slerp
+
 
 class TransformError(LookupError):
     """A lookup that cannot be answered; `reason` is one of the REASONS."""
@@ -33,66 +35,6 @@ class TransformError(LookupError):
         super().__init__(f'no transform {target!r} <- {source!r} at stamp {stamp:.6f}: '
                          f'{detail}')
         self.target, self.source, self.stamp, self.reason = target, source, stamp, reason
-
-
-def quaternion_to_matrix(q: Sequence[float]) -> np.ndarray:
-    """Unit quaternion (x, y, z, w) -> 3x3 rotation (normalised; ValueError if zero)."""
-    x, y, z, w = (float(v) for v in q)
-    n = math.sqrt(x * x + y * y + z * z + w * w)
-    if not math.isfinite(n) or n < 1e-9:
-        raise ValueError(f'quaternion {tuple(q)} is zero or not finite')
-    x, y, z, w = x / n, y / n, z / n, w / n
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
-
-
-def matrix_to_quaternion(r: np.ndarray) -> tuple[float, float, float, float]:
-    """3x3 rotation -> unit quaternion (x, y, z, w) with w >= 0."""
-    r = np.asarray(r, dtype=float)
-    trace = float(np.trace(r))
-    if trace > 0:
-        s = math.sqrt(trace + 1.0) * 2
-        q = np.array([(r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s,
-                      (r[1, 0] - r[0, 1]) / s, 0.25 * s])
-    else:
-        i = int(np.argmax(np.diag(r)))
-        j, k = (i + 1) % 3, (i + 2) % 3
-        s = math.sqrt(max(1.0 + r[i, i] - r[j, j] - r[k, k], 1e-12)) * 2
-        q = np.zeros(4)
-        q[i] = 0.25 * s
-        q[j] = (r[j, i] + r[i, j]) / s
-        q[k] = (r[k, i] + r[i, k]) / s
-        q[3] = (r[k, j] - r[j, k]) / s
-    q /= np.linalg.norm(q)
-    if q[3] < 0:
-        q = -q
-    return float(q[0]), float(q[1]), float(q[2]), float(q[3])
-
-
-def slerp(q0: Sequence[float], q1: Sequence[float], t: float) -> np.ndarray:
-    """Spherical interpolation of unit quaternions (shortest arc), t in [0, 1]."""
-    a = np.asarray(q0, dtype=float) / np.linalg.norm(q0)
-    b = np.asarray(q1, dtype=float) / np.linalg.norm(q1)
-    dot = float(np.dot(a, b))
-    if dot < 0.0:
-        b, dot = -b, -dot
-    if dot > 0.9995:  # nearly equal: lerp is exact enough and avoids dividing by ~0
-        out = a + t * (b - a)
-        return out / np.linalg.norm(out)
-    theta = math.acos(min(dot, 1.0))
-    s = math.sin(theta)
-    return (math.sin((1 - t) * theta) * a + math.sin(t * theta) * b) / s
-
-
-def make_transform(translation: Sequence[float], quaternion: Sequence[float]) -> np.ndarray:
-    """(x, y, z) + (qx, qy, qz, qw) -> 4x4 homogeneous matrix."""
-    m = np.eye(4)
-    m[:3, :3] = quaternion_to_matrix(quaternion)
-    m[:3, 3] = [float(v) for v in translation]
-    if not np.isfinite(m).all():
-        raise ValueError(f'translation {tuple(translation)} is not finite')
-    return m
 
 
 @dataclass
