@@ -142,8 +142,11 @@ def _summary(client, rows, out, suite, episode, plot, floor_plan, t_start) -> in
           f'p95 {ltm["fusion_ms_p95"]:.1f} ms per frame')
     print(f'  QueryObjects       p50 {_percentile(query_ms, 50):.1f} ms, p99 '
           f'{_percentile(query_ms, 99):.1f} ms round trip over DDS')
+    rejected = per.get('rejected', {})
+    why = ', '.join(f'{n} {reason}' for reason, n in sorted(rejected.items()))
     print(f'  perception         {worker["processed"]} frames, {worker["dropped"]} dropped '
-          f'({100 * worker["drop_rate"]:.1f}%)')
+          f'({100 * worker["drop_rate"]:.1f}%), {sum(rejected.values())} rejected'
+          + (f' ({why})' if why else ''))
     print(f'  saved memory       {saved.path} ({saved.node_count} nodes); SQLite: '
           f'{out / "memory.db"}')
     print(f'  scene graph PNG    {png}')

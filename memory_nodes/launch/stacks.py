@@ -82,10 +82,11 @@ STACKS: dict[str, Stack] = {
             description='PyBullet home + perception + memory + planner, on simulated time',
             # The simulated camera delivers bursts (every view of an explore at once) and
             # the planner waits for memory to fuse them: queue them instead of dropping.
-            # The camera pose comes from the bridge's TF tree, as on a robot.
+            # The camera pose comes from the bridge's TF tree, as on a robot; a burst can
+            # queue frames for longer than tf2's usual 10 s of TF history.
             parameters=(('sim_bridge', (('reliable_sensors', True),)),
                         ('perception', (('frame_queue', 64), ('reliable_sensors', True),
-                                        ('use_tf', True))),
+                                        ('use_tf', True), ('tf_cache_time', 300.0))),
                         ('memory', (('frame_queue', 64), ('reliable_sensors', True)))),
             arguments=RECORD_ARGUMENTS,
         ),
