@@ -85,6 +85,28 @@ def test_state_change_with_receptacle_and_no_id_associates_by_label():
     assert mug.states['dirty'] is True
 
 
+def test_a_change_without_id_follows_the_object_in_the_robots_hand():
+    """Carried far from where it was picked, the held mug is still the mug, not a new one.
+
+    Two mugs are known; the one picked up is held. A location change of 'Mug' with no id,
+    3 m from both (the robot walked off with it before any frame was fused), moves the held
+    mug instead of creating a third.
+    """
+    mem = LongTermMemory()
+    see(mem, [TABLE, MUG, ('mug', [4, 1.2, 0.85], [0.08, 0.08, 0.1])])
+    mugs = mem.by_label('mug')
+    assert len(mugs) == 2
+    picked = min(mugs, key=lambda n: np.linalg.norm(n.position - np.array([2, 2, 0.85])))
+    mem.record_state_change(StateChange('Mug', 5.0, object_id=picked.id,
+                                        position=(2.0, 2.0, 1.0), states={'held': True},
+                                        source='own_action'))
+    oid = mem.record_state_change(StateChange('Mug', 6.0, position=(2.0, 5.5, 1.0),
+                                              source='own_action'))
+    assert oid == picked.id
+    assert len(mem.by_label('mug')) == 2
+    assert np.allclose(picked.position, [2.0, 5.5, 1.0])
+
+
 def test_state_change_unknown_object_creates_it():
     mem = LongTermMemory()
     oid = mem.record_state_change(StateChange('apple', 1.0, position=(1.0, 2.0, 0.9)))

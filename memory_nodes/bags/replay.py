@@ -6,7 +6,10 @@ the segmentation image + instances JSON) are paired by stamp, the camera pose is
 (`map_frame` <- the image's frame at the image stamp), and each frame goes through the
 detector, `ObservationBuilder` and `RobotMemory.observe`, exactly as the perception node
 publishes and the memory node fuses. Topics are found by logical name (those of the
-perception node: rgb, depth, camera_info, segmentation, instances) through `topics`.
+perception node: rgb, depth, camera_info, segmentation, instances) through `topics`. The
+memory node's other inputs, when the bag has them (`rooms`, the robot's own
+`state_events`, `task_context`: a recording of the sim stack does), are applied in bag
+order between the frames, as the memory node applies them.
 
 Frames that cannot be used are dropped, counted by reason (no_tf, unpaired, undecodable,
 size_mismatch, detector_error) with topic + stamp examples, and replay goes on. Nothing
@@ -15,6 +18,7 @@ here imports rclpy.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import sys
@@ -31,6 +35,8 @@ from memory_nodes.bags.reader import BagMessage, BagReader, stamp_of
 from memory_nodes.domain.labels import label_key
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.robot_memory import RobotMemory
+from memory_nodes.memory.rooms import parse_room_annotation
+from memory_nodes.memory.state_change import StateChange
 from memory_nodes.perception.backprojection import BackprojectionConfig
 from memory_nodes.perception.image_decoding import (
     colour_from_msg,
@@ -42,10 +48,14 @@ from memory_nodes.perception.image_decoding import (
 from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
 from memory_nodes.perception.tf_tree import TfBuffer, TransformError, add_tf_message
 
-LOGICAL_TOPICS = ('rgb', 'depth', 'camera_info', 'segmentation', 'instances')
+#: The memory node's other inputs, applied in bag order when the bag has them: the room
+#: annotation, the state changes the robot's own actions caused, the task's labels.
+MEMORY_INPUTS = ('rooms', 'state_events', 'task_context')
+LOGICAL_TOPICS = ('rgb', 'depth', 'camera_info', 'segmentation', 'instances') + MEMORY_INPUTS
 DEFAULT_TOPICS = {'rgb': '/rgb/image_raw', 'depth': '/depth/image_raw',
                   'camera_info': '/camera_info', 'segmentation': '/segmentation/image_raw',
-                  'instances': '/segmentation/instances'}
+                  'instances': '/segmentation/instances', 'rooms': '/rooms',
+                  'state_events': '/object_state_events', 'task_context': '/task_context'}
 DROP_REASONS = ('no_tf', 'unpaired', 'undecodable', 'size_mismatch', 'detector_error')
 
 
@@ -65,7 +75,11 @@ class ReplayOptions:
     tf_tolerance: float = 0.05  # extrapolation allowed past the first/last TF sample (s)
     tf_cache_time: float = 0.0  # 0: keep the whole bag's TF
     tf_max_gap: float = 1.0  # s between TF samples beyond which nothing is interpolated
-    pair_horizon: float = 1.0  # s of bag time an incomplete frame waits before it drops
+    # s of stamps an incomplete frame waits for its other parts before it drops. Generous:
+    # a recording on simulated time receives the topics of one frame seconds apart when
+    # the clock jumps (measured: up to 15 s in a sim-stack recording), and only frames
+    # that are still missing a part wait.
+    pair_horizon: float = 30.0
     min_depth: float = 0.15
     max_depth: float = 6.0
     voxel_size: float = 0.02
@@ -245,6 +259,9 @@ def replay_bag(path: str | Path, options: ReplayOptions | None = None,
                 f'no {name} topic {opts.topics[name]!r} in the bag (its topics: '
                 f'{", ".join(sorted(bag_topics))}); map one with --map TOPIC={name}'))
     by_topic = {opts.topics[name]: name for name in streams}
+    inputs = {opts.topics[name]: name for name in MEMORY_INPUTS
+              if opts.topics[name] in bag_topics}
+    applied: dict[str, int] = {}
     pairer = _Pairer(streams, opts.sync_tolerance, opts.pair_horizon, drops, opts.topics)
     reader.problems = []
     frame_seconds: list[float] = []
@@ -264,11 +281,42 @@ def replay_bag(path: str | Path, options: ReplayOptions | None = None,
         if on_frame is not None:
             on_frame(used, stamp)
 
-    for msg in reader.messages(by_topic):
+    events: list[tuple[float, int, float, str, Any]] = []
+    applied_order: list[float] = []
+
+    def apply_input(name: str, topic: str, log_time: float, decoded: Any) -> None:
+        try:
+            _apply_memory_input(name, decoded, memory)
+            applied[name] = applied.get(name, 0) + 1
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            drops.add(f'bad_{name}', topic, log_time, str(exc))
+
+    def apply_events(before: float) -> None:
+        while events and events[0][0] <= before:
+            _, _, log_time, topic, decoded = heapq.heappop(events)
+            apply_input('state_events', topic, log_time, decoded)
+
+    for msg in reader.messages({**by_topic, **inputs}):
         if opts.rate > 0 and math.isfinite(first_time):
             wait = (msg.log_time - first_time) / opts.rate - (time.perf_counter() - wall0)
             if wait > 0:
                 time.sleep(wait)
+        if msg.topic in inputs:
+            name = inputs[msg.topic]
+            try:
+                decoded = reader.decode(msg)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                drops.add(f'bad_{name}', msg.topic, msg.log_time, str(exc))
+                continue
+            if name == 'state_events':
+                # In stamp order with the frames: a frame taken before the change is
+                # fused before it, whatever order the recorder received them in.
+                heapq.heappush(events, (stamp_of(decoded, msg.log_time), len(applied_order),
+                                        msg.log_time, msg.topic, decoded))
+                applied_order.append(msg.log_time)
+            else:
+                apply_input(name, msg.topic, msg.log_time, decoded)
+            continue
         name = by_topic[msg.topic]
         try:
             decoded = reader.decode(msg)
@@ -283,11 +331,14 @@ def replay_bag(path: str | Path, options: ReplayOptions | None = None,
             drops.add('undecodable', msg.topic, msg.log_time, str(exc))
             continue
         for frame_stamp, parts in pairer.add(name, stamp, item):
+            apply_events(frame_stamp)
             process(frame_stamp, parts)
         if progress is not None:
             progress.show(used, sum(drops.counts.values()), msg.log_time)
     for frame_stamp, parts in pairer.flush():
+        apply_events(frame_stamp)
         process(frame_stamp, parts)
+    apply_events(math.inf)
     wall = time.perf_counter() - started
     if progress is not None:
         progress.show(used, sum(drops.counts.values()), last_time, final=True)
@@ -308,6 +359,8 @@ def replay_bag(path: str | Path, options: ReplayOptions | None = None,
         'dropped_examples': drops.examples,
         'problems': [asdict(p) for p in problems],
         'observations': observations_total,
+        'memory_inputs': {name: {'topic': topic, 'applied': applied.get(name, 0)}
+                          for topic, name in inputs.items()},
         'confirmed_objects': sum(1 for n in nodes if n.status == 'confirmed'
                                  and n.layer in ('object', 'furniture')),
         'memory_nodes': len(memory.ltm.graph.nodes),
@@ -326,6 +379,30 @@ def replay_bag(path: str | Path, options: ReplayOptions | None = None,
         memory.save(out / 'memory.json')
         (out / 'summary.json').write_text(json.dumps(summary, indent=2) + '\n')
     return ReplayResult(memory, summary, frame_seconds, out)
+
+
+def _apply_memory_input(name: str, msg: Any, memory: RobotMemory) -> None:
+    """What the memory node does with a rooms / state-event / task-context message."""
+    if name == 'rooms':
+        for room, footprint in parse_room_annotation(msg.data).rooms.items():
+            memory.ltm.define_room_footprint(room, footprint)
+    elif name == 'task_context':
+        labels = json.loads(msg.data)['labels']
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise ValueError('task context labels must be a list of strings')
+        memory.stm.set_task_context(labels)
+    else:
+        p = msg.position
+        if not msg.label or not all(math.isfinite(v) for v in (p.x, p.y, p.z)):
+            raise ValueError(f'state event label={msg.label!r} position=({p.x}, {p.y}, '
+                             f'{p.z})')
+        # `memory_id` names a node of the memory that was live when the bag was recorded,
+        # not of this one (ids follow creation order): found again by label and place.
+        memory.record(StateChange(
+            label=msg.label, stamp=stamp_of(msg, 0.0), object_id=None,
+            position=(p.x, p.y, p.z), states={s.name: bool(s.value) for s in msg.states},
+            changed=list(msg.changed), source='own_action',
+            receptacle=msg.parent_label or None))
 
 
 def _problem(kind: str, topic: str, stamp: float, detail: str):  # noqa: ANN202

@@ -277,6 +277,11 @@ class LongTermMemory:
         candidates = [n for n in candidates if n.layer in ('object', 'furniture')]
         if not candidates:
             return None
+        # The object in the robot's hand moves with the robot: a change of that label with
+        # no id is about it, however far the last frame fused put it.
+        held = [n for n in candidates if n.states.get('held')]
+        if len(held) == 1:
+            return held[0]
         if ch.position is None:
             return candidates[0]
         p = np.asarray(ch.position)
