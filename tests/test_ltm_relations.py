@@ -85,28 +85,6 @@ def test_state_change_with_receptacle_and_no_id_associates_by_label():
     assert mug.states['dirty'] is True
 
 
-def test_a_change_without_id_follows_the_object_in_the_robots_hand():
-    """Carried far from where it was picked, the held mug is still the mug, not a new one.
-
-    Two mugs are known; the one picked up is held. A location change of 'Mug' with no id,
-    3 m from both (the robot walked off with it before any frame was fused), moves the held
-    mug instead of creating a third.
-    """
-    mem = LongTermMemory()
-    see(mem, [TABLE, MUG, ('mug', [4, 1.2, 0.85], [0.08, 0.08, 0.1])])
-    mugs = mem.by_label('mug')
-    assert len(mugs) == 2
-    picked = min(mugs, key=lambda n: np.linalg.norm(n.position - np.array([2, 2, 0.85])))
-    mem.record_state_change(StateChange('Mug', 5.0, object_id=picked.id,
-                                        position=(2.0, 2.0, 1.0), states={'held': True},
-                                        source='own_action'))
-    oid = mem.record_state_change(StateChange('Mug', 6.0, position=(2.0, 5.5, 1.0),
-                                              source='own_action'))
-    assert oid == picked.id
-    assert len(mem.by_label('mug')) == 2
-    assert np.allclose(picked.position, [2.0, 5.5, 1.0])
-
-
 def test_state_change_unknown_object_creates_it():
     mem = LongTermMemory()
     oid = mem.record_state_change(StateChange('apple', 1.0, position=(1.0, 2.0, 0.9)))
@@ -146,3 +124,57 @@ def test_places_from_trajectory_and_clustering_into_rooms():
     lamp = mem.by_label('lamp')[0]
     assert lamp.room == places[1].room
     assert len(mem.graph.nodes['a000000'].attrs['trajectory']) == 20
+
+
+def test_a_carried_object_stays_one_object_through_the_executors_handle():
+    """The knife the robot carries from room to room stays one knife.
+
+    Two knives are known. The pick names the executor's handle and the memory node; the
+    location changes while carrying name only the handle, metres from both knives (they
+    arrive before the frames showing the knife in the hand are fused). Without the handle
+    each one would make a new knife; with it they move the picked one.
+    """
+    from memory_nodes.memory.robot_memory import RobotMemory
+
+    memory = RobotMemory()
+    see(memory.ltm, [TABLE, MUG, ('mug', [4, 1.2, 0.85], [0.08, 0.08, 0.1])])
+    picked = min(memory.ltm.by_label('mug'),
+                 key=lambda n: np.linalg.norm(n.position - np.array([2, 2, 0.85])))
+    memory.record(StateChange('Mug', 5.0, object_id=picked.id, position=(2.0, 2.0, 1.0),
+                              changed=['location', 'held'], source='own_action'),
+                  executor_id='Mug_1')
+    for i, place in enumerate([(2.0, 5.5, 1.0), (6.0, 6.0, 1.0), (8.0, 1.0, 1.0)]):
+        oid = memory.record(StateChange('Mug', 6.0 + i, position=place, changed=['location'],
+                                        source='own_action'), executor_id='Mug_1')
+        assert oid == picked.id
+    assert len(memory.ltm.by_label('mug')) == 2
+    assert np.allclose(picked.position, [8.0, 1.0, 1.0])
+    # Another object's handle is not confused with it.
+    other = memory.record(StateChange('Mug', 10.0, position=(4.0, 1.2, 0.85),
+                                      source='own_action'), executor_id='Mug_2')
+    assert other != picked.id
+    memory.reset()
+    assert memory.record(StateChange('Mug', 11.0, position=(0.0, 9.0, 1.0),
+                                     source='own_action'), executor_id='Mug_1') != picked.id
+
+
+def test_a_state_only_change_moves_nothing():
+    """Opening the fridge says where the executor thinks it is, which is not a move.
+
+    The executor reports the fridge's own reference point (0.4 m from the centroid memory
+    fused from its visible faces) with `changed=['open']`: the state changes, the node
+    stays. A change that names the location does move a mug.
+    """
+    mem = LongTermMemory()
+    see(mem, [TABLE, FRIDGE, MUG])
+    fridge, mug = mem.by_label('fridge')[0], mem.by_label('mug')[0]
+    before = fridge.position.copy()
+    oid = mem.record_state_change(StateChange(
+        'Fridge', 5.0, position=tuple(before + [0.0, 0.4, -0.3]), states={'open': True},
+        changed=['open'], source='own_action'))
+    assert oid == fridge.id and fridge.states['open'] is True
+    assert np.allclose(fridge.position, before)
+    mem.record_state_change(StateChange('Mug', 6.0, object_id=mug.id,
+                                        position=(2.0, 2.6, 0.85), changed=['location'],
+                                        source='own_action'))
+    assert np.allclose(mug.position, [2.0, 2.6, 0.85])

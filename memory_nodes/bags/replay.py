@@ -402,7 +402,7 @@ def _apply_memory_input(name: str, msg: Any, memory: RobotMemory) -> None:
             label=msg.label, stamp=stamp_of(msg, 0.0), object_id=None,
             position=(p.x, p.y, p.z), states={s.name: bool(s.value) for s in msg.states},
             changed=list(msg.changed), source='own_action',
-            receptacle=msg.parent_label or None))
+            receptacle=msg.parent_label or None), executor_id=msg.object_id)
 
 
 def _problem(kind: str, topic: str, stamp: float, detail: str):  # noqa: ANN202

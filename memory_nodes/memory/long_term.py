@@ -41,6 +41,10 @@ from memory_nodes.memory.timeline import Change, Timeline
 
 _LOG = logging.getLogger(__name__)
 
+#: What a state change's `changed` names when the object itself went somewhere (a change
+#: that names none of these, and names something, leaves the node where it is).
+MOVING_CHANGES = frozenset({'location', 'position', 'held'})
+
 
 class LongTermMemory:
     """The robot's 3D scene graph memory of its home.
@@ -226,7 +230,12 @@ class LongTermMemory:
                 node.attrs['position_unknown'] = True
             graph.add_node(node, ch.stamp)
         else:
-            if pos is not None and float(np.linalg.norm(pos - node.position)) > 0.05:
+            # A state-only change (a fridge opened, a faucet turned on) says where the thing
+            # is, which helps find it, but moves nothing: the executor's idea of a fridge's
+            # position (its base, its door) is not the centroid memory fused from views.
+            moved = not ch.changed or bool(MOVING_CHANGES & set(ch.changed))
+            if (moved and pos is not None
+                    and float(np.linalg.norm(pos - node.position)) > 0.05):
                 delta = pos - node.position
                 graph.record(node.id, 'moved', ch.stamp, {
                     'from': [round(float(v), 4) for v in node.position],
@@ -277,11 +286,6 @@ class LongTermMemory:
         candidates = [n for n in candidates if n.layer in ('object', 'furniture')]
         if not candidates:
             return None
-        # The object in the robot's hand moves with the robot: a change of that label with
-        # no id is about it, however far the last frame fused put it.
-        held = [n for n in candidates if n.states.get('held')]
-        if len(held) == 1:
-            return held[0]
         if ch.position is None:
             return candidates[0]
         p = np.asarray(ch.position)

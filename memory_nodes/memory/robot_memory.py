@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,8 @@ class RobotMemory:
         self._changed: set[str] = set()
         self._removed: set[str] = set()
         self._known: set[str] = set(self.ltm.graph.nodes)
+        #: The skill executor's object handles -> memory node ids (see `record`).
+        self._executor_ids: dict[str, str] = {}
 
     # ---- writing -----------------------------------------------------------------
     def observe(self, observations: Sequence[ObjectObservation],
@@ -123,10 +125,23 @@ class RobotMemory:
                         [gone for gone, _ in report.merged])
             return report
 
-    def record(self, change: StateChange) -> str:
-        """A state change (own action or told): short-term entry + long-term consolidation."""
+    def record(self, change: StateChange, executor_id: str = '') -> str:
+        """A state change (own action or told): short-term entry + long-term consolidation.
+
+        `executor_id` is the skill executor's own handle of the object (the sim bridge's
+        object id; a robot's grasp or task server has one too). Once one change names both
+        it and a memory node, later changes with only the handle attach to that node: the
+        knife the robot carries from room to room stays one knife, even when its location
+        changes arrive before the frames that show it in the hand are fused.
+        """
         with self.lock:
+            if executor_id and not change.object_id:
+                known = self._executor_ids.get(executor_id)
+                if known is not None and self.ltm.get(known) is not None:
+                    change = replace(change, object_id=known)
             oid = self._write_stm(change)
+            if executor_id and oid:
+                self._executor_ids[executor_id] = oid
             self._track([oid] if oid else [], [])
             return oid
 
@@ -334,6 +349,7 @@ class RobotMemory:
         old one leaks.
         """
         gone = set(self.ltm.graph.nodes)
+        self._executor_ids.clear()
         # Ids are never reused, across resets and loads too: a consumer of the deltas
         # must not mistake a new node for an old one.
         other.graph.id_counter = max(other.graph.id_counter, self.ltm.graph.id_counter)

@@ -193,7 +193,7 @@ class MemoryNode(Node):
             changed=list(msg.changed), source='own_action',
             receptacle=msg.parent_label or None)
         try:
-            self.memory.record(change)
+            self.memory.record(change, executor_id=msg.object_id)
         except ValueError as exc:
             self._reject('invalid_state_event', str(exc))
 
