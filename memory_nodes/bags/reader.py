@@ -81,6 +81,25 @@ class BagReader:
         self.topics: dict[str, str] = {}  # topic -> type name, as channels appear
         self.counts: dict[str, int] = {}
 
+    def topic_types(self) -> dict[str, str]:
+        """Every topic of the bag with its type, from the summary (a scan without one)."""
+        from mcap.exceptions import McapError
+        from mcap.reader import make_reader
+
+        try:
+            with self.path.open('rb') as f:
+                summary = make_reader(f).get_summary()
+        except (McapError, struct.error, EOFError, ValueError, OSError):
+            summary = None
+        if summary is not None and summary.channels:
+            return {c.topic: (summary.schemas[c.schema_id].name
+                              if c.schema_id in summary.schemas else '')
+                    for c in summary.channels.values()}
+        for _ in self.messages(()):
+            pass
+        self.problems.clear()
+        return dict(self.topics)
+
     def messages(self, topics: Iterable[str] | None = None) -> Iterator[BagMessage]:
         """Every message (of `topics`, if given) in file order; stops at a truncation."""
         from mcap.exceptions import McapError

@@ -41,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument('--publish', action='store_true',
                    help='publish the bag on its topics with /clock instead')
     p.add_argument('--loop', action='store_true', help='publish mode: start over at the end')
+    p.add_argument('--delay', type=float, default=1.0,
+                   help='publish mode: seconds between making the publishers and playing')
     p.add_argument('--quiet', action='store_true', help='no progress line')
     p.set_defaults(func=run)
 
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             from memory_nodes.ros.bag_player import play_bag
 
             return play_bag(args.bag, rate=args.rate or 1.0, loop=args.loop,
-                            remap=args.map)
+                            remap=args.map, delay=args.delay)
         return replay_to_folder(args)
     except BagError as exc:
         print(f'[replay] error: {exc}', file=sys.stderr)

@@ -96,11 +96,18 @@ class BagPlayer(Node):
 
 
 def play_bag(path: str | Path, rate: float = 1.0, loop: bool = False,
-             remap: Sequence[str] = ()) -> int:
-    """Run the player until the bag ends (or forever with `loop`); 0 on success."""
+             remap: Sequence[str] = (), delay: float = 1.0) -> int:
+    """Run the player until the bag ends (or forever with `loop`); 0 on success.
+
+    The publishers are made first and playing starts `delay` seconds later (like
+    `ros2 bag play --delay`), so subscribers discovered meanwhile get the first messages.
+    """
     rclpy.init()
     node = BagPlayer(path, rate, topic_renames(remap))
     try:
+        for topic, type_name in node.reader.topic_types().items():
+            node._publisher(topic, type_name)
+        time.sleep(max(delay, 0.0))
         while True:
             count = node.play_once()
             node.get_logger().info(f'played {count} messages of {node.reader.path.name}')
