@@ -47,7 +47,7 @@ def test_a_published_bag_drives_the_live_perception_node(tmp_path, ros_env):
                    'camera_info': '/camera_info', 'segmentation': '/segmentation/image_raw',
                    'instances': '/segmentation/instances'}
         argv = [sys.executable, '-m', 'memory_nodes.commands.main', 'replay', str(bag.path),
-                '--publish', '--rate', '2', '--delay', '2']
+                '--publish', '--rate', '2', '--delay', '5']
         for name, topic in TOPICS.items():
             argv += ['--map', f'{topic}={renames[name]}']
         player = subprocess.run(argv, env=ros_env, capture_output=True, text=True,

@@ -15,11 +15,10 @@ from pathlib import Path
 from mcap.exceptions import McapError
 from mcap.reader import make_reader
 
-MAGIC = b'\x89MCAP0\r\n'
+from memory_nodes.bags.reader import MCAP_MAGIC as MAGIC
+from memory_nodes.bags.reader import BagError
 
-
-class BagError(ValueError):
-    """A bag file that cannot be read; the message names the file and the reason."""
+__all__ = ['BagError', 'BagInfo', 'TopicInfo', 'read_bag_info']
 
 
 @dataclass

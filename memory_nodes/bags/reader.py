@@ -20,7 +20,7 @@ MCAP_MAGIC = b'\x89MCAP0\r\n'
 
 
 class BagError(ValueError):
-    """The file cannot be read as a bag at all."""
+    """The file cannot be read as a bag at all; the message names the file and why."""
 
 
 @dataclass
@@ -83,22 +83,15 @@ class BagReader:
 
     def topic_types(self) -> dict[str, str]:
         """Every topic of the bag with its type, from the summary (a scan without one)."""
-        from mcap.exceptions import McapError
-        from mcap.reader import make_reader
+        from memory_nodes.bags.bag_info import read_bag_info
 
         try:
-            with self.path.open('rb') as f:
-                summary = make_reader(f).get_summary()
-        except (McapError, struct.error, EOFError, ValueError, OSError):
-            summary = None
-        if summary is not None and summary.channels:
-            return {c.topic: (summary.schemas[c.schema_id].name
-                              if c.schema_id in summary.schemas else '')
-                    for c in summary.channels.values()}
-        for _ in self.messages(()):
-            pass
-        self.problems.clear()
-        return dict(self.topics)
+            return {t: info.type_name for t, info in read_bag_info(self.path).topics.items()}
+        except BagError:
+            for _ in self.messages(()):
+                pass
+            self.problems.clear()
+            return dict(self.topics)
 
     def messages(self, topics: Iterable[str] | None = None) -> Iterator[BagMessage]:
         """Every message (of `topics`, if given) in file order; stops at a truncation."""
