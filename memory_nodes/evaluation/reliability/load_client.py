@@ -109,15 +109,21 @@ class Caller:
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.signals import SignalHandlerOptions
 
+        from memory_nodes.ros.qos import CLIENT_QUEUE_DEPTH, service_qos
+
         self.ctx = rclpy.Context()
         rclpy.init(context=self.ctx, signal_handler_options=SignalHandlerOptions.NO)
         self.node = rclpy.create_node(name, context=self.ctx)
         self.executor = SingleThreadedExecutor(context=self.ctx)
         self.executor.add_node(self.node)
+        # The planner's own queue depth (RosMemoryView): replies to every client reach
+        # every client, and a default queue of 10 loses this client's under the others'.
+        qos = service_qos(CLIENT_QUEUE_DEPTH)
         self.clients = {
-            'query_objects': self.node.create_client(QueryObjects, 'query_objects'),
-            'get_scene_graph': self.node.create_client(GetSceneGraph, 'get_scene_graph'),
-            'recall_states': self.node.create_client(RecallStates, 'recall_states')}
+            name: self.node.create_client(srv, name, qos_profile=qos)
+            for srv, name in ((QueryObjects, 'query_objects'),
+                              (GetSceneGraph, 'get_scene_graph'),
+                              (RecallStates, 'recall_states'))}
 
     def wait_ready(self, timeout: float) -> list[str]:
         """Services not seen within `timeout` s (empty when all are there)."""
