@@ -354,7 +354,9 @@ def measure(cfg: LoadConfig, out: Path, log: Any = print) -> LoadResult:  # noqa
     camera: FramePublisher | None = None
     try:
         _wait_for_text(node_log, 'memory ready', node, 120.0)
-        grid_m = (grid_side(cfg.objects) - 1) * SPACING
+        # The square of complete rows: every point a client asks near has objects around.
+        side = grid_side(cfg.objects)
+        grid_m = (min(side, cfg.objects // side) - 1) * SPACING
         per = [cfg.clients // cfg.processes + (1 if i < cfg.clients % cfg.processes else 0)
                for i in range(min(cfg.processes, cfg.clients))]
         clients = [ClientProcess(i, n, cfg, grid_m, out, env) for i, n in enumerate(per)]
