@@ -27,6 +27,7 @@ from embodied_memory_msgs.srv import (
     SaveMemory,
     WhatChanged,
 )
+from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header, String
@@ -114,17 +115,23 @@ class MemoryNode(Node):
         self.sender = SceneGraphSender(self, self.memory, self.cfg.map_frame,
                                        self.cfg.deltas_topic, self.cfg.markers_topic,
                                        self.cfg.publish_period)
-        for srv_type, name, handler in (
-                (QueryObjects, 'query_objects', self._on_query),
-                (GetSceneGraph, 'get_scene_graph', self._on_get_scene_graph),
-                (RecallStates, 'recall_states', self._on_recall),
-                (SaveMemory, 'save_memory', self._on_save),
-                (LoadMemory, 'load_memory', self._on_load),
-                (MarkMissing, 'mark_missing', self._on_mark_missing),
-                (WhatChanged, 'what_changed', self._on_what_changed),
-                (Trigger, 'reset_memory', self._on_reset),
-                (Trigger, 'memory_stats', self._on_stats)):
-            self.create_service(srv_type, name, handler,
+        # The read services share a reentrant group: the executor hands every ready
+        # request to its threads. In the node's default (mutually exclusive) group it
+        # took one ready service per wait, always the first created, so under load
+        # RecallStates starved behind QueryObjects (p50 3 s, timeouts). RobotMemory's
+        # lock keeps the reads consistent; writes stay in the default group.
+        reads = ReentrantCallbackGroup()
+        for srv_type, name, handler, group in (
+                (QueryObjects, 'query_objects', self._on_query, reads),
+                (GetSceneGraph, 'get_scene_graph', self._on_get_scene_graph, reads),
+                (RecallStates, 'recall_states', self._on_recall, reads),
+                (SaveMemory, 'save_memory', self._on_save, None),
+                (LoadMemory, 'load_memory', self._on_load, None),
+                (MarkMissing, 'mark_missing', self._on_mark_missing, None),
+                (WhatChanged, 'what_changed', self._on_what_changed, reads),
+                (Trigger, 'reset_memory', self._on_reset, None),
+                (Trigger, 'memory_stats', self._on_stats, None)):
+            self.create_service(srv_type, name, handler, callback_group=group,
                                 qos_profile=service_qos(self.cfg.service_queue_depth))
         nodes = len(self.memory.ltm.graph.nodes)
         self.get_logger().info(
@@ -350,7 +357,7 @@ class MemoryNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Run the memory node until Ctrl-C / SIGTERM."""
-    run_node(MemoryNode, args, threads=2)
+    run_node(MemoryNode, args, threads=4)
 
 
 if __name__ == '__main__':
