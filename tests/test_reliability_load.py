@@ -179,3 +179,29 @@ def test_markers_are_built_only_while_someone_subscribes(tmp_path):
         node.destroy_node()
         rclpy.try_shutdown(context=ctx)
         memory.close()
+
+
+def test_read_services_are_dispatched_together_not_first_created_first(tmp_path):
+    """In the node's default group the executor ran one ready service per wait, the first
+    created: under 16 clients QueryObjects always won and RecallStates starved (p50 3 s,
+    timeouts). The reads share a reentrant group; writes stay mutually exclusive."""
+    import rclpy
+    from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+
+    from memory_nodes.ros.memory_node import MemoryNode
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = MemoryNode(context=ctx, parameter_overrides=[
+        rclpy.parameter.Parameter('text_embeddings', value='hashing')])
+    try:
+        groups = {s.srv_name.rsplit('/', 1)[-1]: s.callback_group for s in node.services}
+        reads = {'query_objects', 'get_scene_graph', 'recall_states', 'what_changed'}
+        assert all(isinstance(groups[name], ReentrantCallbackGroup) for name in reads)
+        assert len({id(groups[name]) for name in reads}) == 1
+        for name in ('save_memory', 'load_memory', 'reset_memory', 'mark_missing'):
+            assert isinstance(groups[name], MutuallyExclusiveCallbackGroup)
+            assert groups[name] is node.default_callback_group
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=ctx)
