@@ -71,6 +71,9 @@ class LoadResult:
     worker: dict[str, Any] = field(default_factory=dict)
     fusion_ms_p95: float = 0.0
     startup_s: float = 0.0
+    node_cpu_s: float = 0.0        # CPU the memory node used during the load window
+    window_s: float = 0.0
+    load_average: tuple[float, float] = (0.0, 0.0)   # the machine's 1-min, before / after
 
     def service_latencies(self, service: str) -> list[float]:
         """Round trips (ms) of every successful call of `service`."""
@@ -306,6 +309,22 @@ class ClientProcess:
                 self.proc.wait()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` (0 where /proc is not there)."""
+    try:
+        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
 def _node_stats() -> dict[str, Any]:
     """The memory node's `memory_stats` (its own short-lived context)."""
     import rclpy
@@ -372,6 +391,7 @@ def measure(cfg: LoadConfig, out: Path, log: Any = print) -> LoadResult:  # noqa
         time.sleep(1.0)  # fusion running before the first request
         log(f'[load] {len(clients)} client processes ready after {result.startup_s:.1f} s; '
             f'{cfg.seconds:.0f} s of load')
+        cpu0, t0, load0 = _cpu_seconds(node.pid), time.monotonic(), _load_average()
         for c in clients:
             c.go(cfg.seconds)
         done_by = time.monotonic() + cfg.seconds + cfg.timeout_s + 60.0
@@ -385,6 +405,9 @@ def measure(cfg: LoadConfig, out: Path, log: Any = print) -> LoadResult:  # noqa
             for kind, values in data['latencies'].items():
                 result.latencies.setdefault(kind, []).extend(values)
             result.errors.extend(data['errors'])
+        result.node_cpu_s = _cpu_seconds(node.pid) - cpu0
+        result.window_s = time.monotonic() - t0
+        result.load_average = (load0, _load_average())
         camera.stop()
         result.frames_published = camera.published
         camera = None
@@ -446,9 +469,11 @@ def summarize(result: LoadResult) -> dict:
         rows.append((f'  {kind} p50 / p99', f'{percentile(v, 50):.2f} / '
                                             f'{percentile(v, 99):.2f} ms ({len(v)})'))
     w = result.worker
-    rows.append(('frames published / fused / dropped by the queue',
-                 f'{result.frames_published} / {w.get("processed", "?")} / '
-                 f'{w.get("dropped", "?")}'))
+    rows.append(('frames published / received / fused / dropped by the queue',
+                 f'{result.frames_published} / {w.get("submitted", "?")} / '
+                 f'{w.get("processed", "?")} / {w.get("dropped", "?")}'))
+    rows.append(('memory node CPU during the load',
+                 f'{100 * result.node_cpu_s / max(result.window_s, 1e-9):.0f}% of one core'))
     rows.append(('fusion p95 per frame', f'{result.fusion_ms_p95:.1f} ms'))
     rows.append(('node log faults (database is locked, tracebacks, errors)',
                  str(len(result.log_faults))))
@@ -456,7 +481,10 @@ def summarize(result: LoadResult) -> dict:
     notes = [f'Client-side round trips over Fast DDS on loopback; each client has its own '
              f'DDS participant and sends one request at a time with an exponential think '
              f'time (mean {1000 / cfg.rate_hz:.0f} ms). Request mix: '
-             + ', '.join(f'{k} {w}%' for k, w in MIX) + '.']
+             + ', '.join(f'{k} {w}%' for k, w in MIX) + '.',
+             f'Machine load average (1 min) {result.load_average[0]:.1f} before and '
+             f'{result.load_average[1]:.1f} after the load window, on {os.cpu_count()} CPUs: '
+             f'the clients run on the same machine as the node.']
     kinds: dict[str, int] = {}
     for e in result.errors:
         key = f'{e["service"] or "client"}: {e["error"][:80]}'
