@@ -450,14 +450,20 @@ class LongTermMemory:
         }
 
     # ---- export / import -----------------------------------------------------------
-    def to_dict(self, include_timeline: bool = True) -> dict[str, Any]:
-        """The whole graph (and its timeline, unless told not to) as plain data."""
-        return graph_to_dict(self.graph,
+    def to_dict(self, include_timeline: bool = True,
+                include_points: bool = True) -> dict[str, Any]:
+        """The whole graph (and its timeline, unless told not to) as plain data.
+
+        `include_points` False leaves out each node's point cloud and embedding (the
+        bulk of a big memory; a snapshot needs them, a planner or a UI does not).
+        """
+        return graph_to_dict(self.graph, include_points,
                              timeline=self.timeline if include_timeline else None)
 
-    def to_json(self, include_timeline: bool = True) -> str:
-        """The whole graph (and its timeline) as a JSON string."""
-        return json.dumps(self.to_dict(include_timeline), separators=(',', ':'))
+    def to_json(self, include_timeline: bool = True, include_points: bool = True) -> str:
+        """The whole graph (and its timeline) as a JSON string (see `to_dict`)."""
+        return json.dumps(self.to_dict(include_timeline, include_points),
+                          separators=(',', ':'))
 
     @classmethod
     def from_json(cls, text: str | dict[str, Any],

@@ -100,6 +100,9 @@ class RobotMemory:
         self._known: set[str] = set(self.ltm.graph.nodes)
         #: The skill executor's object handles -> memory node ids (see `record`).
         self._executor_ids: dict[str, str] = {}
+        #: Bumped whenever the long-term memory is replaced (load, reset).
+        self._generation = 0
+        self._graph_json: tuple[tuple[int, int], str] | None = None
 
     # ---- writing -----------------------------------------------------------------
     def observe(self, observations: Sequence[ObjectObservation],
@@ -117,9 +120,13 @@ class RobotMemory:
                     if node is None or node.status != 'confirmed' or node.layer != 'object':
                         continue
                     # A sighting that changed nothing carries no news (`changed` empty):
-                    # eviction policies may tell it from a real use.
-                    self._write_stm(self._change_of(node, stamp, 'observation',
-                                                    news.get(nid, [])))
+                    # eviction policies may tell it from a real use. It is read off the
+                    # node fusion just committed, so it is not consolidated back: that
+                    # re-ran relations and a database commit per object seen (20 commits
+                    # for a 20-object frame, ~10x the fusion time at 1,000 objects), and
+                    # a frame is one transaction.
+                    self.stm.write(self._change_of(node, stamp, 'observation',
+                                                   news.get(nid, [])), from_sink=True)
             self._track(report.associations + report.absent
                         + [keep for _, keep in report.merged],
                         [gone for gone, _ in report.merged])
@@ -286,6 +293,20 @@ class RobotMemory:
             return [QueryHit(ltm.graph.nodes[nid], min(1.0, score), ltm.graph.support(nid))
                     for nid, score in ranked]
 
+    def graph_json(self) -> str:
+        """The graph as JSON without point clouds, embeddings or timeline (GetSceneGraph).
+
+        Built once per committed change and reused until the next one: at 1,000 objects
+        the dump is ~0.8 MB and costs ~100 ms under the lock, so clients polling the
+        full graph between two fused frames share one.
+        """
+        with self.lock:
+            key = (self._generation, self.ltm.commits)
+            if self._graph_json is None or self._graph_json[0] != key:
+                self._graph_json = (key, self.ltm.to_json(include_timeline=False,
+                                                          include_points=False))
+            return self._graph_json[1]
+
     def as_of(self, t: float) -> LongTermMemory:
         """The long-term memory as believed at stamp `t` (a read-only copy)."""
         with self.lock:
@@ -350,6 +371,7 @@ class RobotMemory:
         """
         gone = set(self.ltm.graph.nodes)
         self._executor_ids.clear()
+        self._generation += 1
         # Ids are never reused, across resets and loads too: a consumer of the deltas
         # must not mistake a new node for an old one.
         other.graph.id_counter = max(other.graph.id_counter, self.ltm.graph.id_counter)

@@ -238,12 +238,15 @@ class ShortTermMemory:
         self.stats.consolidated += 1
         return oid or change.object_id
 
-    def write(self, change: StateChange, embedding: np.ndarray | None = None) -> str:
+    def write(self, change: StateChange, embedding: np.ndarray | None = None,
+              from_sink: bool = False) -> str:
         """Store `change` (merging by object id) and return the object id it is kept under.
 
         The change is offered to the sink before the buffer changes, so whatever the
         policy evicts is already in the long-term memory. A change without `object_id`
-        takes the id the sink returns. Out-of-order changes (older than the resident
+        takes the id the sink returns. `from_sink`: the change was read off the sink's
+        own node (a fused sighting), so the sink has it already and it is not offered
+        again (it needs an `object_id`). Out-of-order changes (older than the resident
         entry) and duplicates are counted in `stats` and dropped. Raises ValueError
         naming the bad field.
         """
@@ -258,7 +261,9 @@ class ShortTermMemory:
                     and self._same_fact(old.change, change)):
                 self.stats.duplicates += 1
                 return old.object_id
-        oid = self._consolidate(change)
+        if from_sink and not change.object_id:
+            raise self._invalid('object_id', 'is required for a change read off the sink')
+        oid = change.object_id if from_sink else self._consolidate(change)
         pending = oid is None
         if oid is None:
             oid = change.object_id

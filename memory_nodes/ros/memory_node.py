@@ -27,6 +27,7 @@ from embodied_memory_msgs.srv import (
     SaveMemory,
     WhatChanged,
 )
+from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header, String
@@ -41,7 +42,7 @@ from memory_nodes.memory.state_change import StateChange
 from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.frame_worker import FrameWorker
 from memory_nodes.ros.params import declare_config, describe, nested, param
-from memory_nodes.ros.qos import LATCHED, sensor_qos
+from memory_nodes.ros.qos import LATCHED, sensor_qos, service_qos
 from memory_nodes.ros.scene_graph_sender import SceneGraphSender
 from memory_nodes.ros.spin import run_node
 
@@ -83,6 +84,9 @@ class MemoryNodeConfig:
     default_token_budget: int = describe(800, 'GetSceneGraph token budget when 0', min=16)
     frame_queue: int = describe(2, 'frames waiting for fusion before the oldest drops', min=1)
     reliable_sensors: bool = describe(False, 'reliable QoS on observations (simulation)')
+    service_queue_depth: int = describe(
+        100, 'requests per service kept while the node is busy (ROS default 10: more '
+             'concurrent clients lose requests)', min=1)
 
 
 class MemoryNode(Node):
@@ -111,15 +115,24 @@ class MemoryNode(Node):
         self.sender = SceneGraphSender(self, self.memory, self.cfg.map_frame,
                                        self.cfg.deltas_topic, self.cfg.markers_topic,
                                        self.cfg.publish_period)
-        self.create_service(QueryObjects, 'query_objects', self._on_query)
-        self.create_service(GetSceneGraph, 'get_scene_graph', self._on_get_scene_graph)
-        self.create_service(RecallStates, 'recall_states', self._on_recall)
-        self.create_service(SaveMemory, 'save_memory', self._on_save)
-        self.create_service(LoadMemory, 'load_memory', self._on_load)
-        self.create_service(MarkMissing, 'mark_missing', self._on_mark_missing)
-        self.create_service(WhatChanged, 'what_changed', self._on_what_changed)
-        self.create_service(Trigger, 'reset_memory', self._on_reset)
-        self.create_service(Trigger, 'memory_stats', self._on_stats)
+        # The read services share a reentrant group: the executor hands every ready
+        # request to its threads. In the node's default (mutually exclusive) group it
+        # took one ready service per wait, always the first created, so under load
+        # RecallStates starved behind QueryObjects (p50 3 s, timeouts). RobotMemory's
+        # lock keeps the reads consistent; writes stay in the default group.
+        reads = ReentrantCallbackGroup()
+        for srv_type, name, handler, group in (
+                (QueryObjects, 'query_objects', self._on_query, reads),
+                (GetSceneGraph, 'get_scene_graph', self._on_get_scene_graph, reads),
+                (RecallStates, 'recall_states', self._on_recall, reads),
+                (SaveMemory, 'save_memory', self._on_save, None),
+                (LoadMemory, 'load_memory', self._on_load, None),
+                (MarkMissing, 'mark_missing', self._on_mark_missing, None),
+                (WhatChanged, 'what_changed', self._on_what_changed, reads),
+                (Trigger, 'reset_memory', self._on_reset, None),
+                (Trigger, 'memory_stats', self._on_stats, None)):
+            self.create_service(srv_type, name, handler, callback_group=group,
+                                qos_profile=service_qos(self.cfg.service_queue_depth))
         nodes = len(self.memory.ltm.graph.nodes)
         self.get_logger().info(
             f'memory ready: {nodes} nodes loaded, stm {self.cfg.stm.policy} '
@@ -228,8 +241,10 @@ class MemoryNode(Node):
                 as_of = conv.optional_stamp(request.as_of)
                 ltm = self.memory.ltm if as_of is None else self.memory.as_of(as_of)
                 if request.mode == request.MODE_FULL:
-                    # The graph itself: its history over time is WhatChanged's business.
-                    response.json = ltm.to_json(include_timeline=False)
+                    # The graph itself: its history over time is WhatChanged's business,
+                    # its point clouds SaveMemory's (they were 3/4 of it at 1k objects).
+                    response.json = (self.memory.graph_json() if as_of is None else
+                                     ltm.to_json(include_timeline=False, include_points=False))
                     response.token_count = len(response.json) // 4
                 elif request.mode == request.MODE_COLLAPSED:
                     budget = request.token_budget or self.cfg.default_token_budget
@@ -342,7 +357,7 @@ class MemoryNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Run the memory node until Ctrl-C / SIGTERM."""
-    run_node(MemoryNode, args, threads=2)
+    run_node(MemoryNode, args, threads=4)
 
 
 if __name__ == '__main__':

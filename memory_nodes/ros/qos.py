@@ -34,3 +34,20 @@ def sensor_qos(reliable: bool) -> QoSProfile:
         return qos_profile_sensor_data
     return QoSProfile(depth=30, reliability=ReliabilityPolicy.RELIABLE,
                       durability=DurabilityPolicy.VOLATILE, history=HistoryPolicy.KEEP_LAST)
+
+
+#: Reply queue of a client of a busy service (see `service_qos`).
+CLIENT_QUEUE_DEPTH = 100
+
+
+def service_qos(depth: int) -> QoSProfile:
+    """Profile of a busy node's services: reliable, `depth` requests kept per service.
+
+    The ROS default keeps 10: an 11th request that arrives while the node is busy pushes
+    the oldest out of the queue, unanswered, and its client waits until its timeout (a
+    burst of 40 concurrent RecallStates got 10 answers). A client's reply queue too: the
+    replies to all clients of a service reach every client, and one slow to take its own
+    loses it under the others' (14 of 40 answered with a deep server queue alone).
+    """
+    return QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE, history=HistoryPolicy.KEEP_LAST)

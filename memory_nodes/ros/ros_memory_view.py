@@ -29,7 +29,7 @@ from std_msgs.msg import Header, String
 from memory_nodes.domain.skills import SkillCall, SkillResult, SkillTarget
 from memory_nodes.planner.plan import MemoryHit
 from memory_nodes.ros import conversions as conv
-from memory_nodes.ros.qos import LATCHED
+from memory_nodes.ros.qos import CLIENT_QUEUE_DEPTH, LATCHED, service_qos
 from memory_nodes.ros.service_calls import call
 
 
@@ -51,11 +51,17 @@ class RosMemoryView:
         self.use_ltm = use_ltm
         self.use_stm = use_stm
         self.timeout = timeout
-        self.query = node.create_client(QueryObjects, 'query_objects', callback_group=group)
+        # A deep reply queue: the memory node's replies to every client reach every client
+        # (DDS), so a planner that waits while other clients are answered keeps its own.
+        qos = service_qos(CLIENT_QUEUE_DEPTH)
+        self.query = node.create_client(QueryObjects, 'query_objects', callback_group=group,
+                                        qos_profile=qos)
         self.recall_client = node.create_client(RecallStates, 'recall_states',
-                                                callback_group=group)
-        self.graph = node.create_client(GetSceneGraph, 'get_scene_graph', callback_group=group)
-        self.missing = node.create_client(MarkMissing, 'mark_missing', callback_group=group)
+                                                callback_group=group, qos_profile=qos)
+        self.graph = node.create_client(GetSceneGraph, 'get_scene_graph', callback_group=group,
+                                        qos_profile=qos)
+        self.missing = node.create_client(MarkMissing, 'mark_missing', callback_group=group,
+                                          qos_profile=qos)
         self.room_names: list[str] = []
         self.rooms_ready = threading.Event()
         node.create_subscription(String, 'rooms', self._on_rooms, LATCHED,

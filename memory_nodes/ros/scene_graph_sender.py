@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from builtin_interfaces.msg import Time
 from embodied_memory_msgs.msg import SceneGraphDelta
 from rclpy.node import Node
 from visualization_msgs.msg import MarkerArray
@@ -26,6 +27,11 @@ class SceneGraphSender:
     The first message, and the first after `request_full_update`, holds every node and
     edge (`full_update`); later ones only the changed nodes, their outgoing edges and
     the removed ids. Nothing is published when nothing changed.
+
+    Markers are built only while something subscribes to them (RViz, a recorder): for a
+    home of 1,000 objects they are 2,000 messages, and building them every period under
+    the memory's lock stalled every service of the node for hundreds of ms. A subscriber
+    that comes later gets the current markers at the next period.
     """
 
     def __init__(self, node: Node, memory: RobotMemory, frame_id: str, deltas_topic: str,
@@ -36,6 +42,9 @@ class SceneGraphSender:
         self.delta_pub = node.create_publisher(SceneGraphDelta, deltas_topic, DELTAS)
         self.marker_pub = node.create_publisher(MarkerArray, markers_topic, LATCHED)
         self._full_update_due = True
+        self._markers_due = True
+        #: Marker arrays built and published (none while nobody subscribes).
+        self.markers_sent = 0
         # A slow send (a big full update) must not be overlapped by the next tick of a
         # multi-threaded executor: that tick is skipped, the next one catches up.
         self._lock = threading.Lock()
@@ -58,16 +67,24 @@ class SceneGraphSender:
         memory = self.memory
         delta = memory.take_delta()
         full = self._full_update_due
-        if delta is None and not full:
+        changed = delta is not None or full
+        self._markers_due = self._markers_due or changed
+        want_markers = self._markers_due and self.marker_pub.get_subscription_count() > 0
+        if not changed and not want_markers:
             return
+        stamp = self.node.get_clock().now().to_msg()
         with memory.lock:
             graph = memory.ltm.graph
-            msg = self._delta_msg(graph, delta, full)
-            markers = scene_markers(graph, self.frame_id, msg.header.stamp)
+            msg = self._delta_msg(graph, delta, full, stamp) if changed else None
+            markers = scene_markers(graph, self.frame_id, stamp) if want_markers else None
         self._full_update_due = False
         try:
-            self.delta_pub.publish(msg)
-            self.marker_pub.publish(markers)
+            if msg is not None:
+                self.delta_pub.publish(msg)
+            if markers is not None:
+                self.marker_pub.publish(markers)
+                self._markers_due = False
+                self.markers_sent += 1
         except Exception:
             # A tick that raced the node's shutdown (SIGTERM while the executor thread was
             # in here) has nobody left to publish to; anything else is a real error.
@@ -75,10 +92,10 @@ class SceneGraphSender:
                 raise
 
     def _delta_msg(self, graph: SceneGraph, delta: GraphDelta | None,
-                   full: bool) -> SceneGraphDelta:
+                   full: bool, stamp: Time) -> SceneGraphDelta:
         msg = SceneGraphDelta(sequence=delta.sequence if delta else self.memory.sequence,
                               full_update=full)
-        msg.header.stamp = self.node.get_clock().now().to_msg()
+        msg.header.stamp = stamp
         msg.header.frame_id = self.frame_id
         ids = list(graph.nodes) if full else (delta.changed if delta else [])
         for nid in ids:

@@ -1,0 +1,1 @@
+"""Reliability of the stack under load, faults and bad input (`make bench-reliability`)."""
