@@ -211,6 +211,9 @@ class SqliteStore:
             self._checkpointer = None
         try:
             self.conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+        except sqlite3.Error as exc:  # a full disk: the WAL still holds every commit
+            _LOG.warning('%s: final checkpoint failed (%s); the WAL keeps the commits',
+                         self.path, exc)
         finally:
             self.conn.close()
 

@@ -475,7 +475,8 @@ def open_memory_database(path: str | Path, config: PersistenceConfig, graph: Sce
                 report.state = 'ok' if existed and path.stat().st_size else 'created'
                 return store, report
             except READ_ERRORS as exc:
-                store.close()
+                with contextlib.suppress(sqlite3.Error):  # its checkpoint may fail too
+                    store.close()
                 if not is_damage(exc):
                     raise MemoryFileError(path, describe(exc)) from None
                 cause = f'a row does not read: {describe(exc)}'
@@ -519,7 +520,7 @@ def _read_only(path: Path, graph: SceneGraph, timeline: Timeline | None,
 def _read_copy(path: Path, graph: SceneGraph, timeline: Timeline | None) -> int:
     """Read a SQLite memory file through a private copy (with its WAL): never written."""
     with tempfile.TemporaryDirectory(prefix='memory-read-') as tmp:
-        copy = Path(tmp) / 'memory.db'
+        copy = Path(tmp) / path.name
         try:
             shutil.copyfile(path, copy)
             wal = Path(f'{path}-wal')

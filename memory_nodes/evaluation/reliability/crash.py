@@ -117,8 +117,11 @@ class NodeProc:
 
 def memory_node(db: Path | str, env: dict[str, str], **extra: Any) -> NodeProc:
     """A memory node process on `db` (hashing text embeddings: no model to load)."""
+    # Snapshots (the fallback of a damaged database) only next to the database.
     params = {'database_path': str(db), 'text_embeddings': 'hashing',
-              'reliable_sensors': True, 'publish_period': 0.5, **extra}
+              'reliable_sensors': True, 'publish_period': 0.5,
+              'default_save_path': str(Path(db).parent / 'memory_snapshot.json.gz'),
+              **extra}
     return NodeProc('memory_nodes.ros.memory_node', params, env)
 
 
