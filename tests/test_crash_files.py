@@ -43,7 +43,9 @@ def _frames(mem, frames, start=0):
 
 
 def _ids(mem, layer='object'):
-    return {n.id for n in mem.graph.nodes.values() if n.layer == layer}
+    """Confirmed nodes of `layer` (tentative ones are not written: not yet knowledge)."""
+    return {n.id for n in mem.graph.nodes.values()
+            if n.layer == layer and n.status == 'confirmed'}
 
 
 def test_random_bytes_database_is_moved_aside_and_reported(tmp_path):
@@ -213,6 +215,6 @@ def test_memory_at_names_the_damaged_file(tmp_path):
     run = subprocess.run([sys.executable, '-m', 'memory_nodes.commands.main', 'memory', 'at',
                           '0', '--file', str(tmp_path / 'random.db')], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
-    assert run.returncode == 1
+    assert run.returncode == 2  # the CLI's exit code for a bad argument or file
     assert 'random.db' in run.stderr and 'not a SQLite database' in run.stderr
     assert 'Traceback' not in run.stderr

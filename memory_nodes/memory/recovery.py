@@ -420,6 +420,12 @@ def load_snapshot(path: Path, graph: SceneGraph, timeline: Timeline | None) -> N
     """Fill an empty graph from a JSON snapshot; MemoryFileError if it does not read."""
     try:
         graph_from_dict(_read_json_file(path), graph, timeline)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MemoryFileError(path, describe(exc)) from None
+    except ValueError as exc:
+        cause = str(exc) if 'schema version' in str(exc) else \
+            f'not a memory file: a field has the wrong type or value ({exc})'
+        raise MemoryFileError(path, cause) from None
     except READ_ERRORS as exc:
         raise MemoryFileError(path, describe(exc)) from None
 

@@ -280,18 +280,20 @@ class Operator:
 
     def call(self, client, request, timeout: float, tries: int = 1):  # noqa: ANN001, ANN201
         """A service call, resent up to `tries` times (a new server may not be matched yet)."""
-        for _ in range(tries):
+        for i in range(tries):
             if not client.wait_for_service(timeout_sec=timeout):
                 continue
             future = client.call_async(request)
             done = threading.Event()
             future.add_done_callback(lambda _f, ev=done: ev.set())
-            if done.wait(timeout):
+            # A request sent before the new server matched is lost: resend soon, then
+            # wait longer (a big answer takes time).
+            if done.wait(min(timeout, 0.5 * 2 ** i)):
                 return future.result()
             client.remove_pending_request(future)
         return None
 
-    def served_graph(self, timeout: float = 3.0, tries: int = 8) -> dict | None:
+    def served_graph(self, timeout: float = 5.0, tries: int = 10) -> dict | None:
         """The graph the memory node serves (GetSceneGraph, full), or None."""
         from embodied_memory_msgs.srv import GetSceneGraph
 
@@ -307,6 +309,7 @@ class Operator:
 
         self.feeding = False
         self.executor.shutdown()
+        self.thread.join(timeout=5)
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.ctx)
 
@@ -378,7 +381,7 @@ def kill_loop(op: Operator, workdir: Path, cycles: int, env: dict[str, str],
         # Kill at a random moment while frames are being fused.
         if not op.wait_fused_after(op.fused, 20.0):
             res.notes.append(f'cycle {cycle}: no frame fused within 20 s')
-        time.sleep(rng.uniform(0.1, 1.0))
+        time.sleep(rng.uniform(0.05, 0.8))
         try:
             before = committed_objects(db)
         except sqlite3.Error as exc:
@@ -745,7 +748,7 @@ def load_memory_cases(op: Operator, d: Path, env: dict[str, str]) -> list[Case]:
 
 
 def cli_cases(d: Path, env: dict[str, str], junk: bytes) -> list[Case]:
-    """`embodied-memory memory at --file` on damaged files: exit 1, file and cause named."""
+    """`embodied-memory memory at --file` on damaged files: exit 2, file and cause named."""
     d.mkdir(parents=True, exist_ok=True)
     (d / 'random.db').write_bytes(junk)
     (d / 'truncated.json.gz').write_bytes(gzip.compress(b'{"schema_version": 2, "nodes"')[:30])
@@ -758,7 +761,7 @@ def cli_cases(d: Path, env: dict[str, str], junk: bytes) -> list[Case]:
                               'at', '0', '--file', str(path)], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120)
         err = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ''
-        ok = (run.returncode == 1 and name in err and 'Traceback' not in run.stderr
+        ok = (run.returncode == 2 and name in err and 'Traceback' not in run.stderr
               and path.read_bytes() == before)
         cases.append(Case(f'memory at --file {name}', ok, err[:240]))
     return cases
