@@ -13,8 +13,9 @@ opens as it always did. Otherwise:
   recovered: the memory starts empty and the report says so loudly.
 - **unwritable** (read-only directory or file, no permission): the memory is read from a
   private copy and served from RAM, nothing is written; the report says so.
-- a file this build must not touch (newer schema, a directory, locked by another
-  writer): `MemoryFileError` naming the file and the cause.
+- a file this build must not touch: `SchemaVersionError` (a newer schema), or
+  `MemoryFileError` naming the file and the cause (a directory, locked by another
+  writer).
 
 `read_memory_file` reads a memory file given by a user (LoadMemory, `memory at --file`)
 without writing to it; every failure is a `MemoryFileError` naming file and cause.
@@ -462,8 +463,8 @@ def open_memory_database(path: str | Path, config: PersistenceConfig, graph: Sce
     if not cause:
         try:
             store = SqliteStore(path, config)
-        except SchemaVersionError as exc:
-            raise MemoryFileError(path, str(exc)) from None
+        except SchemaVersionError:
+            raise  # a newer build's file: refused as it is, never moved or changed
         except (OSError, sqlite3.Error) as exc:
             if is_access(exc) or isinstance(exc, OSError):
                 if existed:

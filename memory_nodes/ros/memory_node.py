@@ -35,6 +35,7 @@ from std_srvs.srv import Trigger
 
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.eviction import POLICY_NAMES
+from memory_nodes.memory.persistence import SchemaVersionError
 from memory_nodes.memory.recovery import MemoryFileError
 from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
 from memory_nodes.memory.rooms import parse_room_annotation
@@ -100,7 +101,7 @@ class MemoryNode(Node):
             self.memory = RobotMemory(self.cfg.ltm, self.cfg.stm, db_path=db,
                                       stm_from_observations=self.cfg.stm_from_observations,
                                       snapshots=[self.cfg.default_save_path])
-        except (MemoryFileError, OSError) as exc:
+        except (MemoryFileError, SchemaVersionError, OSError) as exc:
             # A file this node must not touch (newer schema, a directory, unreadable):
             # one clear line and a non-zero exit, no traceback.
             self.get_logger().fatal(f'cannot open the memory database: {exc}')

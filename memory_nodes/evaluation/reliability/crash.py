@@ -782,12 +782,23 @@ def run(quick: bool, out: Path) -> dict:
     env = ros_env()
     cycles = 3 if quick else 100
     t0 = time.monotonic()
+    # A fresh operator node per part: after ~100 killed publishers of `memory/fused` the
+    # operator's subscription was seen to stop receiving (a note in the kill loop's
+    # last cycle; not yet understood), which must not leak into the next part.
     op = Operator()
     try:
         kills = kill_loop(op, work / 'kill', cycles, env,
                           log=lambda s: print(s, file=sys.stderr, flush=True))
-        t_kill = time.monotonic() - t0
+    finally:
+        op.close()
+    t_kill = time.monotonic() - t0
+    op = Operator()
+    try:
         planner = planner_kill(op, work / 'planner', env)
+    finally:
+        op.close()
+    op = Operator()
+    try:
         cases = damaged_cases(op, work / 'damaged', env)
     finally:
         op.close()
