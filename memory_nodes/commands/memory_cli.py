@@ -14,10 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
-import sqlite3
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,10 +45,13 @@ def parse_time(text: str, what: str) -> float:
 
 
 def load_memory(path_text: str):  # noqa: ANN201 - LongTermMemory (imported lazily)
-    """The long-term memory saved in a file; CliError naming the file if unreadable."""
+    """The long-term memory saved in a file; CliError naming the file if unreadable.
+
+    The file is never written: a SQLite file is read from a private copy (with its WAL).
+    """
     from memory_nodes.memory.config import LongTermMemoryConfig
     from memory_nodes.memory.long_term import LongTermMemory
-    from memory_nodes.memory.persistence import SchemaVersionError
+    from memory_nodes.memory.recovery import MemoryFileError
 
     path = Path(path_text).expanduser()
     if not path.is_file():
@@ -59,21 +59,12 @@ def load_memory(path_text: str):  # noqa: ANN201 - LongTermMemory (imported lazi
     config = LongTermMemoryConfig()
     config.embedder.backend = 'hashing'  # never needed here: do not load a model
     config.persistence.checkpoint_interval_s = 0.0  # a read: no checkpoint thread
+    kind = 'SQLite' if path.suffix in SQLITE_SUFFIXES else 'JSON'
     try:
-        if path.suffix in SQLITE_SUFFIXES:
-            with tempfile.TemporaryDirectory() as tmp:
-                copy = Path(tmp) / path.name
-                shutil.copyfile(path, copy)
-                wal = Path(f'{path}-wal')
-                if wal.is_file():
-                    shutil.copyfile(wal, Path(f'{copy}-wal'))
-                return LongTermMemory.load(copy, config)
         return LongTermMemory.load(path, config)
-    except (OSError, EOFError, sqlite3.Error, SchemaVersionError, ValueError, KeyError,
-            TypeError, UnicodeDecodeError) as exc:
-        kind = 'SQLite' if path.suffix in SQLITE_SUFFIXES else 'JSON'
+    except MemoryFileError as exc:
         raise CliError(f'--file: cannot read {str(path)!r} as a {kind} memory file: '
-                       f'{exc}') from None
+                       f'{exc.cause}') from None
 
 
 def _pos(p: Any) -> str:

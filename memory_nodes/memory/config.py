@@ -119,6 +119,9 @@ class PersistenceConfig:
     #: connection so that a frame's commit never pays for one; 0: SQLite's automatic
     #: checkpoints inside commits (every ~1000 pages).
     checkpoint_interval_s: float = 1.0
+    #: Largest the database file may grow, MB (0: no limit besides the disk). A write
+    #: that would pass it fails like a full disk: logged, kept pending, retried.
+    max_size_mb: float = 0.0
 
 
 @dataclass

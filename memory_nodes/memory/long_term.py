@@ -33,6 +33,7 @@ from memory_nodes.memory.input_checks import InputChecker
 from memory_nodes.memory.observation import CameraView, ObjectObservation
 from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.queries import SceneQueries
+from memory_nodes.memory.recovery import OpenReport, open_memory_database, read_memory_file
 from memory_nodes.memory.relations import RelationEstimator
 from memory_nodes.memory.rooms import RoomMap, footprint_box
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
@@ -59,6 +60,7 @@ class LongTermMemory:
         config: LongTermMemoryConfig | None = None,
         db_path: str | Path | None = None,
         embedder: TextEmbedder | None = None,
+        snapshots: Sequence[str | Path] = (),
     ) -> None:
         self.config = config or LongTermMemoryConfig()
         cfg = self.config
@@ -75,11 +77,19 @@ class LongTermMemory:
         self.frames = 0
         self.commits = 0
         self.fusion_ms: list[float] = []
+        #: How the database was opened (damaged, recovered, read-only: see `recovery`).
+        self.open_report: OpenReport | None = None
         if db_path is not None:
-            self.store = SqliteStore(db_path, cfg.persistence)
-            n = self.store.load(self.graph, self.timeline)
+            # A damaged file is moved aside and what reads is recovered; `snapshots` are
+            # JSON files to fall back on when nothing does (besides those next to it).
+            self.store, self.open_report = open_memory_database(
+                db_path, cfg.persistence, self.graph, self.timeline, snapshots)
             self._after_load()
-            _LOG.info('long-term memory reopened %d nodes from %s', n, db_path)
+            if self.open_report.healthy:
+                _LOG.info('long-term memory reopened %d nodes from %s',
+                          len(self.graph.nodes), db_path)
+            else:
+                _LOG.error('%s', self.open_report.message())
         self.rooms.ensure_building()
 
     # ---- plumbing ------------------------------------------------------------------
@@ -447,7 +457,18 @@ class LongTermMemory:
             'fusion_ms_p50': ms[len(ms) // 2] if ms else 0.0,
             'fusion_ms_p95': ms[int(len(ms) * 0.95)] if ms else 0.0,
             'persistent': self.store is not None,
+            'database': self.database_stats(),
         }
+
+    def database_stats(self) -> dict[str, Any]:
+        """How the database was opened and whether writes currently fail."""
+        if self.open_report is None:
+            return {}
+        out = self.open_report.as_dict()
+        if self.store is not None:
+            out['write_error'] = self.store.write_error
+            out['failed_commits'] = self.store.failed_commits
+        return out
 
     # ---- export / import -----------------------------------------------------------
     def to_dict(self, include_timeline: bool = True,
@@ -499,22 +520,12 @@ class LongTermMemory:
     def load(cls, path: str | Path, config: LongTermMemoryConfig | None = None
              ) -> LongTermMemory:
         """Read a file written by `save` into a new in-memory LongTermMemory."""
-        p = Path(path)
-        if p.suffix in ('.db', '.sqlite', '.sqlite3'):
-            mem = cls(config)
-            mem.graph.clear()
-            if not p.is_file():
-                raise FileNotFoundError(f'no memory file {str(p)!r}')
-            store = SqliteStore(p, mem.config.persistence)
-            try:
-                store.load(mem.graph, mem.timeline)
-            finally:
-                store.conn.close()
-            mem._after_load()
-            mem.graph.drain()
-            mem.timeline.drain()
-            return mem
-        raw = p.read_bytes()
-        if p.suffix == '.gz':
-            raw = gzip.decompress(raw)
-        return cls.from_json(raw.decode('utf-8'), config)
+        mem = cls(config)
+        mem.graph.clear()
+        # MemoryFileError (a ValueError) names the file and the cause; the file is never
+        # written to (a SQLite file is read from a private copy).
+        read_memory_file(path, mem.graph, mem.timeline)
+        mem._after_load()
+        mem.graph.drain()
+        mem.timeline.drain()
+        return mem

@@ -13,6 +13,7 @@ tables by the retention policy.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -24,7 +25,7 @@ import numpy as np
 
 from memory_nodes.memory.config import PersistenceConfig
 from memory_nodes.memory.export import SCHEMA_VERSION, node_from_dict, node_to_dict
-from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph
+from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
 from memory_nodes.memory.timeline import NodeVersion, Timeline
 
 _LOG = logging.getLogger(__name__)
@@ -64,6 +65,66 @@ def _checkpoint_loop(path: Path, interval: float, stop: threading.Event,
         conn.close()
 
 
+def read_tables(conn: sqlite3.Connection, graph: SceneGraph,
+                timeline: Timeline | None = None) -> int:
+    """Fill an empty `graph` (and `timeline`) from an open memory database.
+
+    Returns the node count; sqlite3.DatabaseError, ValueError, KeyError or TypeError when
+    a page or a row cannot be read.
+    """
+    from collections import deque
+
+    cur = conn.execute('SELECT data, points, embedding FROM nodes')
+    for data, pts, emb in cur:
+        graph.restore_node(_node_of_row(data, pts, emb))
+    for s, d, k in conn.execute('SELECT src, dst, kind FROM edges'):
+        if s in graph.nodes and d in graph.nodes:
+            graph.edges.add_edge(s, d, kind=k)
+    graph.merged_into.update(dict(conn.execute('SELECT old, new FROM merged')))
+    for seq, nid, stamp, kind, detail in conn.execute(
+            'SELECT seq, node_id, stamp, kind, detail FROM history ORDER BY seq'):
+        hist = graph.history.setdefault(nid, deque(maxlen=graph.history_per_node))
+        hist.append(ChangeEvent(seq, stamp, nid, kind, json.loads(detail)))
+    meta = dict(conn.execute('SELECT key, value FROM meta'))
+    graph.id_counter = max(graph.id_counter, int(meta.get('id_counter', 0)))
+    graph.seq = max(graph.seq, int(meta.get('seq', 0)))
+    if timeline is not None:
+        versions = [NodeVersion.from_dict(json.loads(data)) for (data,) in
+                    conn.execute('SELECT data FROM timeline ORDER BY seq')]
+        horizon = meta.get('timeline_horizon')
+        timeline.restore(versions, float(horizon) if horizon else None,
+                         int(meta.get('timeline_seq', 0)))
+    return len(graph.nodes)
+
+
+def _node_of_row(data: str, pts: bytes | None, emb: bytes | None) -> SceneNode:
+    node = node_from_dict(json.loads(data))
+    if pts is not None:
+        node.points = np.frombuffer(pts, dtype=np.float32).reshape(-1, 3).copy()
+    if emb is not None:
+        node.embedding = np.frombuffer(emb, dtype=np.float32).copy()
+    return node
+
+
+#: SQLite result codes of a write that failed for a reason outside this process (disk
+#: full, I/O error, file or directory made read-only, another writer): the changes stay
+#: pending and the next commit retries them.
+WRITE_FAILURES = frozenset({
+    'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_BUSY',
+    'SQLITE_LOCKED', 'SQLITE_PERM'})
+
+
+def error_name(exc: BaseException) -> str:
+    """The primary SQLite result code name of `exc` ('SQLITE_FULL', ...; '' if none)."""
+    name = getattr(exc, 'sqlite_errorname', '') or ''
+    # Extended codes (SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED) keep the primary prefix.
+    for primary in ('SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_BUSY',
+                    'SQLITE_LOCKED', 'SQLITE_CORRUPT'):
+        if name.startswith(primary):
+            return primary
+    return name
+
+
 #: Older schema versions this build migrates when it opens them.
 MIGRATABLE = (1,)
 
@@ -80,12 +141,25 @@ class SqliteStore:
         self.config = config or PersistenceConfig()
         self.conn = sqlite3.connect(str(self.path), isolation_level=None,
                                     check_same_thread=False)
+        try:
+            self._open()
+        except BaseException:
+            self.conn.close()  # a file that cannot be opened leaves no connection behind
+            raise
+
+    def _open(self) -> None:
         self.conn.execute('PRAGMA journal_mode=WAL')
         sync = self.config.synchronous.upper()
         if sync not in ('OFF', 'NORMAL', 'FULL', 'EXTRA'):
             raise ValueError(f'bad synchronous mode {sync!r}')
         self.conn.execute(f'PRAGMA synchronous={sync}')
         self.conn.executescript(_SCHEMA)
+        if self.config.max_size_mb < 0:
+            raise ValueError(f'max_size_mb must be >= 0, got {self.config.max_size_mb}')
+        if self.config.max_size_mb > 0:
+            page = self.conn.execute('PRAGMA page_size').fetchone()[0]
+            pages = max(1, int(self.config.max_size_mb * 1e6 // page))
+            self.conn.execute(f'PRAGMA max_page_count={pages}')
         row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         self.migrated_from: int | None = None
         if row is None:
@@ -99,11 +173,14 @@ class SqliteStore:
             _LOG.info('%s migrated from scene graph schema version %s to %d',
                       self.path.name, row[0], SCHEMA_VERSION)
         elif int(row[0]) != SCHEMA_VERSION:
-            self.conn.close()
             raise SchemaVersionError(
                 f'{self.path.name} has scene graph schema version {row[0]}, this build '
                 f'reads version {SCHEMA_VERSION}: open another file or migrate it')
         self.commits = 0
+        #: Why the last commit could not be written ('' when the last one was).
+        self.write_error = ''
+        #: Commits that failed (disk full, I/O, read-only) and were kept for a retry.
+        self.failed_commits = 0
         self._checkpoint_count = [0]
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
@@ -134,40 +211,15 @@ class SqliteStore:
             self._checkpointer = None
         try:
             self.conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+        except sqlite3.Error as exc:  # a full disk: the WAL still holds every commit
+            _LOG.warning('%s: final checkpoint failed (%s); the WAL keeps the commits',
+                         self.path, exc)
         finally:
             self.conn.close()
 
     def load(self, graph: SceneGraph, timeline: Timeline | None = None) -> int:
         """Fill an empty `graph` (and `timeline`) from the database; return the node count."""
-        from collections import deque
-
-        cur = self.conn.execute('SELECT data, points, embedding FROM nodes')
-        for data, pts, emb in cur:
-            d = json.loads(data)
-            node = node_from_dict(d)
-            if pts is not None:
-                node.points = np.frombuffer(pts, dtype=np.float32).reshape(-1, 3).copy()
-            if emb is not None:
-                node.embedding = np.frombuffer(emb, dtype=np.float32).copy()
-            graph.restore_node(node)
-        for s, d, k in self.conn.execute('SELECT src, dst, kind FROM edges'):
-            if s in graph.nodes and d in graph.nodes:
-                graph.edges.add_edge(s, d, kind=k)
-        graph.merged_into.update(dict(self.conn.execute('SELECT old, new FROM merged')))
-        for seq, nid, stamp, kind, detail in self.conn.execute(
-                'SELECT seq, node_id, stamp, kind, detail FROM history ORDER BY seq'):
-            hist = graph.history.setdefault(nid, deque(maxlen=graph.history_per_node))
-            hist.append(ChangeEvent(seq, stamp, nid, kind, json.loads(detail)))
-        meta = dict(self.conn.execute('SELECT key, value FROM meta'))
-        graph.id_counter = max(graph.id_counter, int(meta.get('id_counter', 0)))
-        graph.seq = max(graph.seq, int(meta.get('seq', 0)))
-        if timeline is not None:
-            versions = [NodeVersion.from_dict(json.loads(data)) for (data,) in
-                        self.conn.execute('SELECT data FROM timeline ORDER BY seq')]
-            horizon = meta.get('timeline_horizon')
-            timeline.restore(versions, float(horizon) if horizon else None,
-                             int(meta.get('timeline_seq', 0)))
-        return len(graph.nodes)
+        return read_tables(self.conn, graph, timeline)
 
     def commit(self, graph: SceneGraph, timeline: Timeline | None = None) -> int:
         """Write every change since the last commit in one transaction.
@@ -218,17 +270,40 @@ class SqliteStore:
                           else repr(timeline.horizon))]
             c.executemany('INSERT OR REPLACE INTO meta VALUES (?, ?)', meta)
             c.execute('COMMIT')
-        except BaseException:
-            c.execute('ROLLBACK')
+        except BaseException as exc:
+            self._rollback()
             # Put the changes back so the next commit retries them.
             graph.dirty |= dirty
             graph.removed |= removed
             graph.journal[:0] = journal
             if timeline is not None:
                 timeline.journal[:0] = versions
+            if isinstance(exc, sqlite3.Error) and error_name(exc) in WRITE_FAILURES:
+                self._write_failed(exc, len(dirty) + len(removed))
+                return 0
             raise
+        if self.write_error:
+            _LOG.warning('%s: writes resumed after %d failed commits (%s); every pending '
+                         'change is written', self.path, self.failed_commits,
+                         self.write_error)
+            self.write_error = ''
         self.commits += 1
         return len(rows)
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (disk full, I/O error): nothing to undo.
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute('ROLLBACK')
+
+    def _write_failed(self, exc: sqlite3.Error, pending: int) -> None:
+        """A commit failed for an outside reason: log it (once per cause), keep serving."""
+        cause = f'{error_name(exc)}: {exc}'
+        self.failed_commits += 1
+        if cause != self.write_error:
+            _LOG.error('%s: cannot write the memory database (%s); the memory keeps '
+                       'serving from RAM and %d changed nodes stay pending until a write '
+                       'succeeds', self.path, cause, pending)
+        self.write_error = cause
 
     def write_all(self, graph: SceneGraph, timeline: Timeline | None = None) -> None:
         """Write the whole graph and timeline (save-to-file), replacing the file's content."""
@@ -279,7 +354,11 @@ class SqliteStore:
                     'timeline_horizon',
                     '' if timeline.horizon is None else repr(timeline.horizon)))
             c.execute('COMMIT')
-        except BaseException:
-            c.execute('ROLLBACK')
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error) and error_name(exc) in WRITE_FAILURES:
+                # Retention is retried at its next turn; nothing it deletes is needed.
+                self._write_failed(exc, 0)
+                return 0
             raise
         return c.total_changes - before

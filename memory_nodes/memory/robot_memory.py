@@ -9,6 +9,7 @@ room, relation, point), and hands out scene-graph deltas since the last call.
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from memory_nodes.memory.fusion import FusionReport
 from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.observation import CameraView, ObjectObservation
 from memory_nodes.memory.persistence import SqliteStore
+from memory_nodes.memory.recovery import MemoryFileError, describe
 from memory_nodes.memory.scene_graph import SceneNode
 from memory_nodes.memory.short_term import RetrievedEntry, ShortTermConfig, ShortTermMemory
 from memory_nodes.memory.state_change import StateChange
@@ -87,9 +89,13 @@ class RobotMemory:
         stm_config: ShortTermConfig | None = None,
         db_path: str | Path | None = None,
         stm_from_observations: bool = True,
+        snapshots: Sequence[str | Path] = (),
     ) -> None:
         self.db_path = Path(db_path) if db_path is not None else None
-        self.ltm = LongTermMemory(ltm_config, db_path=db_path)
+        # A damaged database is moved aside and recovered (rows that read, else the
+        # newest of `snapshots` or of the JSON files next to it): see `open_report`.
+        self.ltm = LongTermMemory(ltm_config, db_path=db_path, snapshots=snapshots)
+        self.open_report = self.ltm.open_report
         self.stm_config = stm_config or ShortTermConfig()
         self.stm = ShortTermMemory(self.stm_config, sink=self.ltm, embedder=self.ltm.embedder)
         self.stm_from_observations = stm_from_observations
@@ -375,24 +381,36 @@ class RobotMemory:
         # Ids are never reused, across resets and loads too: a consumer of the deltas
         # must not mistake a new node for an old one.
         other.graph.id_counter = max(other.graph.id_counter, self.ltm.graph.id_counter)
-        db_path = self.db_path
+        # A memory served read-only (its file cannot be written) stays in RAM.
+        db_path = self.db_path if self.ltm.store is not None else None
         embedder = self.ltm._embedder
-        self.ltm.close()
         if db_path is not None:
             # Write the new content beside the database, then swap it in with one rename:
-            # a crash leaves either the old memory or the new one, never a mix or nothing.
+            # a crash leaves either the old memory or the new one, never a mix or nothing;
+            # a write that fails (disk full) leaves the memory as it was.
             fresh = db_path.with_name(db_path.name + '.new')
-            for stale in (fresh, Path(f'{fresh}-wal'), Path(f'{fresh}-shm')):
+            sides = (fresh, Path(f'{fresh}-wal'), Path(f'{fresh}-shm'))
+            for stale in sides:
                 stale.unlink(missing_ok=True)
-            store = SqliteStore(fresh, other.config.persistence)
-            store.write_all(other.graph, other.timeline)
-            store.close()
+            try:
+                store = SqliteStore(fresh, other.config.persistence)
+                try:
+                    store.write_all(other.graph, other.timeline)
+                finally:
+                    store.close()
+            except sqlite3.Error as exc:
+                for stale in sides:
+                    stale.unlink(missing_ok=True)
+                raise MemoryFileError(db_path, f'cannot write the new content (memory '
+                                               f'unchanged): {describe(exc)}') from None
+            self.ltm.close()
             for suffix in ('-wal', '-shm'):
                 Path(f'{db_path}{suffix}').unlink(missing_ok=True)
             fresh.replace(db_path)
             self.ltm = LongTermMemory(other.config, db_path=db_path, embedder=embedder)
         else:
             # `other` was built around its own graph (load/constructor): take it whole.
+            self.ltm.close()
             other._embedder = other._embedder or embedder
             self.ltm = other
         self.stm.sink = self.ltm

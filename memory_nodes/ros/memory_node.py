@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sqlite3
 from pathlib import Path
 
 import rclpy
@@ -35,6 +36,8 @@ from std_srvs.srv import Trigger
 
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.eviction import POLICY_NAMES
+from memory_nodes.memory.persistence import SchemaVersionError
+from memory_nodes.memory.recovery import MemoryFileError
 from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
 from memory_nodes.memory.rooms import parse_room_annotation
 from memory_nodes.memory.short_term import ShortTermConfig
@@ -96,8 +99,20 @@ class MemoryNode(Node):
         super().__init__('memory', **kwargs)
         self.cfg = declare_config(self, MemoryNodeConfig)
         db = self.cfg.database_path or None
-        self.memory = RobotMemory(self.cfg.ltm, self.cfg.stm, db_path=db,
-                                  stm_from_observations=self.cfg.stm_from_observations)
+        try:
+            # A damaged database is moved aside and what reads is recovered (else the
+            # newest JSON snapshot next to it or at default_save_path): see open_report.
+            self.memory = RobotMemory(self.cfg.ltm, self.cfg.stm, db_path=db,
+                                      stm_from_observations=self.cfg.stm_from_observations,
+                                      snapshots=[self.cfg.default_save_path])
+        except (MemoryFileError, SchemaVersionError, OSError) as exc:
+            # A file this node must not touch (newer schema, a directory, unreadable):
+            # one clear line and a non-zero exit, no traceback.
+            self.get_logger().fatal(f'cannot open the memory database: {exc}')
+            raise SystemExit(2) from None
+        report = self.memory.open_report
+        if report is not None and not report.healthy:
+            self.get_logger().error(report.message())
         self.rejected: dict[str, int] = {}
         self.worker: FrameWorker = FrameWorker(self._fuse, self.cfg.frame_queue,
                                                'memory-fusion', self._on_worker_error)
@@ -288,7 +303,7 @@ class MemoryNode(Node):
         try:
             response.node_count = self.memory.save(path)
             response.path = str(path.resolve())
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only directory
             response.error_code, response.error_msg = response.IO_ERROR, \
                 f'cannot write {str(path)!r}: {exc}'
         return response
@@ -305,7 +320,8 @@ class MemoryNode(Node):
         try:
             response.node_count = self.memory.load(path)
             self.sender.request_full_update()
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, sqlite3.Error) as exc:
+            # MemoryFileError (a ValueError) names the file and the cause.
             code = response.VERSION_MISMATCH if 'version' in str(exc).lower() else \
                 response.IO_ERROR
             response.error_code = code
@@ -335,7 +351,11 @@ class MemoryNode(Node):
         return response
 
     def _on_reset(self, _request, response):  # noqa: ANN001, ANN201
-        self.memory.reset()
+        try:
+            self.memory.reset()
+        except (OSError, ValueError, sqlite3.Error) as exc:  # the database cannot be written
+            response.success, response.message = False, f'memory unchanged: {exc}'
+            return response
         self.sender.request_full_update()
         response.success, response.message = True, 'memory cleared'
         return response
@@ -349,9 +369,17 @@ class MemoryNode(Node):
         return response
 
     def destroy_node(self) -> None:
-        """Stop the worker and flush the database before going away."""
-        self.worker.stop()
-        self.memory.close()
+        """Stop the worker and flush the database before going away.
+
+        Also called (by rclpy's shutdown) on a node whose construction failed partway:
+        only what was built is stopped.
+        """
+        worker = getattr(self, 'worker', None)
+        if worker is not None:
+            worker.stop()
+        memory = getattr(self, 'memory', None)
+        if memory is not None:
+            memory.close()
         super().destroy_node()
 
 

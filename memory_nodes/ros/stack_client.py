@@ -80,7 +80,7 @@ class StackClient:
         handle = _wait(sent, self.timeout)
         if not handle.accepted:
             raise RuntimeError('the planner refused the task')
-        return _wait(handle.get_result_async(), 600.0).result
+        return wait_result(self.action, handle, 600.0).result
 
     def stats(self, client) -> dict:  # noqa: ANN001
         """JSON stats from a Trigger service."""
@@ -95,6 +95,37 @@ class StackClient:
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.try_shutdown()
+
+
+class GoalLost(RuntimeError):
+    """The action server went away (crashed, killed) while it ran the goal."""
+
+
+def wait_result(action_client, handle, timeout: float, gone_after: float = 1.0,
+                poll: float = 0.25):  # noqa: ANN001, ANN201 - rclpy action types
+    """The result of an accepted goal; GoalLost when its server disappears first.
+
+    A server killed mid-goal never answers: without this the caller would wait the whole
+    `timeout`. The server counts as gone when the ROS graph has shown no server for
+    `gone_after` s (DDS notices a killed process when its participant lease runs out).
+    """
+    future = handle.get_result_async()
+    done = threading.Event()
+    future.add_done_callback(lambda _f: done.set())
+    deadline = time.monotonic() + timeout
+    missing_since = None
+    while not done.wait(poll):
+        now = time.monotonic()
+        if now > deadline:
+            raise TimeoutError(f'no result in {timeout} s')
+        if action_client.server_is_ready():
+            missing_since = None
+        elif missing_since is None:
+            missing_since = now
+        elif now - missing_since >= gone_after:
+            raise GoalLost(f'the {action_client._action_name!r} action server went away '
+                           'while running the goal: the goal is lost (not finished)')
+    return future.result()
 
 
 def _wait(future, timeout: float):  # noqa: ANN001, ANN202
