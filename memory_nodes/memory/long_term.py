@@ -10,7 +10,9 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import sqlite3
 import time
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -492,8 +494,23 @@ class LongTermMemory:
     @classmethod
     def load(cls, path: str | Path, config: LongTermMemoryConfig | None = None
              ) -> LongTermMemory:
-        """Read a file written by `save` into a new in-memory LongTermMemory."""
-        p = Path(path)
+        """Read a file written by `save` into a new in-memory LongTermMemory.
+
+        OSError when the file cannot be read; ValueError naming the file for anything
+        that is not a memory file (corrupt or truncated compression, JSON of another
+        shape, a database of another schema).
+        """
+        try:
+            return cls._load(Path(path), config)
+        except (OSError, ValueError):
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, EOFError, zlib.error,
+                sqlite3.DatabaseError) as exc:
+            raise ValueError(f'{str(path)!r} is not a memory file '
+                             f'({type(exc).__name__}: {exc})') from exc
+
+    @classmethod
+    def _load(cls, p: Path, config: LongTermMemoryConfig | None) -> LongTermMemory:
         if p.suffix in ('.db', '.sqlite', '.sqlite3'):
             mem = cls(config)
             mem.graph.clear()
