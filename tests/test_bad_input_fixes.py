@@ -218,3 +218,45 @@ def test_planner_ignores_a_rooms_message_that_is_not_an_annotation(ros_context):
             assert view.room_names == ['kitchen']  # was ['c', 'e', 'h', 'i', 'k', 'n', 't']
     finally:
         node.destroy_node()
+
+
+@pytest.mark.parametrize('name,content', [
+    ('list.json.gz', b'[1, 2]'), ('int_nodes.json', b'{"schema_version": 2, "nodes": 3}'),
+    ('string.json', b'"x"'), ('cut.json.gz', None), ('garbage.db', b'not a database' * 20)])
+def test_a_file_that_is_not_memory_is_a_value_error_naming_it(tmp_path, name, content):
+    """LoadMemory used to let AttributeError, TypeError and zlib.error out of its handler."""
+    import gzip
+
+    from memory_nodes.memory.long_term import LongTermMemory
+
+    path = tmp_path / name
+    if content is None:
+        path.write_bytes(gzip.compress(b'{"schema_version": 2, "nodes": []}' * 50)[:40])
+    else:
+        path.write_bytes(gzip.compress(content) if name.endswith('.gz') else content)
+    with pytest.raises(ValueError, match=name):
+        LongTermMemory.load(path)
+
+
+@pytest.mark.ros
+def test_load_memory_of_a_corrupt_file_answers_and_changes_nothing(memory_node, tmp_path):
+    import gzip
+
+    from embodied_memory_msgs.srv import LoadMemory
+
+    before = memory_node.memory.digest()
+    path = tmp_path / 'bad.json.gz'
+    path.write_bytes(gzip.compress(b'[1, 2]'))
+    reply = memory_node._on_load(LoadMemory.Request(path=str(path)), LoadMemory.Response())
+    assert reply.error_code == reply.IO_ERROR and 'bad.json.gz' in reply.error_msg
+    assert memory_node.memory.digest() == before
+
+
+def test_recall_refuses_a_huge_instruction():
+    from memory_nodes.memory.config import LongTermMemoryConfig
+    from memory_nodes.memory.robot_memory import RobotMemory
+
+    cfg = LongTermMemoryConfig()
+    cfg.embedder.backend = 'hashing'
+    with pytest.raises(ValueError, match='200000 characters'):
+        RobotMemory(cfg).recall('a' * 200_000)
