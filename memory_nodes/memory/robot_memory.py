@@ -396,14 +396,21 @@ class RobotMemory:
         changes, when they entered, whether consolidated) and the executor's object
         handles. Statistics and usage counters are not content and are left out.
         """
+        digest = hashlib.sha256()
         with self.lock:
             stm = [{'change': dataclasses.asdict(e.change), 'first_stamp': e.first_stamp,
                     'consolidated': e.consolidated}
                    for e in sorted(self.stm.entries(), key=lambda e: e.object_id)]
-            content = {'ltm': graph_to_dict(self.ltm.graph, timeline=self.ltm.timeline),
+            graph = self.ltm.graph
+            content = {'ltm': graph_to_dict(graph, include_points=False,
+                                            timeline=self.ltm.timeline),
                        'stm': stm, 'executor_ids': dict(self._executor_ids)}
             text = json.dumps(content, sort_keys=True, default=repr)
-        return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()
+            digest.update(text.encode('utf-8', 'surrogatepass'))
+            for node in graph.nodes.values():  # clouds and embeddings as raw bytes (fast)
+                for array in (node.points, node.embedding):
+                    digest.update(b'-' if array is None else np.ascontiguousarray(array).data)
+        return digest.hexdigest()
 
     def stats(self) -> dict[str, Any]:
         """Long-term and short-term statistics together."""
