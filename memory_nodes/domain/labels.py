@@ -26,3 +26,22 @@ def normalize_label(label: str) -> str:
 def label_key(label: str) -> str:
     """The comparison key of a label: `normalize_label` without spaces ('diningtable')."""
     return normalize_label(label).replace(' ', '')
+
+
+_UNSTORABLE = re.compile('[\x00-\x1f\x7f\ud800-\udfff]')
+
+
+def name_problem(text: object, max_chars: int = 128) -> str:
+    """Why `text` cannot name a thing in memory ('' when it can).
+
+    A name is a non-blank string of at most `max_chars` characters without control
+    characters or lone surrogates (which no UTF-8 file or database can store).
+    """
+    if not isinstance(text, str) or not text.strip():
+        return 'empty or not a string'
+    if len(text) > max_chars:
+        return f'{len(text)} characters, at most {max_chars}'
+    bad = _UNSTORABLE.search(text)
+    if bad:
+        return f'control character or lone surrogate U+{ord(bad.group()):04X}'
+    return ''

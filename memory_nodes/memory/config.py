@@ -43,6 +43,8 @@ class InputCheckConfig:
     vocabulary: tuple[str, ...] = ()
     reject_unknown_labels: bool = False
     embedding_dim: int = 384
+    #: Longer labels are refused: no detector writes 200 characters for one class name.
+    max_label_chars: int = 128
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from memory_nodes.domain.labels import normalize_label
+from memory_nodes.domain.labels import name_problem, normalize_label
 from memory_nodes.memory.config import InputCheckConfig
 from memory_nodes.memory.observation import ObjectObservation
 from memory_nodes.memory.state_change import StateChange
@@ -46,6 +46,13 @@ class InputChecker:
         label = normalize_label(obs.label) if isinstance(obs.label, str) else ''
         if not label:
             self._reject('empty_label')
+            return None
+        if len(label) > cfg.max_label_chars:
+            self._reject('label_too_long')
+            return None
+        if name_problem(label, cfg.max_label_chars) or (
+                obs.room and name_problem(obs.room, cfg.max_label_chars)):
+            self._reject('unstorable_text')
             return None
         if self._vocab and label not in self._vocab:
             if cfg.reject_unknown_labels:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import sqlite3
 import time
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -519,12 +521,22 @@ class LongTermMemory:
     @classmethod
     def load(cls, path: str | Path, config: LongTermMemoryConfig | None = None
              ) -> LongTermMemory:
-        """Read a file written by `save` into a new in-memory LongTermMemory."""
+        """Read a file written by `save` into a new in-memory LongTermMemory.
+
+        A ValueError names the file and the cause for anything that is not a memory file
+        (corrupt or truncated compression, JSON of another shape, a database of another
+        schema); the file is never written to (a SQLite file is read from a private copy).
+        """
         mem = cls(config)
         mem.graph.clear()
-        # MemoryFileError (a ValueError) names the file and the cause; the file is never
-        # written to (a SQLite file is read from a private copy).
-        read_memory_file(path, mem.graph, mem.timeline)
+        try:
+            read_memory_file(path, mem.graph, mem.timeline)
+        except (OSError, ValueError):
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, EOFError, zlib.error,
+                sqlite3.DatabaseError) as exc:  # whatever a reader missed: still named
+            raise ValueError(f'{str(path)!r} is not a memory file '
+                             f'({type(exc).__name__}: {exc})') from exc
         mem._after_load()
         mem.graph.drain()
         mem.timeline.drain()

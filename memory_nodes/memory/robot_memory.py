@@ -8,6 +8,9 @@ room, relation, point), and hands out scene-graph deltas since the last call.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 import sqlite3
 import threading
@@ -19,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from memory_nodes.memory.config import LongTermMemoryConfig
+from memory_nodes.memory.export import graph_to_dict
 from memory_nodes.memory.fusion import FusionReport
 from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.observation import CameraView, ObjectObservation
@@ -325,7 +329,13 @@ class RobotMemory:
 
     def recall(self, instruction: str = '', label: str = '', object_id: str = '',
                top_k: int = 0) -> list[RetrievedEntry | Any]:
-        """Short-term entries: by object id, by label, ranked for an instruction, or all."""
+        """Short-term entries: by object id, by label, ranked for an instruction, or all.
+
+        ValueError for an instruction over 2000 characters (as `ObjectQuery.text`): ranking
+        embeds it, and no instruction is that long.
+        """
+        if len(instruction) > 2000:
+            raise ValueError(f'instruction is {len(instruction)} characters; at most 2000')
         with self.lock:
             stm = self.stm
             if object_id:
@@ -417,6 +427,30 @@ class RobotMemory:
         current = set(self.ltm.graph.nodes)
         self._removed |= gone - current
         self._changed |= current
+
+    def digest(self) -> str:
+        """A SHA-256 of everything the memory holds, to tell whether an input changed it.
+
+        Covers the long-term graph (nodes with their points and embeddings, edges, merges,
+        per-node history, id counters), its timeline, the short-term entries (their
+        changes, when they entered, whether consolidated) and the executor's object
+        handles. Statistics and usage counters are not content and are left out.
+        """
+        digest = hashlib.sha256()
+        with self.lock:
+            stm = [{'change': dataclasses.asdict(e.change), 'first_stamp': e.first_stamp,
+                    'consolidated': e.consolidated}
+                   for e in sorted(self.stm.entries(), key=lambda e: e.object_id)]
+            graph = self.ltm.graph
+            content = {'ltm': graph_to_dict(graph, include_points=False,
+                                            timeline=self.ltm.timeline),
+                       'stm': stm, 'executor_ids': dict(self._executor_ids)}
+            text = json.dumps(content, sort_keys=True, default=repr)
+            digest.update(text.encode('utf-8', 'surrogatepass'))
+            for node in graph.nodes.values():  # clouds and embeddings as raw bytes (fast)
+                for array in (node.points, node.embedding):
+                    digest.update(b'-' if array is None else np.ascontiguousarray(array).data)
+        return digest.hexdigest()
 
     def stats(self) -> dict[str, Any]:
         """Long-term and short-term statistics together."""

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
+from memory_nodes.domain.labels import name_problem
 from memory_nodes.memory.config import RoomConfig
 from memory_nodes.memory.scene_graph import SceneGraph, SceneNode
 
@@ -63,6 +64,9 @@ def parse_room_annotation(text: str) -> RoomAnnotation:
         raise ValueError(f'room annotation frame_id must be a string, got {frame_id!r}')
     rooms: dict[str, Footprint] = {}
     for name, box in data['rooms'].items():
+        problem = name_problem(name)
+        if problem:
+            raise ValueError(f'room name {name[:60]!r}: {problem}')
         try:
             if not isinstance(box, list):
                 raise TypeError

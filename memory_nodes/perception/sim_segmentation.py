@@ -54,3 +54,29 @@ class SimSegmentationDetector:
             out.append(Detection(label=label, score=1.0, mask=seg == inst,
                                  instance_id=int(inst), states=visible))
         return out
+
+
+def instances_from_json(data: object) -> dict[int, dict[str, object]]:
+    """The `segmentation/instances` payload -> instance id -> {'label', 'states', 'held'}.
+
+    `data` is the parsed JSON ({'stamp': ..., 'instances': {'3': {'label': 'Apple', ...}}});
+    ValueError names what is malformed (the simulator bridge's format is checked whole, so
+    the detector never meets a list, a number or a non-string label).
+    """
+    instances = data.get('instances') if isinstance(data, dict) else None
+    if not isinstance(instances, dict):
+        raise ValueError('instances: expected {"instances": {id: {...}}}')
+    out: dict[int, dict[str, object]] = {}
+    for key, info in instances.items():
+        try:
+            inst = int(key)
+        except (TypeError, ValueError):
+            raise ValueError(f'instances: id {key!r} is not an integer') from None
+        if not isinstance(info, dict) or not isinstance(info.get('label', ''), str):
+            raise ValueError(f'instances: entry {key!r} must be an object with a string label')
+        states = info.get('states') or {}
+        if not isinstance(states, dict):
+            raise ValueError(f'instances: states of {key!r} must be an object')
+        out[inst] = {'label': info.get('label', ''), 'states': states,
+                     'held': bool(info.get('held', False))}
+    return out

@@ -54,7 +54,12 @@ _STOP_TEXT = (
     'me my your this that these those some any all there here after before while when '
     'thing things one ones little big small')
 _STOPWORDS = frozenset(_STOP_TEXT.split())
-_CONTROL = re.compile(r'[\x00-\x1f\x7f\u2028\u2029]')
+# Control characters, line/paragraph separators, lone surrogates (not valid UTF-8) and the
+# invisible format characters (zero-width, bidi overrides) that can hide or reorder text.
+_CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\u200b-\u200f'
+                      '\u202a-\u202e\u2060-\u2069\ufeff]')
+#: The instruction's JSON string never holds markup that could open or close a block.
+_JSON_MARKUP = str.maketrans({'<': '\\u003c', '>': '\\u003e', '&': '\\u0026'})
 
 
 class PromptError(ValueError):
@@ -210,7 +215,8 @@ class PromptBuilder:
                             plan_format_text(self.config.max_steps)))
 
     def _instruction(self, request: PlanRequest) -> str:
-        lines = [f'Instruction: {json.dumps(" ".join(request.instruction.split()))}']
+        text = json.dumps(' '.join(request.instruction.split())).translate(_JSON_MARKUP)
+        lines = [f'Instruction: {text}']
         if request.goal_conditions:
             lines.append('Goal conditions to reach, in order: '
                          + '; '.join(clean_data(g, 120) for g in request.goal_conditions))

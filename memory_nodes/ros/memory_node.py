@@ -34,6 +34,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 
+from memory_nodes.domain.labels import name_problem
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.eviction import POLICY_NAMES
 from memory_nodes.memory.persistence import SchemaVersionError
@@ -90,6 +91,10 @@ class MemoryNodeConfig:
     service_queue_depth: int = describe(
         100, 'requests per service kept while the node is busy (ROS default 10: more '
              'concurrent clients lose requests)', min=1)
+    max_future_stamp: float = describe(
+        10.0, 'observations and state events stamped more than this many seconds after the '
+        "node's clock are refused (a broken clock must not blind the memory); 0: no limit",
+        min=0.0)
 
 
 class MemoryNode(Node):
@@ -159,11 +164,27 @@ class MemoryNode(Node):
         self.get_logger().warning(f'dropped input ({reason}): {detail}',
                                   throttle_duration_sec=2.0)
 
+    def _stamp_problem(self, stamp_msg: object) -> str:
+        """Why a header stamp is unusable ('' when it is fine)."""
+        sec, nanosec = stamp_msg.sec, stamp_msg.nanosec  # type: ignore[attr-defined]
+        if sec < 0 or nanosec >= 1_000_000_000:
+            return f'invalid stamp sec={sec} nanosec={nanosec}'
+        now = self.get_clock().now().nanoseconds * 1e-9
+        stamp = conv.stamp_to_seconds(stamp_msg)  # type: ignore[arg-type]
+        limit = self.cfg.max_future_stamp
+        if limit > 0 and now > 0 and stamp > now + limit:
+            return f'stamp {stamp:.3f} is {stamp - now:.1f} s after the clock ({now:.3f})'
+        return ''
+
     def _on_observations(self, msg: ObjectObservationArray) -> None:
         frame = msg.header.frame_id or self.cfg.map_frame
         if frame != self.cfg.map_frame:
             self._reject('wrong_frame', f'observations in {frame!r}, expected '
                                         f'{self.cfg.map_frame!r}')
+            return
+        problem = self._stamp_problem(msg.header.stamp)
+        if problem:
+            self._reject('bad_stamp', f'observations: {problem}')
             return
         stamp = conv.stamp_to_seconds(msg.header.stamp)
         observations = []
@@ -213,6 +234,12 @@ class MemoryNode(Node):
         if not msg.label or not all(math.isfinite(v) for v in (p.x, p.y, p.z)):
             self._reject('malformed_state_event', f'label={msg.label!r} position=({p.x}, '
                                                   f'{p.y}, {p.z})')
+            return
+        limit = self.cfg.ltm.input.max_label_chars
+        problem = self._stamp_problem(msg.header.stamp) or name_problem(msg.label, limit) or (
+            msg.parent_label and name_problem(msg.parent_label, limit))
+        if problem:
+            self._reject('malformed_state_event', f'{msg.label[:60]!r}: {problem}')
             return
         change = StateChange(
             label=msg.label, stamp=conv.stamp_to_seconds(msg.header.stamp),
@@ -303,7 +330,7 @@ class MemoryNode(Node):
         try:
             response.node_count = self.memory.save(path)
             response.path = str(path.resolve())
-        except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only directory
+        except (OSError, ValueError, sqlite3.Error) as exc:  # full disk, read-only, NUL
             response.error_code, response.error_msg = response.IO_ERROR, \
                 f'cannot write {str(path)!r}: {exc}'
         return response

@@ -37,7 +37,10 @@ from memory_nodes.perception.image_decoding import (
     depth_from_msg,
 )
 from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
-from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
+from memory_nodes.perception.sim_segmentation import (
+    SimSegmentationDetector,
+    instances_from_json,
+)
 from memory_nodes.perception.tf_tree import TfBuffer, TransformError, add_tf_message
 from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.frame_worker import FrameWorker
@@ -247,8 +250,8 @@ class PerceptionNode(Node):
                 seg = conv.image_from_msg(parts['seg'], ('32SC1',))
                 if seg.shape != depth.shape:
                     raise ValueError(f'segmentation {seg.shape} != depth {depth.shape}')
-                extras = {'segmentation': seg, 'instances': {
-                    int(k): v for k, v in parts['instances']['instances'].items()}}
+                extras = {'segmentation': seg,
+                          'instances': instances_from_json(parts['instances'])}
         except TransformError as exc:
             self._reject('no_tf', str(exc))
             return

@@ -27,6 +27,7 @@ from rclpy.node import Node
 from std_msgs.msg import Header, String
 
 from memory_nodes.domain.skills import SkillCall, SkillResult, SkillTarget
+from memory_nodes.memory.rooms import parse_room_annotation
 from memory_nodes.planner.plan import MemoryHit
 from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.qos import CLIENT_QUEUE_DEPTH, LATCHED, service_qos
@@ -81,10 +82,10 @@ class RosMemoryView:
 
     def _on_rooms(self, msg: String) -> None:
         try:
-            self.room_names = sorted(json.loads(msg.data)['rooms'])
+            self.room_names = sorted(parse_room_annotation(msg.data).rooms)
             self.rooms_ready.set()
-        except (ValueError, KeyError, TypeError):
-            self.node.get_logger().warning('malformed rooms message ignored')
+        except ValueError as exc:
+            self.node.get_logger().warning(f'malformed rooms message ignored: {exc}')
 
     def _query(self, request: QueryObjects.Request) -> list[Any]:
         t0 = time.perf_counter()

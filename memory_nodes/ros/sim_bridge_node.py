@@ -314,7 +314,8 @@ class SimBridgeNode(Node):
                 raise ValueError('payload_json must be a JSON object')
             result = self._control(request.command, payload)
             response.success, response.result_json = True, json.dumps(result)
-        except (ValueError, KeyError, TypeError, OSError) as exc:
+        except (ValueError, KeyError, TypeError, OSError, OverflowError) as exc:
+            # OverflowError: an infinite number where an integer is wanted (seed, episode).
             response.success, response.message = False, f'{request.command}: {exc}'
         return response
 

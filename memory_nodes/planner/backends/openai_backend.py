@@ -67,12 +67,20 @@ class OpenAIChatModel:
             self._tokenizer = AutoTokenizer.from_pretrained(tokenizer_path,
                                                             local_files_only=True)
 
+    def _key(self) -> str:
+        return os.environ.get(self.api_key_env, '') if self.api_key_env else ''
+
     def _headers(self) -> dict[str, str]:
         headers = {'Content-Type': 'application/json'}
-        key = os.environ.get(self.api_key_env, '') if self.api_key_env else ''
+        key = self._key()
         if key:
             headers['Authorization'] = f'Bearer {key}'
         return headers
+
+    def _redact(self, text: str) -> str:
+        """`text` without the API key (a server or proxy may echo the request's headers)."""
+        key = self._key()
+        return text.replace(key, '[API key]') if len(key) >= 4 else text
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         data = json.dumps(body).encode()
@@ -90,12 +98,12 @@ class OpenAIChatModel:
                 with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                     return json.loads(resp.read().decode())
             except urllib.error.HTTPError as err:
-                detail = err.read().decode(errors='replace')[:300]
+                detail = self._redact(err.read().decode(errors='replace'))[:300]
                 last = f'HTTP {err.code}: {detail}'
                 if err.code not in RETRY_STATUS:
                     raise GenerationError(f'{url} answered {last}') from err
             except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-                last = f'{type(err).__name__}: {getattr(err, "reason", err)}'
+                last = self._redact(f'{type(err).__name__}: {getattr(err, "reason", err)}')
             except json.JSONDecodeError as err:
                 raise GenerationError(f'{url} returned invalid JSON: {err}') from err
         raise GenerationError(f'{url} failed after {self.max_retries + 1} tries: {last}')
@@ -115,7 +123,8 @@ class OpenAIChatModel:
         try:
             text = reply['choices'][0]['message']['content'] or ''
         except (KeyError, IndexError, TypeError) as err:
-            raise GenerationError(f'unexpected reply shape: {str(reply)[:200]}') from err
+            raise GenerationError(
+                f'unexpected reply shape: {self._redact(str(reply))[:200]}') from err
         usage = reply.get('usage') or {}
         return Generation(text, int(usage.get('prompt_tokens', 0)),
                           int(usage.get('completion_tokens', 0)), time.monotonic() - t0)
