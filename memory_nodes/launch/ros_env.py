@@ -1,18 +1,35 @@
-"""DDS hygiene for every process this project starts: loopback discovery, a private domain.
+"""DDS settings for every process we start: loopback, a private domain, images over SHM.
 
 A robot sets its own discovery range; on a laptop or CI machine we must never send DDS
 discovery multicast off the machine, so anything we launch defaults to LOCALHOST.
+
+Large images on one host: with Fast DDS's default shared-memory segment (512 KiB per
+process) most camera frames sent with the sensor-data QoS (best effort) never arrive. The
+profile `config/fastdds_shm.xml` gives each process a segment sized for 640x480 RGB-D at
+15 Hz. It is applied through FASTDDS_DEFAULT_PROFILES_FILE unless the user set a profile of
+their own (never overridden) or turned it off with EMBODIED_MEMORY_SHM_PROFILE=off.
 """
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping
+from pathlib import Path
 
 LOOPBACK_ENV = {
     'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST',
     'RMW_IMPLEMENTATION': 'rmw_fastrtps_cpp',
 }
+
+#: Fast DDS reads its XML profile from the first of these that is set (the second is the
+#: name older releases used); a user's value is always kept.
+PROFILE_VARIABLES = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE')
+#: `off` (or 0, false, no) turns the shared-memory profile off; a path uses that file instead.
+PROFILE_SWITCH = 'EMBODIED_MEMORY_SHM_PROFILE'
+PROFILE_NAME = 'fastdds_shm.xml'
+_OFF = ('0', 'off', 'false', 'no')
+_FAST_DDS_RMWS = ('rmw_fastrtps_cpp', 'rmw_fastrtps_dynamic_cpp')
 
 
 def private_domain_id(seed: int | None = None) -> int:
@@ -20,17 +37,48 @@ def private_domain_id(seed: int | None = None) -> int:
     return random.Random(os.getpid() if seed is None else seed).randint(1, 100)
 
 
-def ros_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """`base` (default: os.environ) with loopback DDS defaults filled in where unset."""
+def shm_profile_path() -> Path:
+    """The project's Fast DDS profile (config/ in the source tree or the installed share/)."""
+    from memory_nodes.launch.stacks import config_dir
+
+    return config_dir() / PROFILE_NAME
+
+
+def profile_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The variables to add to `env` so that Fast DDS loads the shared-memory profile.
+
+    Empty when the user chose a profile (FASTDDS_/FASTRTPS_DEFAULT_PROFILES_FILE), turned
+    ours off (EMBODIED_MEMORY_SHM_PROFILE=off) or runs another middleware than Fast DDS.
+    A missing profile file is an error naming it (a broken install, not a silent fallback).
+    """
+    if any(env.get(name) for name in PROFILE_VARIABLES):
+        return {}
+    if env.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp') not in _FAST_DDS_RMWS:
+        return {}
+    switch = env.get(PROFILE_SWITCH, '').strip()
+    if switch.lower() in _OFF:
+        return {}
+    path = Path(switch) if switch and switch.lower() not in ('1', 'on', 'true', 'yes') \
+        else shm_profile_path()
+    if not path.is_file():
+        raise FileNotFoundError(f'Fast DDS profile {path} not found ({PROFILE_SWITCH}='
+                                f'{switch or "<unset>"}); set {PROFILE_SWITCH}=off to run '
+                                f'without it')
+    return {PROFILE_VARIABLES[0]: str(path)}
+
+
+def ros_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`base` (default: os.environ) with loopback DDS defaults and the SHM profile filled in."""
     env = dict(os.environ if base is None else base)
     for key, value in LOOPBACK_ENV.items():
         env.setdefault(key, value)
     env.setdefault('ROS_DOMAIN_ID', str(private_domain_id()))
+    env.update(profile_environment(env))
     return env
 
 
 def apply_loopback_defaults() -> dict[str, str]:
-    """Fill loopback defaults into this process's environment; return what was set."""
+    """Fill DDS defaults into this process's environment (before rclpy starts); return them."""
     added = {k: v for k, v in ros_environment().items() if k not in os.environ}
     os.environ.update(added)
     return added
