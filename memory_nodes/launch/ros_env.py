@@ -48,12 +48,16 @@ def profile_environment(env: Mapping[str, str]) -> dict[str, str]:
     """The variables to add to `env` so that Fast DDS loads the shared-memory profile.
 
     Empty when the user chose a profile (FASTDDS_/FASTRTPS_DEFAULT_PROFILES_FILE), turned
-    ours off (EMBODIED_MEMORY_SHM_PROFILE=off) or runs another middleware than Fast DDS.
+    ours off (EMBODIED_MEMORY_SHM_PROFILE=off), runs another middleware than Fast DDS, or
+    set a discovery range other than LOCALHOST: the profile keeps UDP on loopback, which
+    would silently cut a robot that chose SUBNET off its other machines.
     A missing profile file is an error naming it (a broken install, not a silent fallback).
     """
     if any(env.get(name) for name in PROFILE_VARIABLES):
         return {}
     if env.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp') not in _FAST_DDS_RMWS:
+        return {}
+    if env.get('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST').upper() != 'LOCALHOST':
         return {}
     switch = env.get(PROFILE_SWITCH, '').strip()
     if switch.lower() in _OFF:

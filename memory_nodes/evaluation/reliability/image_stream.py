@@ -9,8 +9,11 @@ perception node can pair whole frames. The frame number is written into the firs
 of each image (two pixels) and the send time into the stamp.
 
 Protocol on stdout (one JSON object a line): the subscriber prints {"ready": true} once its
-subscriptions exist and its counts when SIGINT arrives; the publisher waits until every
-image publisher has a subscriber (discovery), sends, and prints what it sent.
+subscriptions exist, {"matched": true} once every one of them has matched a publisher, and
+its counts when SIGINT arrives; the publisher waits until every image publisher has a
+subscriber, prints {"matched": true}, waits for a line on stdin (`--wait-go`: the
+subscriber's side of discovery is done too), sends, and prints what it sent. Frames sent
+before both sides matched would be lost to discovery, not to the transport.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ def _stamp(msg, seconds: float) -> None:  # noqa: ANN001 - any stamped message
 
 
 def publish(width: int, height: int, rate: float, frames: int, reliable: bool,
-            segmentation: bool, discovery_timeout: float) -> dict:
+            segmentation: bool, discovery_timeout: float, wait_go: bool = False) -> dict:
     """Send `frames` frame sets at `rate` Hz once every image topic has a subscriber."""
     import rclpy
     from geometry_msgs.msg import PoseStamped
@@ -92,7 +95,11 @@ def publish(width: int, height: int, rate: float, frames: int, reliable: bool,
                            if p.get_subscription_count() == 0]
                 raise TimeoutError(f'no subscriber on {missing} after {discovery_timeout} s')
             time.sleep(0.05)
-        time.sleep(0.5)  # the subscriber's side of the match
+        print(json.dumps({'matched': True}), flush=True)
+        if wait_go:
+            sys.stdin.readline()
+        else:
+            time.sleep(0.5)  # the subscriber's side of the match
         start = time.monotonic()
         sent = 0
         for seq in range(frames):
@@ -147,8 +154,15 @@ def subscribe(reliable: bool, segmentation: bool) -> dict:
             latency.append(1000.0 * (time.time() - stamp))
         return callback
 
-    for topic in topics:
-        node.create_subscription(Image, topic[0], on_image(topic[0]), qos)
+    subscriptions = [node.create_subscription(Image, topic[0], on_image(topic[0]), qos)
+                     for topic in topics]
+
+    def report_match() -> None:
+        if all(s.get_publisher_count() > 0 for s in subscriptions):
+            print(json.dumps({'matched': True}), flush=True)
+            timer.cancel()
+
+    timer = node.create_timer(0.05, report_match)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     print(json.dumps({'ready': True}), flush=True)
@@ -161,7 +175,9 @@ def subscribe(reliable: bool, segmentation: bool) -> dict:
         node.destroy_node()
         rclpy.try_shutdown()
     ms = np.array(latency) if latency else np.array([float('nan')])
-    return {'received': {k: len(v) for k, v in seen.items()},
+    complete = set.intersection(*seen.values())
+    return {'received': {k: len(v) for k, v in seen.items()}, 'complete_sets': len(complete),
+            'seen': {k: sorted(v) for k, v in seen.items()},
             'latency_ms_p50': round(float(np.percentile(ms, 50)), 2),
             'latency_ms_p95': round(float(np.percentile(ms, 95)), 2), 'malformed': bad[:5]}
 
@@ -177,10 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--reliable', action='store_true')
     parser.add_argument('--segmentation', action='store_true')
     parser.add_argument('--discovery-timeout', type=float, default=30.0)
+    parser.add_argument('--wait-go', action='store_true',
+                        help='after matching, wait for a line on stdin before sending')
     args = parser.parse_args(argv)
     if args.role == 'pub':
         result = publish(args.width, args.height, args.rate, args.frames, args.reliable,
-                         args.segmentation, args.discovery_timeout)
+                         args.segmentation, args.discovery_timeout, args.wait_go)
     else:
         result = subscribe(args.reliable, args.segmentation)
     print(json.dumps(result), flush=True)
