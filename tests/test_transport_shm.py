@@ -161,3 +161,63 @@ def test_best_effort_320x240_at_5hz_between_two_processes_keeps_every_frame():
     assert not result['malformed']
     assert result['lost'] < 0.01, result
     assert result['sets_lost'] < 0.01, result
+
+
+def _fake_segment(shm: Path, name: str, age_s: float) -> Path:
+    segment, lock = shm / name, shm / f'{name}_el'
+    segment.write_bytes(b'\0' * 64)
+    lock.write_bytes(b'')
+    old = time.time() - age_s
+    for path in (segment, lock):
+        os.utime(path, (old, old))
+    return segment
+
+
+def test_stale_segments_are_those_of_dead_processes_only(tmp_path, python):
+    dead = _fake_segment(tmp_path, 'fastdds_0000dead0000dead', 600)
+    live = _fake_segment(tmp_path, 'fastdds_0000a11e0000a11e', 600)
+    _fake_segment(tmp_path, 'fastdds_00000e0500000e05', 1)  # being created: lock not yet taken
+    _fake_segment(tmp_path, 'fastdds_port7411', 600)  # ports: Fast DDS's own business
+    holder = subprocess.Popen(
+        [python, '-c', 'import fcntl, sys; f = open(sys.argv[1]); '
+         'fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); sys.stdin.readline()',
+         f'{live}_el'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'locked'
+        assert dds_env.stale_shm_segments(tmp_path) == [dead]
+        assert dds_env.remove_stale_shm_segments(tmp_path) == [dead.name]
+    finally:
+        holder.communicate('\n', timeout=10)
+    assert not dead.exists() and not Path(f'{dead}_el').exists()
+    assert live.exists() and Path(f'{live}_el').exists()
+    assert (tmp_path / 'fastdds_port7411').exists()
+
+
+@pytest.mark.ros
+def test_a_killed_fast_dds_process_leaves_a_segment_the_launcher_can_find(ros_env, python):
+    """Fast DDS never frees a killed process's segment (16 MiB of RAM with the profile)."""
+    code = ('import rclpy, sys; rclpy.init(); n = rclpy.create_node("shm_probe"); '
+            'print("up", flush=True); sys.stdin.readline()')
+    env = dict(ros_env, FASTDDS_DEFAULT_PROFILES_FILE=str(PROFILE))
+    before = _segments()
+    killed = subprocess.Popen([python, '-c', code], env=env, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert killed.stdout.readline().strip() == 'up'
+    mine = {n for n in _segments() if n not in before and not n.startswith('fastdds_port')
+            and not n.endswith('_el')}
+    killed.kill()
+    killed.wait(timeout=10)
+    alive = subprocess.Popen([python, '-c', code], env=env, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert alive.stdout.readline().strip() == 'up'
+        theirs = {n for n in _segments() if n not in before and n not in mine
+                  and not n.startswith('fastdds_port') and not n.endswith('_el')}
+        stale = {p.name for p in dds_env.stale_shm_segments(min_age_s=0.0)}
+        assert mine and mine <= stale, (mine, stale)
+        assert theirs and not theirs & stale
+        for name in mine:
+            for path in (Path('/dev/shm') / name, Path('/dev/shm') / f'{name}_el'):
+                path.unlink(missing_ok=True)
+    finally:
+        alive.communicate('\n', timeout=30)

@@ -86,3 +86,57 @@ def apply_loopback_defaults() -> dict[str, str]:
     added = {k: v for k, v in ros_environment().items() if k not in os.environ}
     os.environ.update(added)
     return added
+
+
+def stale_shm_segments(shm_dir: Path = Path('/dev/shm'), min_age_s: float = 60.0) -> list[Path]:
+    """Fast DDS shared-memory segments left behind by processes that died (kill -9, crash).
+
+    A live process holds an exclusive flock on each of its segments' `<segment>_el` file;
+    Fast DDS never removes the segment of a killed process, and a segment's pages stay in
+    RAM (/dev/shm is tmpfs): 16 MiB per killed process with the profile. A segment counts as
+    stale when nobody holds its lock and both files are older than `min_age_s` (a segment
+    being created has its lock taken a moment after the file appears). Ports are left to
+    Fast DDS, which checks their health itself.
+    """
+    import fcntl
+    import time
+
+    stale = []
+    now = time.time()
+    for lock in sorted(shm_dir.glob('fastdds_*_el')):
+        segment = lock.with_name(lock.name[:-3])
+        if segment.name.startswith('fastdds_port'):
+            continue
+        try:
+            if now - max(lock.stat().st_mtime, segment.stat().st_mtime) < min_age_s:
+                continue
+            fd = os.open(lock, os.O_RDONLY)
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # held: the owner is alive
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            stale.append(segment)
+        finally:
+            os.close(fd)
+    return stale
+
+
+def remove_stale_shm_segments(shm_dir: Path = Path('/dev/shm'),
+                              min_age_s: float = 60.0) -> list[str]:
+    """Delete the segments (and lock files) of dead processes; the names removed."""
+    removed = []
+    for segment in stale_shm_segments(shm_dir, min_age_s):
+        for path in (segment, segment.with_name(segment.name + '_el')):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                break  # someone else's file: leave it
+        else:
+            removed.append(segment.name)
+    return removed
