@@ -138,6 +138,7 @@ def perception_case(width: int, height: int, rate: float, frames: int,
                     env: dict[str, str] | None = None) -> dict:
     """The real perception node (best effort) as the subscriber: frame sets it paired."""
     import rclpy
+    from rclpy.executors import SingleThreadedExecutor
     from std_srvs.srv import Trigger
 
     from memory_nodes.launch.launcher import Launcher, plan
@@ -151,14 +152,16 @@ def perception_case(width: int, height: int, rate: float, frames: int,
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node('transport_perception_probe', context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
     try:
         client = node.create_client(Trigger, 'perception_stats')
+        if not client.wait_for_service(timeout_sec=60.0):
+            raise TimeoutError('the perception node never offered perception_stats')
 
         def stats() -> dict:
             future = client.call_async(Trigger.Request())
-            deadline = time.monotonic() + 60.0
-            while not future.done() and time.monotonic() < deadline:
-                rclpy.spin_once(node, timeout_sec=0.1)
+            executor.spin_until_future_complete(future, timeout_sec=60.0)
             if not future.done():
                 raise TimeoutError('perception_stats did not answer')
             return json.loads(future.result().message)
@@ -170,6 +173,7 @@ def perception_case(width: int, height: int, rate: float, frames: int,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
         try:
+            _json_line(pub, 'publisher discovery', 60.0)
             sent = _json_line(pub, 'publisher', 60.0 + frames / rate)
             pub.wait(timeout=30)
         finally:
@@ -177,6 +181,7 @@ def perception_case(width: int, height: int, rate: float, frames: int,
         time.sleep(1.5)
         after = stats()
     finally:
+        executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown(context=context)
         launcher.stop()
