@@ -241,7 +241,7 @@ def run(quick: bool, out: Path) -> dict:
         "The profile (config/fastdds_shm.xml) gives each process a 16 MiB shared-memory "
         "segment instead of Fast DDS's 512 KiB; best effort is the sensor-data QoS.",
         'Under ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST rmw_fastrtps_cpp adds its own SHM '
-        '(512 KiB) and UDP transports next to the profile\'s: each process maps both '
+        "(512 KiB) and UDP transports next to the profile's: each process maps both "
         'segments; large messages travel in the 16 MiB one (measured above).',
         f'Multicast packets sent by this host during the measurement: '
         f'{metrics["transport_multicast_packets"]}.',
