@@ -10,12 +10,17 @@ from pathlib import Path
 import pytest
 from session_checks import ROS_MODULES, MulticastCheck, import_ros, out_multicast_packets
 
+from memory_nodes.launch.ros_env import profile_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Before anything imports rclpy: DDS on loopback, a domain id private to this run.
 os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 os.environ.setdefault('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
 os.environ.setdefault('ROS_DOMAIN_ID', str(random.Random(os.getpid()).randint(1, 100)))
+# Large images between processes: the stack's Fast DDS shared-memory profile, as the
+# launcher and the demo apply it (unless the person running the tests set their own).
+os.environ.update(profile_environment(os.environ))
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 os.environ.setdefault('MPLBACKEND', 'Agg')

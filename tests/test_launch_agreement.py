@@ -59,6 +59,7 @@ def recording_launch(monkeypatch):
     launch_mod.LaunchDescription = _RecordedDescription
     launch_actions = types.ModuleType('launch.actions')
     launch_actions.DeclareLaunchArgument = _kind('declare')
+    launch_actions.SetEnvironmentVariable = _kind('setenv')
     conditions = types.ModuleType('launch.conditions')
     conditions.IfCondition = _kind('if')
     substitutions = types.ModuleType('launch.substitutions')
@@ -108,7 +109,8 @@ def test_launch_file_matches_project_launcher(path, arguments, recording_launch)
     stack_name = path.name.removesuffix('.launch.py')
     description = _load(path)
     values = stacks.resolve_arguments(stacks.get_stack(stack_name), arguments)
-    declared = [a for a in description.actions if isinstance(a, _Recorded)]
+    declared = [a for a in description.actions
+                if isinstance(a, _Recorded) and a.kwargs['_kind'] == 'declare']
     assert {a.args[0]: a.kwargs['default_value'] for a in declared} == \
         {a.name: a.default for a in stacks.get_stack(stack_name).arguments}
     nodes = [a for a in description.actions if isinstance(a, _RecordedNode)
@@ -164,3 +166,23 @@ def test_every_node_has_its_config_file_with_its_name():
 def test_unknown_stack_is_named_in_the_error():
     with pytest.raises(ValueError, match='unknown stack .*kitchen.*known: memory_only'):
         stacks.get_stack('kitchen')
+
+
+def test_ros2_launch_sets_the_shm_profile_unless_the_user_has_one(recording_launch, monkeypatch):
+    """Large images on one host: `ros2 launch` gives the nodes config/fastdds_shm.xml."""
+    from memory_nodes.launch import ros_env
+
+    for name in (*ros_env.PROFILE_VARIABLES, ros_env.PROFILE_SWITCH):
+        monkeypatch.delenv(name, raising=False)
+    for path in LAUNCH_FILES:
+        setenv = [a.args for a in _load(path).actions
+                  if isinstance(a, _Recorded) and a.kwargs['_kind'] == 'setenv']
+        assert setenv == [('FASTDDS_DEFAULT_PROFILES_FILE', str(ROOT / 'config' /
+                                                                'fastdds_shm.xml'))], path
+    monkeypatch.setenv('FASTDDS_DEFAULT_PROFILES_FILE', '/etc/robot.xml')
+    assert not [a for a in _load(LAUNCH_FILES[0]).actions
+                if isinstance(a, _Recorded) and a.kwargs['_kind'] == 'setenv']
+    monkeypatch.delenv('FASTDDS_DEFAULT_PROFILES_FILE')
+    monkeypatch.setenv(ros_env.PROFILE_SWITCH, 'off')
+    assert not [a for a in _load(LAUNCH_FILES[0]).actions
+                if isinstance(a, _Recorded) and a.kwargs['_kind'] == 'setenv']

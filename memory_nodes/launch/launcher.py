@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from memory_nodes.launch.ros_env import ros_environment
+from memory_nodes.launch.ros_env import remove_stale_shm_segments, ros_environment
 from memory_nodes.launch.stacks import (
     STACKS,
     argument_parameters,
@@ -90,8 +90,16 @@ class Launcher:
         self._stopping = threading.Event()
 
     def start(self) -> None:
-        """Start every node process, with loopback DDS defaults in its environment."""
+        """Start every node process, with loopback DDS defaults in its environment.
+
+        Shared-memory segments of Fast DDS processes that were killed before (kill -9,
+        OOM) are removed first: nothing else frees that RAM.
+        """
         env = ros_environment()
+        removed = remove_stale_shm_segments()
+        if removed:
+            print(f'[launch] removed {len(removed)} shared-memory segment(s) of dead Fast '
+                  f'DDS processes from /dev/shm', file=sys.stderr)
         for proc in self.processes:
             child = subprocess.Popen(
                 proc.argv,

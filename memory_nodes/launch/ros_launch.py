@@ -4,10 +4,17 @@ Imported only by the files in launch/, on machines with a full ROS 2 install. A 
 arguments become launch arguments (`ros2 launch embodied_memory sim_stack.launch.py
 record:=true record_path:=run.mcap`): a node with a `condition` starts only when that
 argument is true, an argument with a `parameter` sets that node parameter.
+
+The nodes get the project's Fast DDS shared-memory profile (large images on one host,
+`config/fastdds_shm.xml`) through FASTDDS_DEFAULT_PROFILES_FILE, unless the shell that runs
+`ros2 launch` set a profile of its own or EMBODIED_MEMORY_SHM_PROFILE=off.
 """
 
 from __future__ import annotations
 
+import os
+
+from memory_nodes.launch.ros_env import profile_environment
 from memory_nodes.launch.stacks import PACKAGE, config_dir, get_stack, node_parameters
 
 
@@ -19,6 +26,11 @@ def launch_description(stack_name: str):  # noqa: ANN201 - launch types are opti
 
     stack = get_stack(stack_name)
     actions = []
+    profile = profile_environment(os.environ)
+    if profile:
+        from launch.actions import SetEnvironmentVariable
+
+        actions += [SetEnvironmentVariable(name, value) for name, value in profile.items()]
     if stack.arguments:
         from launch.actions import DeclareLaunchArgument
 
