@@ -36,6 +36,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     MULTICAST.finish(session)
+    # Tests kill nodes with SIGKILL: their Fast DDS shared-memory segments (RAM) stay in
+    # /dev/shm unless someone removes those of dead processes.
+    from memory_nodes.launch.ros_env import remove_stale_shm_segments
+
+    remove_stale_shm_segments(min_age_s=5.0)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
