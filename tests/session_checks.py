@@ -9,21 +9,12 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-NETSTAT = Path('/proc/net/netstat')
+from memory_nodes.launch.ros_env import out_multicast_packets  # noqa: F401 - re-exported
+
 ROS_MODULES = ('rclpy', 'embodied_memory_msgs.srv', 'tf2_msgs.msg')
-
-
-def out_multicast_packets(netstat: Path = NETSTAT) -> int:
-    """IpExt OutMcastPkts from /proc/net/netstat (multicast datagrams sent by this host)."""
-    lines = netstat.read_text().splitlines()
-    for header, values in zip(lines[::2], lines[1::2]):
-        if header.startswith('IpExt:'):
-            return int(dict(zip(header.split(), values.split()))['OutMcastPkts'])
-    raise RuntimeError(f'IpExt OutMcastPkts not found in {netstat}')
 
 
 class MulticastCheck:

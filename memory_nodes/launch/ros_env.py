@@ -140,3 +140,20 @@ def remove_stale_shm_segments(shm_dir: Path = Path('/dev/shm'),
         else:
             removed.append(segment.name)
     return removed
+
+
+#: Where the kernel counts the multicast datagrams this host sent (IpExt OutMcastPkts).
+NETSTAT = Path('/proc/net/netstat')
+
+
+def out_multicast_packets(netstat: Path = NETSTAT) -> int:
+    """IpExt OutMcastPkts from /proc/net/netstat (multicast datagrams sent by this host).
+
+    DDS must stay on loopback: the tests' session check and the transport measurement
+    compare this count before and after.
+    """
+    lines = netstat.read_text().splitlines()
+    for header, values in zip(lines[::2], lines[1::2]):
+        if header.startswith('IpExt:'):
+            return int(dict(zip(header.split(), values.split()))['OutMcastPkts'])
+    raise RuntimeError(f'IpExt OutMcastPkts not found in {netstat}')

@@ -21,10 +21,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from memory_nodes.launch.ros_env import PROFILE_SWITCH, PROFILE_VARIABLES, ros_environment
+from memory_nodes.launch.ros_env import (
+    PROFILE_SWITCH,
+    PROFILE_VARIABLES,
+    out_multicast_packets,
+    ros_environment,
+)
 
 STREAM = 'memory_nodes.evaluation.reliability.image_stream'
-NETSTAT = Path('/proc/net/netstat')
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,6 @@ class Case:
         with_profile = 'SHM profile' if self.profile else 'Fast DDS defaults'
         images = 'rgb+depth+seg' if self.segmentation else 'rgb+depth'
         return f'{self.width}x{self.height} {images} @ {self.rate:g} Hz, {qos}, {with_profile}'
-
-
-def multicast_packets(netstat: Path = NETSTAT) -> int:
-    """IpExt OutMcastPkts of this host (multicast datagrams sent), from /proc/net/netstat."""
-    lines = netstat.read_text().splitlines()
-    for header, values in zip(lines[::2], lines[1::2]):
-        if header.startswith('IpExt:'):
-            return int(dict(zip(header.split(), values.split()))['OutMcastPkts'])
-    raise RuntimeError(f'IpExt OutMcastPkts not found in {netstat}')
 
 
 def stream_environment(profile: bool, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -200,7 +195,7 @@ def run(quick: bool, out: Path) -> dict:
     sizes = [(320, 240, 5.0, '320'), (640, 480, 15.0, '640')]
     results = []
     metrics: dict[str, float] = {}
-    mcast_before = multicast_packets()
+    mcast_before = out_multicast_packets()
     t0 = time.monotonic()
     for width, height, rate, key in sizes:
         frames = int(seconds * rate)
@@ -225,7 +220,7 @@ def run(quick: bool, out: Path) -> dict:
         result = perception_case(320, 240, 5.0, int(seconds * 5.0))
         results.append(result)
         metrics['perception_drop_320'] = round(result['lost'], 4)
-    metrics['transport_multicast_packets'] = multicast_packets() - mcast_before
+    metrics['transport_multicast_packets'] = out_multicast_packets() - mcast_before
     metrics['transport_seconds'] = round(time.monotonic() - t0, 1)
     out.mkdir(parents=True, exist_ok=True)
     (out / 'transport.json').write_text(json.dumps(results, indent=2))
