@@ -57,8 +57,8 @@ class _StmRecorder:
         if memory is not None and trace is not None:
             write = memory.stm.write
 
-            def recording_write(change, embedding=None):  # noqa: ANN001, ANN202
-                oid = write(change, embedding)
+            def recording_write(change, embedding=None, **options):  # noqa: ANN001, ANN003, ANN202
+                oid = write(change, embedding, **options)
                 if oid:
                     trace.append(WriteStep(replace(change, object_id=oid)))
                 return oid
