@@ -99,9 +99,7 @@ def robot_bag_part(out: Path) -> dict:
 
 def as_of_part() -> dict:
     """Stale episodes in-process; as_of and changes scored against the simulator's truth."""
-    from memory_nodes.evaluation.as_of import AsOfRecorder, as_of_accuracy
-    from sim.episodes import run_episode
-    from sim.pybullet_sim import PyBulletSimulator
+    from memory_nodes.evaluation.as_of import as_of_accuracy, play_with_truth
     from sim.task_schema import Episode, load_suite
 
     suite = load_suite('stale')
@@ -112,12 +110,7 @@ def as_of_part() -> dict:
         episode = suite.episodes[index]
         if QUICK:
             episode = Episode(episode.episode_id, episode.home, episode.tasks[:4])
-        sim = PyBulletSimulator()
-        player = AsOfRecorder('ltm+stm', text_embeddings='hashing')
-        try:
-            run_episode(sim, episode, player)
-        finally:
-            sim.close()
+        player = play_with_truth(episode)
         c, t, details = as_of_accuracy(player.setup.memory, player.truth)
         for d in details:
             if d['scored']:

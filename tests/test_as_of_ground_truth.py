@@ -8,9 +8,7 @@ between consecutive stamps (`memory_nodes.evaluation.as_of.as_of_accuracy`).
 
 import pytest
 
-from memory_nodes.evaluation.as_of import AsOfRecorder, as_of_accuracy, format_details
-from sim.episodes import run_episode
-from sim.pybullet_sim import PyBulletSimulator
+from memory_nodes.evaluation.as_of import as_of_accuracy, format_details, play_with_truth
 from sim.task_schema import Episode, load_suite
 
 
@@ -19,13 +17,7 @@ def stale_run():
     episode = load_suite('stale').episodes[1]
     episode = Episode(episode.episode_id, episode.home, episode.tasks[:4])
     assert any(c.op == 'move_object' for t in episode.tasks for c in t.world_changes)
-    sim = PyBulletSimulator()
-    player = AsOfRecorder('ltm+stm', text_embeddings='hashing')
-    try:
-        run_episode(sim, episode, player)
-    finally:
-        sim.close()
-    return player
+    return play_with_truth(episode)
 
 
 def test_as_of_and_what_changed_match_the_ground_truth(stale_run):

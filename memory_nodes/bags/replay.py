@@ -36,7 +36,8 @@ from memory_nodes.domain.labels import label_key
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.robot_memory import RobotMemory
 from memory_nodes.memory.rooms import parse_room_annotation
-from memory_nodes.memory.state_change import StateChange
+from memory_nodes.memory.short_term import task_context_labels
+from memory_nodes.memory.state_change import own_action_change
 from memory_nodes.perception.backprojection import BackprojectionConfig
 from memory_nodes.perception.image_decoding import (
     colour_from_msg,
@@ -387,22 +388,15 @@ def _apply_memory_input(name: str, msg: Any, memory: RobotMemory) -> None:
         for room, footprint in parse_room_annotation(msg.data).rooms.items():
             memory.ltm.define_room_footprint(room, footprint)
     elif name == 'task_context':
-        labels = json.loads(msg.data)['labels']
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise ValueError('task context labels must be a list of strings')
-        memory.stm.set_task_context(labels)
+        memory.stm.set_task_context(task_context_labels(msg.data))
     else:
         p = msg.position
-        if not msg.label or not all(math.isfinite(v) for v in (p.x, p.y, p.z)):
-            raise ValueError(f'state event label={msg.label!r} position=({p.x}, {p.y}, '
-                             f'{p.z})')
         # `memory_id` names a node of the memory that was live when the bag was recorded,
         # not of this one (ids follow creation order): found again by label and place.
-        memory.record(StateChange(
-            label=msg.label, stamp=stamp_of(msg, 0.0), object_id=None,
-            position=(p.x, p.y, p.z), states={s.name: bool(s.value) for s in msg.states},
-            changed=list(msg.changed), source='own_action',
-            receptacle=msg.parent_label or None), executor_id=msg.object_id)
+        memory.record(own_action_change(
+            msg.label, stamp_of(msg, 0.0), (p.x, p.y, p.z),
+            {s.name: s.value for s in msg.states}, msg.changed, msg.parent_label),
+            executor_id=msg.object_id)
 
 
 def _problem(kind: str, topic: str, stamp: float, detail: str):  # noqa: ANN202

@@ -93,6 +93,23 @@ class AsOfRecorder(MemoryPlayer):
         return record
 
 
+def play_with_truth(episode: Episode, text_embeddings: str = 'hashing') -> AsOfRecorder:
+    """Run `episode` in a fresh simulator under `ltm+stm`, recording the ground truth.
+
+    What `as_of_accuracy` scores: `player.setup.memory` against `player.truth`.
+    """
+    from sim.episodes import run_episode
+    from sim.pybullet_sim import PyBulletSimulator
+
+    sim = PyBulletSimulator()
+    player = AsOfRecorder('ltm+stm', text_embeddings=text_embeddings)
+    try:
+        run_episode(sim, episode, player)
+    finally:
+        sim.close()
+    return player
+
+
 def _key(label: str) -> str:
     return normalize_label(label).replace(' ', '')
 

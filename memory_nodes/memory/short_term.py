@@ -10,6 +10,7 @@ the latest known state of an object.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Iterable
@@ -410,3 +411,14 @@ class ShortTermMemory:
         mat = np.stack([e.embedding for e in entries])  # type: ignore[misc]
         norms = np.linalg.norm(mat, axis=1) * (np.linalg.norm(query) or 1.0)
         return [float(s) for s in (mat @ query) / np.where(norms > 0, norms, 1.0)]
+
+
+def task_context_labels(text: str) -> list[str]:
+    """The labels of a task-context message (`{"labels": [...]}`, what the planner sends).
+
+    ValueError, KeyError or TypeError saying what is wrong with `text`.
+    """
+    labels = json.loads(text)['labels']
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise ValueError('labels must be a list of strings')
+    return labels

@@ -7,6 +7,8 @@ eviction never loses the latest known state of an object.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -40,3 +42,21 @@ class StateSink(Protocol):
     def record_state_change(self, change: StateChange) -> str:
         """Record `change`; return the object id it was attached to."""
         ...
+
+
+def own_action_change(label: str, stamp: float, position: Sequence[float],
+                      states: Mapping[str, bool], changed: Sequence[str],
+                      receptacle: str = '', object_id: str | None = None) -> StateChange:
+    """A change the robot's own action caused, as its skill executor reports it.
+
+    The memory node (from `object_state_events`) and bag replay (from a recording of
+    them) build it the same way. ValueError, naming the label and position, when the
+    label is empty or the position is not finite.
+    """
+    x, y, z = (float(v) for v in position)
+    if not label or not all(math.isfinite(v) for v in (x, y, z)):
+        raise ValueError(f'label={label!r} position=({x}, {y}, {z})')
+    return StateChange(label=label, stamp=float(stamp), object_id=object_id or None,
+                       position=(x, y, z), states={k: bool(v) for k, v in states.items()},
+                       changed=list(changed), source='own_action',
+                       receptacle=receptacle or None)

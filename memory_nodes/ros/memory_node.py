@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import sqlite3
 from pathlib import Path
 
@@ -41,8 +40,8 @@ from memory_nodes.memory.persistence import SchemaVersionError
 from memory_nodes.memory.recovery import MemoryFileError
 from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
 from memory_nodes.memory.rooms import parse_room_annotation
-from memory_nodes.memory.short_term import ShortTermConfig
-from memory_nodes.memory.state_change import StateChange
+from memory_nodes.memory.short_term import ShortTermConfig, task_context_labels
+from memory_nodes.memory.state_change import own_action_change
 from memory_nodes.ros import conversions as conv
 from memory_nodes.ros.frame_worker import FrameWorker
 from memory_nodes.ros.params import declare_config, describe, nested, param
@@ -204,9 +203,7 @@ class MemoryNode(Node):
 
     def _on_task_context(self, msg: String) -> None:
         try:
-            labels = json.loads(msg.data)['labels']
-            if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-                raise ValueError('labels must be a list of strings')
+            labels = task_context_labels(msg.data)
         except (ValueError, KeyError, TypeError) as exc:
             self._reject('malformed_task_context', str(exc))
             return
@@ -231,9 +228,13 @@ class MemoryNode(Node):
 
     def _on_state_event(self, msg: ObjectStateEvent) -> None:
         p = msg.position
-        if not msg.label or not all(math.isfinite(v) for v in (p.x, p.y, p.z)):
-            self._reject('malformed_state_event', f'label={msg.label!r} position=({p.x}, '
-                                                  f'{p.y}, {p.z})')
+        try:
+            change = own_action_change(
+                msg.label, conv.stamp_to_seconds(msg.header.stamp), (p.x, p.y, p.z),
+                conv.states_from_msg(msg.states), msg.changed, msg.parent_label,
+                msg.memory_id)
+        except ValueError as exc:
+            self._reject('malformed_state_event', str(exc))
             return
         limit = self.cfg.ltm.input.max_label_chars
         problem = self._stamp_problem(msg.header.stamp) or name_problem(msg.label, limit) or (
@@ -241,12 +242,6 @@ class MemoryNode(Node):
         if problem:
             self._reject('malformed_state_event', f'{msg.label[:60]!r}: {problem}')
             return
-        change = StateChange(
-            label=msg.label, stamp=conv.stamp_to_seconds(msg.header.stamp),
-            object_id=msg.memory_id or None,
-            position=(p.x, p.y, p.z), states=conv.states_from_msg(msg.states),
-            changed=list(msg.changed), source='own_action',
-            receptacle=msg.parent_label or None)
         try:
             self.memory.record(change, executor_id=msg.object_id)
         except ValueError as exc:
