@@ -13,7 +13,8 @@ import logging
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,21 @@ _LOG = logging.getLogger(__name__)
 MOVING_CHANGES = frozenset({'location', 'position', 'held'})
 
 
+@dataclass
+class CommitChanges:
+    """What one commit changed, for those who keep a copy in step (`ReadReplica`).
+
+    `touched`: nodes changed or created (fields, outgoing edges or history); `removed`:
+    nodes gone (merged or removed); `versions`: timeline versions appended; `rewritten`:
+    more changed than any list says (the retention policy ran): copy everything again.
+    """
+
+    touched: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+    versions: list = field(default_factory=list)
+    rewritten: bool = False
+
+
 class LongTermMemory:
     """The robot's 3D scene graph memory of its home.
 
@@ -79,6 +95,8 @@ class LongTermMemory:
         self.frames = 0
         self.commits = 0
         self.fusion_ms: list[float] = []
+        #: Called after every commit with (this memory, CommitChanges).
+        self.commit_listeners: list[Callable[[LongTermMemory, CommitChanges], None]] = []
         #: How the database was opened (damaged, recovered, read-only: see `recovery`).
         self.open_report: OpenReport | None = None
         if db_path is not None:
@@ -120,15 +138,25 @@ class LongTermMemory:
             if stamp is None:
                 stamp = timeline.latest if timeline.latest > float('-inf') else 0.0
             timeline.update(graph, graph.dirty, graph.removed, stamp)
+        changes = None
+        if self.commit_listeners:
+            changes = CommitChanges(set(graph.dirty) | {ev.node_id for ev in graph.journal},
+                                    set(graph.removed), list(timeline.journal))
         if self.store is not None:
             self.store.commit(graph, timeline)
         else:
             graph.drain()
             timeline.drain()
         self.commits += 1
+        if changes is not None:
+            self._notify(changes)
         every = self.config.timeline.retention_every
         if every > 0 and self.commits % every == 0:
             self.apply_retention()
+
+    def _notify(self, changes: CommitChanges) -> None:
+        for listener in list(self.commit_listeners):
+            listener(self, changes)
 
     def apply_retention(self, now: float | None = None) -> int:
         """Apply the retention policy to the timeline and the change history now.
@@ -148,9 +176,13 @@ class LongTermMemory:
                     del self.graph.history[nid]
         if self.store is None:
             self.timeline.take_compacted()
-            return 0
-        return self.store.apply_retention(self.timeline, cut,
-                                          self.config.persistence.history_per_node)
+            deleted = 0
+        else:
+            deleted = self.store.apply_retention(self.timeline, cut,
+                                                 self.config.persistence.history_per_node)
+        if self.commit_listeners:
+            self._notify(CommitChanges(rewritten=True))
+        return deleted
 
     def close(self) -> None:
         """Commit pending changes and close the database (if any)."""

@@ -14,7 +14,8 @@ import json
 import math
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,12 @@ from typing import Any
 import numpy as np
 
 from memory_nodes.memory.config import LongTermMemoryConfig
-from memory_nodes.memory.export import graph_to_dict
+from memory_nodes.memory.export import CollapsedExport, graph_to_dict
 from memory_nodes.memory.fusion import FusionReport
 from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.observation import CameraView, ObjectObservation
 from memory_nodes.memory.persistence import SqliteStore
+from memory_nodes.memory.read_replica import ReadReplica
 from memory_nodes.memory.recovery import MemoryFileError, describe
 from memory_nodes.memory.scene_graph import SceneNode
 from memory_nodes.memory.short_term import RetrievedEntry, ShortTermConfig, ShortTermMemory
@@ -94,6 +96,7 @@ class RobotMemory:
         db_path: str | Path | None = None,
         stm_from_observations: bool = True,
         snapshots: Sequence[str | Path] = (),
+        read_replica: bool = False,
     ) -> None:
         self.db_path = Path(db_path) if db_path is not None else None
         # A damaged database is moved aside and recovered (rows that read, else the
@@ -113,6 +116,10 @@ class RobotMemory:
         #: Bumped whenever the long-term memory is replaced (load, reset).
         self._generation = 0
         self._graph_json: tuple[tuple[int, int], str] | None = None
+        #: With `read_replica`, queries read a copy kept in step at every commit and
+        #: never wait for fusion (a node serving many clients); without, they take
+        #: `lock` (benches and tools calling from one thread).
+        self.replica = ReadReplica(self.ltm) if read_replica else None
 
     # ---- writing -----------------------------------------------------------------
     def observe(self, observations: Sequence[ObjectObservation],
@@ -246,6 +253,21 @@ class RobotMemory:
         return self._sequence
 
     # ---- reading -----------------------------------------------------------------
+    @contextmanager
+    def reading(self) -> Iterator[LongTermMemory]:
+        """The long-term memory to read, held still for the `with` block.
+
+        The read replica under its own lock when there is one (fusion goes on meanwhile),
+        else the memory itself under `lock`.
+        """
+        replica = self.replica
+        if replica is None:
+            with self.lock:
+                yield self.ltm
+        else:
+            with replica.lock:
+                yield replica.ltm
+
     def query(self, q: ObjectQuery, as_of: float | None = None) -> list[QueryHit]:
         """Objects and furniture matching every given criterion, best score first.
 
@@ -255,10 +277,10 @@ class RobotMemory:
         """
         q.validate()
         top_k = q.top_k or 10
-        with self.lock:
+        with self.reading() as now:
             if as_of is not None and q.text:
-                _ = self.ltm.embedder  # created once, shared with the past graph
-            ltm = self.ltm if as_of is None else self.ltm.as_of(as_of)
+                _ = now.embedder  # created once, shared with the past graph
+            ltm = now if as_of is None else now.as_of(as_of)
             allowed: set[str] | None = None
 
             def restrict(ids: Iterable[str]) -> None:
@@ -310,22 +332,47 @@ class RobotMemory:
         the dump is ~0.8 MB and costs ~100 ms under the lock, so clients polling the
         full graph between two fused frames share one.
         """
-        with self.lock:
-            key = (self._generation, self.ltm.commits)
-            if self._graph_json is None or self._graph_json[0] != key:
-                self._graph_json = (key, self.ltm.to_json(include_timeline=False,
-                                                          include_points=False))
-            return self._graph_json[1]
+        with self.reading() as ltm:
+            key = (id(ltm), ltm.commits)
+            cached = self._graph_json
+            if cached is None or cached[0] != key:
+                cached = (key, ltm.to_json(include_timeline=False, include_points=False))
+                self._graph_json = cached
+            return cached[1]
 
     def as_of(self, t: float) -> LongTermMemory:
         """The long-term memory as believed at stamp `t` (a read-only copy)."""
-        with self.lock:
-            return self.ltm.as_of(t)
+        with self.reading() as ltm:
+            return ltm.as_of(t)
 
-    def changes(self, since: float, until: float, room: str = '') -> list[Change]:
-        """What changed between two stamps (see `LongTermMemory.changes`)."""
-        with self.lock:
-            return self.ltm.changes(since, until, room)
+    def collapsed_export(self, token_budget: int, focus: Iterable[str] = (),
+                         as_of: float | None = None) -> tuple[CollapsedExport, int]:
+        """The SayPlan-style view (now or as of a stamp) and the node count it was cut from."""
+        with self.reading() as now:
+            ltm = now if as_of is None else now.as_of(as_of)
+            return ltm.collapsed_export(token_budget, list(focus)), len(ltm.graph.nodes)
+
+    def scene_graph_json(self, as_of: float | None = None) -> tuple[str, int]:
+        """The full graph as JSON (see `graph_json`), now or as of a stamp, and its node count."""
+        if as_of is None:
+            text = self.graph_json()
+            with self.reading() as ltm:
+                return text, len(ltm.graph.nodes)
+        with self.reading() as now:
+            ltm = now.as_of(as_of)
+            return (ltm.to_json(include_timeline=False, include_points=False),
+                    len(ltm.graph.nodes))
+
+    def changes(self, since: float, until: float | None = None,
+                room: str = '') -> list[Change]:
+        """What changed between two stamps (see `LongTermMemory.changes`).
+
+        `until` None: up to the newest change memory knows (at least `since`).
+        """
+        with self.reading() as ltm:
+            if until is None:
+                until = max(ltm.timeline.latest, since)
+            return ltm.changes(since, until, room)
 
     def recall(self, instruction: str = '', label: str = '', object_id: str = '',
                top_k: int = 0) -> list[RetrievedEntry | Any]:
@@ -424,6 +471,8 @@ class RobotMemory:
             other._embedder = other._embedder or embedder
             self.ltm = other
         self.stm.sink = self.ltm
+        if self.replica is not None:
+            self.replica.follow(self.ltm)
         current = set(self.ltm.graph.nodes)
         self._removed |= gone - current
         self._changed |= current
@@ -462,6 +511,8 @@ class RobotMemory:
         """Flush and close the database."""
         with self.lock:
             self.ltm.close()
+            if self.replica is not None:
+                self.replica.detach()
 
 
 def positions_array(hits: Sequence[QueryHit]) -> np.ndarray:
