@@ -33,6 +33,7 @@ from memory_nodes.memory.export import (
 from memory_nodes.memory.fusion import FusionReport, ObjectFuser
 from memory_nodes.memory.input_checks import InputChecker
 from memory_nodes.memory.observation import CameraView, ObjectObservation
+from memory_nodes.memory.past import STRUCTURE_LAYERS, PastView, fill_past
 from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.queries import SceneQueries
 from memory_nodes.memory.recovery import OpenReport, open_memory_database, read_memory_file
@@ -79,6 +80,9 @@ class LongTermMemory:
         self.frames = 0
         self.commits = 0
         self.fusion_ms: list[float] = []
+        # The cached past view (`past`) and how often it was built and moved.
+        self._past: tuple[LongTermMemory, PastView] | None = None
+        self._past_counts = {'builds': 0, 'moves': 0}
         #: How the database was opened (damaged, recovered, read-only: see `recovery`).
         self.open_report: OpenReport | None = None
         if db_path is not None:
@@ -117,6 +121,8 @@ class LongTermMemory:
         """
         graph, timeline = self.graph, self.timeline
         if graph.dirty or graph.removed:
+            if self._past is not None and self._touches_structure(graph.dirty, graph.removed):
+                self._past = None  # the past view holds today's structure: build it anew
             if stamp is None:
                 stamp = timeline.latest if timeline.latest > float('-inf') else 0.0
             timeline.update(graph, graph.dirty, graph.removed, stamp)
@@ -129,6 +135,22 @@ class LongTermMemory:
         every = self.config.timeline.retention_every
         if every > 0 and self.commits % every == 0:
             self.apply_retention()
+
+    def _touches_structure(self, dirty: Iterable[str], removed: Iterable[str]) -> bool:
+        """Whether a change touched a building, room or place (the past view's structure)."""
+        nodes = self.graph.nodes
+        for nid in dirty:
+            node = nodes.get(nid)
+            if node is not None and node.layer in STRUCTURE_LAYERS:
+                return True
+        if self._past is None:
+            return False
+        held = self._past[0].graph.nodes
+        for nid in removed:
+            node = held.get(nid)
+            if node is not None and node.layer in STRUCTURE_LAYERS:
+                return True
+        return False
 
     def apply_retention(self, now: float | None = None) -> int:
         """Apply the retention policy to the timeline and the change history now.
@@ -343,201 +365,38 @@ class LongTermMemory:
         """
         self.timeline.check_stamp(float(t), 'as_of')
         past = LongTermMemory(self.config, embedder=self._embedder)
-        graph = past.graph
-        graph.clear()
-        for node in self.graph.nodes.values():
-            if node.layer in ('building', 'room', 'place'):
-                graph.restore_node(SceneNode(
-                    node.id, node.layer, node.label, node.position.copy(),
-                    node.extent.copy(), node.confidence, node.first_seen, node.last_seen,
-                    node.observations, dict(node.states), room=node.room,
-                    status=node.status))
-        for src, dst, kind in self.graph.edges.edges(data='kind'):
-            if kind == 'parent' and src in graph.nodes and dst in graph.nodes:
-                graph.edges.add_edge(src, dst, kind=kind)
-        versions = self.timeline.as_of(float(t))
-        for v in versions.values():
-            node = SceneNode(
-                v.node_id, v.layer, v.label, np.asarray(v.position, dtype=float),
-                np.asarray(v.extent, dtype=float), v.confidence, last_seen=v.last_seen,
-                observations=v.observations, states=dict(v.states), room=v.room,
-                status=v.status, label_scores={v.label: 1.0})
-            graph.restore_node(node)
-            if v.room in graph.nodes:
-                graph.edges.add_edge(v.node_id, v.room, kind='parent')
-        for v in versions.values():
-            if v.support is not None and v.support[0] in graph.nodes:
-                graph.edges.add_edge(v.node_id, v.support[0], kind=v.support[1])
-        graph.id_counter = self.graph.id_counter
-        graph.drain()
+        past.graph.clear()
+        fill_past(self.graph, self.timeline, float(t), past.graph)
         return past
 
-    def changes(self, since: float, until: float, room: str = '') -> list[Change]:
-        """What changed between two stamps (optionally in one room, by id or name).
+    def past(self, t: float) -> LongTermMemory:
+        """The graph as believed at `t`, like `as_of`, but one cached view moved in time.
 
-        Raises ValueError naming the problem: until before since, a stamp before the
-        retention horizon, or a room memory never knew.
+        The first call builds the view as `as_of` does; a later one moves it to the new
+        stamp by restoring again only the nodes whose version in force differs (see
+        `past.PastView`), or builds it anew when that is not cheaper (today's structure
+        changed, retention dropped versions, a load or reset, many nodes differ). The
+        view answers exactly as `as_of(t)` would, but is valid only until the next `past`
+        call or the next change to memory, and must not be written to: it is for callers
+        holding the owner's lock (RobotMemory's). Nodes taken from it are never changed
+        later. Raises ValueError for a stamp before the horizon.
         """
-        tl = self.timeline
-        if until < since:
-            raise ValueError(f'until ({until:.3f}) is before since ({since:.3f})')
-        tl.check_stamp(float(since), 'since')
-        tl.check_stamp(float(until), 'until')
-        if room:
-            known = tl.room_names() | {n.id for n in self.graph.layer('room')} | {
-                n.label for n in self.graph.layer('room')}
-            if room not in known and normalize_label(room) not in known:
-                names = ', '.join(sorted(n.label for n in self.graph.layer('room')))
-                raise ValueError(f'unknown room {room!r} (memory knows: {names})')
-            node = self.graph.get(room)
-            if node is None:
-                room = normalize_label(room)
-        return tl.changes(float(since), float(until), room or None)
+        t = float(t)
+        self.timeline.check_stamp(t, 'as_of')
+        if self._past is not None:
+            memory, view = self._past
+            if view.move(t):
+                memory._embedder = self._embedder
+                self._past_counts['moves'] += 1
+                return memory
+        memory = LongTermMemory(self.config, embedder=self._embedder)
+        view = PastView(memory.graph, self.graph, self.timeline, t,
+                        self.config.timeline.past_rebuild_fraction)
+        self._past = (memory, view)
+        self._past_counts['builds'] += 1
+        return memory
 
-    # ---- reading -------------------------------------------------------------------
-    def get(self, node_id: str) -> SceneNode | None:
-        """A node by id (following merged-into ids)."""
-        return self.graph.get(node_id)
-
-    def by_label(self, label: str, include_absent: bool = False) -> list[SceneNode]:
-        """Nodes with this label, most confident first."""
-        return self.queries.by_label(label, include_absent)
-
-    def by_text(self, text: str, k: int = 5) -> list[tuple[float, SceneNode]]:
-        """Top-k (cosine, node) for free text, via MiniLM label embeddings."""
-        self.queries.embedder = self.embedder
-        return self.queries.by_text(text, k)
-
-    def in_room(self, room: str) -> list[SceneNode]:
-        """Objects and furniture in a room (by id or name)."""
-        return self.queries.in_room(room)
-
-    def related(self, relation: str, target: str) -> list[SceneNode]:
-        """Nodes that are `relation` ('in'|'on'|'near') the target id or label."""
-        return self.queries.related(relation, target)
-
-    def where(self, target: str) -> list[dict[str, Any]]:
-        """Room, support and position of each node matching an id or label."""
-        return self.queries.where(target)
-
-    def within_radius(self, point: Iterable[float], radius: float
-                      ) -> list[tuple[float, SceneNode]]:
-        """(distance, node) within `radius` m of `point`, nearest first."""
-        return self.queries.within_radius(point, radius)
-
-    def nearest(self, point: Iterable[float], k: int = 1) -> list[tuple[float, SceneNode]]:
-        """The k nearest objects/furniture to `point`."""
-        return self.queries.nearest(point, k)
-
-    def history(self, node_id: str) -> list[ChangeEvent]:
-        """Change history of a node, oldest first."""
-        return self.queries.history(node_id)
-
-    def collapsed_export(self, token_budget: int, focus: Iterable[str] = ()
-                         ) -> CollapsedExport:
-        """SayPlan-style collapsed view within `token_budget`, expanded at `focus`."""
-        ec = self.config.export
-        return collapsed_export(self.graph, token_budget, focus, ec.chars_per_token,
-                                ec.max_expanded_per_room)
-
-    def stats(self) -> dict[str, Any]:
-        """Counts per layer and status, rejection/repair counters, timings."""
-        layers: dict[str, int] = {}
-        status: dict[str, int] = {}
-        for n in self.graph.nodes.values():
-            layers[n.layer] = layers.get(n.layer, 0) + 1
-            status[n.status] = status.get(n.status, 0) + 1
-        ms = sorted(self.fusion_ms)
-        return {
-            'nodes': len(self.graph.nodes),
-            'edges': self.graph.edges.number_of_edges(),
-            'layers': layers,
-            'status': status,
-            'merged_ids': len(self.graph.merged_into),
-            'frames': self.frames,
-            'input': self.checker.stats(),
-            'fusion_ms_p50': ms[len(ms) // 2] if ms else 0.0,
-            'fusion_ms_p95': ms[int(len(ms) * 0.95)] if ms else 0.0,
-            'persistent': self.store is not None,
-            'database': self.database_stats(),
-        }
-
-    def database_stats(self) -> dict[str, Any]:
-        """How the database was opened and whether writes currently fail."""
-        if self.open_report is None:
-            return {}
-        out = self.open_report.as_dict()
-        if self.store is not None:
-            out['write_error'] = self.store.write_error
-            out['failed_commits'] = self.store.failed_commits
-        return out
-
-    # ---- export / import -----------------------------------------------------------
-    def to_dict(self, include_timeline: bool = True,
-                include_points: bool = True) -> dict[str, Any]:
-        """The whole graph (and its timeline, unless told not to) as plain data.
-
-        `include_points` False leaves out each node's point cloud and embedding (the
-        bulk of a big memory; a snapshot needs them, a planner or a UI does not).
-        """
-        return graph_to_dict(self.graph, include_points,
-                             timeline=self.timeline if include_timeline else None)
-
-    def to_json(self, include_timeline: bool = True, include_points: bool = True) -> str:
-        """The whole graph (and its timeline) as a JSON string (see `to_dict`)."""
-        return json.dumps(self.to_dict(include_timeline, include_points),
-                          separators=(',', ':'))
-
-    @classmethod
-    def from_json(cls, text: str | dict[str, Any],
-                  config: LongTermMemoryConfig | None = None) -> LongTermMemory:
-        """A new in-memory LongTermMemory holding the graph of a `to_json` string."""
-        mem = cls(config)
-        data = json.loads(text) if isinstance(text, str) else text
-        mem.graph.clear()
-        graph_from_dict(data, mem.graph, mem.timeline)
-        mem._after_load()
-        mem.graph.drain()
-        mem.timeline.drain()
-        return mem
-
-    def save(self, path: str | Path) -> None:
-        """Write the graph to one file: SQLite for .db/.sqlite, else (gzipped) JSON."""
-        p = Path(path)
-        if p.suffix in ('.db', '.sqlite', '.sqlite3'):
-            tmp = p.with_name(p.name + '.tmp')
-            for extra in (tmp, Path(str(tmp) + '-wal'), Path(str(tmp) + '-shm')):
-                extra.unlink(missing_ok=True)
-            store = SqliteStore(tmp, self.config.persistence)
-            store.write_all(self.graph, self.timeline)
-            store.close()
-            tmp.replace(p)
-            return
-        data = self.to_json().encode('utf-8')
-        tmp = p.with_name(p.name + '.tmp')
-        tmp.write_bytes(gzip.compress(data) if p.suffix == '.gz' else data)
-        tmp.replace(p)  # atomic: a reader never sees half a file
-
-    @classmethod
-    def load(cls, path: str | Path, config: LongTermMemoryConfig | None = None
-             ) -> LongTermMemory:
-        """Read a file written by `save` into a new in-memory LongTermMemory.
-
-        A ValueError names the file and the cause for anything that is not a memory file
-        (corrupt or truncated compression, JSON of another shape, a database of another
-        schema); the file is never written to (a SQLite file is read from a private copy).
-        """
-        mem = cls(config)
-        mem.graph.clear()
-        try:
-            read_memory_file(path, mem.graph, mem.timeline)
-        except (OSError, ValueError):
-            raise
-        except (KeyError, TypeError, AttributeError, IndexError, EOFError, zlib.error,
-                sqlite3.DatabaseError) as exc:  # whatever a reader missed: still named
-            raise ValueError(f'{str(path)!r} is not a memory file '
-                             f'({type(exc).__name__}: {exc})') from exc
-        mem._after_load()
-        mem.graph.drain()
-        mem.timeline.drain()
-        return mem
+    def past_stats(self) -> dict[str, int]:
+        """How often `past` built its view, moved it, and nodes restored by moving."""
+        restored = self._past[1].restored if self._past is not None else 0
+        return {**self._past_counts, 'restored_in_view': restored}
