@@ -82,7 +82,7 @@ class LongTermMemory:
         self.fusion_ms: list[float] = []
         # The cached past view (`past`) and how often it was built and moved.
         self._past: tuple[LongTermMemory, PastView] | None = None
-        self._past_counts = {'builds': 0, 'moves': 0}
+        self._past_counts = {'builds': 0, 'moves': 0, 'restored': 0}
         #: How the database was opened (damaged, recovered, read-only: see `recovery`).
         self.open_report: OpenReport | None = None
         if db_path is not None:
@@ -385,9 +385,12 @@ class LongTermMemory:
         self.timeline.check_stamp(t, 'as_of')
         if self._past is not None:
             memory, view = self._past
+            view.max_fraction = self.config.timeline.past_rebuild_fraction
+            before = view.restored
             if view.move(t):
                 memory._embedder = self._embedder
                 self._past_counts['moves'] += 1
+                self._past_counts['restored'] += view.restored - before
                 return memory
         memory = LongTermMemory(self.config, embedder=self._embedder)
         view = PastView(memory.graph, self.graph, self.timeline, t,
@@ -397,6 +400,175 @@ class LongTermMemory:
         return memory
 
     def past_stats(self) -> dict[str, int]:
-        """How often `past` built its view, moved it, and nodes restored by moving."""
-        restored = self._past[1].restored if self._past is not None else 0
-        return {**self._past_counts, 'restored_in_view': restored}
+        """How often `past` built its view and moved it, and how many nodes moving restored."""
+        return dict(self._past_counts)
+
+    def changes(self, since: float, until: float, room: str = '') -> list[Change]:
+        """What changed between two stamps (optionally in one room, by id or name).
+
+        Raises ValueError naming the problem: until before since, a stamp before the
+        retention horizon, or a room memory never knew.
+        """
+        tl = self.timeline
+        if until < since:
+            raise ValueError(f'until ({until:.3f}) is before since ({since:.3f})')
+        tl.check_stamp(float(since), 'since')
+        tl.check_stamp(float(until), 'until')
+        if room:
+            known = tl.room_names() | {n.id for n in self.graph.layer('room')} | {
+                n.label for n in self.graph.layer('room')}
+            if room not in known and normalize_label(room) not in known:
+                names = ', '.join(sorted(n.label for n in self.graph.layer('room')))
+                raise ValueError(f'unknown room {room!r} (memory knows: {names})')
+            node = self.graph.get(room)
+            if node is None:
+                room = normalize_label(room)
+        return tl.changes(float(since), float(until), room or None)
+
+    # ---- reading -------------------------------------------------------------------
+    def get(self, node_id: str) -> SceneNode | None:
+        """A node by id (following merged-into ids)."""
+        return self.graph.get(node_id)
+
+    def by_label(self, label: str, include_absent: bool = False) -> list[SceneNode]:
+        """Nodes with this label, most confident first."""
+        return self.queries.by_label(label, include_absent)
+
+    def by_text(self, text: str, k: int = 5) -> list[tuple[float, SceneNode]]:
+        """Top-k (cosine, node) for free text, via MiniLM label embeddings."""
+        self.queries.embedder = self.embedder
+        return self.queries.by_text(text, k)
+
+    def in_room(self, room: str) -> list[SceneNode]:
+        """Objects and furniture in a room (by id or name)."""
+        return self.queries.in_room(room)
+
+    def related(self, relation: str, target: str) -> list[SceneNode]:
+        """Nodes that are `relation` ('in'|'on'|'near') the target id or label."""
+        return self.queries.related(relation, target)
+
+    def where(self, target: str) -> list[dict[str, Any]]:
+        """Room, support and position of each node matching an id or label."""
+        return self.queries.where(target)
+
+    def within_radius(self, point: Iterable[float], radius: float
+                      ) -> list[tuple[float, SceneNode]]:
+        """(distance, node) within `radius` m of `point`, nearest first."""
+        return self.queries.within_radius(point, radius)
+
+    def nearest(self, point: Iterable[float], k: int = 1) -> list[tuple[float, SceneNode]]:
+        """The k nearest objects/furniture to `point`."""
+        return self.queries.nearest(point, k)
+
+    def history(self, node_id: str) -> list[ChangeEvent]:
+        """Change history of a node, oldest first."""
+        return self.queries.history(node_id)
+
+    def collapsed_export(self, token_budget: int, focus: Iterable[str] = ()
+                         ) -> CollapsedExport:
+        """SayPlan-style collapsed view within `token_budget`, expanded at `focus`."""
+        ec = self.config.export
+        return collapsed_export(self.graph, token_budget, focus, ec.chars_per_token,
+                                ec.max_expanded_per_room)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per layer and status, rejection/repair counters, timings."""
+        layers: dict[str, int] = {}
+        status: dict[str, int] = {}
+        for n in self.graph.nodes.values():
+            layers[n.layer] = layers.get(n.layer, 0) + 1
+            status[n.status] = status.get(n.status, 0) + 1
+        ms = sorted(self.fusion_ms)
+        return {
+            'nodes': len(self.graph.nodes),
+            'edges': self.graph.edges.number_of_edges(),
+            'layers': layers,
+            'status': status,
+            'merged_ids': len(self.graph.merged_into),
+            'frames': self.frames,
+            'input': self.checker.stats(),
+            'fusion_ms_p50': ms[len(ms) // 2] if ms else 0.0,
+            'fusion_ms_p95': ms[int(len(ms) * 0.95)] if ms else 0.0,
+            'persistent': self.store is not None,
+            'database': self.database_stats(),
+        }
+
+    def database_stats(self) -> dict[str, Any]:
+        """How the database was opened and whether writes currently fail."""
+        if self.open_report is None:
+            return {}
+        out = self.open_report.as_dict()
+        if self.store is not None:
+            out['write_error'] = self.store.write_error
+            out['failed_commits'] = self.store.failed_commits
+        return out
+
+    # ---- export / import -----------------------------------------------------------
+    def to_dict(self, include_timeline: bool = True,
+                include_points: bool = True) -> dict[str, Any]:
+        """The whole graph (and its timeline, unless told not to) as plain data.
+
+        `include_points` False leaves out each node's point cloud and embedding (the
+        bulk of a big memory; a snapshot needs them, a planner or a UI does not).
+        """
+        return graph_to_dict(self.graph, include_points,
+                             timeline=self.timeline if include_timeline else None)
+
+    def to_json(self, include_timeline: bool = True, include_points: bool = True) -> str:
+        """The whole graph (and its timeline) as a JSON string (see `to_dict`)."""
+        return json.dumps(self.to_dict(include_timeline, include_points),
+                          separators=(',', ':'))
+
+    @classmethod
+    def from_json(cls, text: str | dict[str, Any],
+                  config: LongTermMemoryConfig | None = None) -> LongTermMemory:
+        """A new in-memory LongTermMemory holding the graph of a `to_json` string."""
+        mem = cls(config)
+        data = json.loads(text) if isinstance(text, str) else text
+        mem.graph.clear()
+        graph_from_dict(data, mem.graph, mem.timeline)
+        mem._after_load()
+        mem.graph.drain()
+        mem.timeline.drain()
+        return mem
+
+    def save(self, path: str | Path) -> None:
+        """Write the graph to one file: SQLite for .db/.sqlite, else (gzipped) JSON."""
+        p = Path(path)
+        if p.suffix in ('.db', '.sqlite', '.sqlite3'):
+            tmp = p.with_name(p.name + '.tmp')
+            for extra in (tmp, Path(str(tmp) + '-wal'), Path(str(tmp) + '-shm')):
+                extra.unlink(missing_ok=True)
+            store = SqliteStore(tmp, self.config.persistence)
+            store.write_all(self.graph, self.timeline)
+            store.close()
+            tmp.replace(p)
+            return
+        data = self.to_json().encode('utf-8')
+        tmp = p.with_name(p.name + '.tmp')
+        tmp.write_bytes(gzip.compress(data) if p.suffix == '.gz' else data)
+        tmp.replace(p)  # atomic: a reader never sees half a file
+
+    @classmethod
+    def load(cls, path: str | Path, config: LongTermMemoryConfig | None = None
+             ) -> LongTermMemory:
+        """Read a file written by `save` into a new in-memory LongTermMemory.
+
+        A ValueError names the file and the cause for anything that is not a memory file
+        (corrupt or truncated compression, JSON of another shape, a database of another
+        schema); the file is never written to (a SQLite file is read from a private copy).
+        """
+        mem = cls(config)
+        mem.graph.clear()
+        try:
+            read_memory_file(path, mem.graph, mem.timeline)
+        except (OSError, ValueError):
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, EOFError, zlib.error,
+                sqlite3.DatabaseError) as exc:  # whatever a reader missed: still named
+            raise ValueError(f'{str(path)!r} is not a memory file '
+                             f'({type(exc).__name__}: {exc})') from exc
+        mem._after_load()
+        mem.graph.drain()
+        mem.timeline.drain()
+        return mem

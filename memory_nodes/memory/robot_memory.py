@@ -258,7 +258,7 @@ class RobotMemory:
         with self.lock:
             if as_of is not None and q.text:
                 _ = self.ltm.embedder  # created once, shared with the past graph
-            ltm = self.ltm if as_of is None else self.ltm.as_of(as_of)
+            ltm = self.ltm if as_of is None else self.ltm.past(as_of)
             allowed: set[str] | None = None
 
             def restrict(ids: Iterable[str]) -> None:
@@ -321,6 +321,15 @@ class RobotMemory:
         """The long-term memory as believed at stamp `t` (a read-only copy)."""
         with self.lock:
             return self.ltm.as_of(t)
+
+    def past(self, t: float) -> LongTermMemory:
+        """As `as_of`, but the long-term memory's cached past view (`LongTermMemory.past`).
+
+        Cheap (the view is moved in time, not rebuilt), but valid only while the caller
+        holds `lock`, until the next `past` call or change: read it and let go.
+        """
+        with self.lock:
+            return self.ltm.past(t)
 
     def changes(self, since: float, until: float, room: str = '') -> list[Change]:
         """What changed between two stamps (see `LongTermMemory.changes`)."""

@@ -276,7 +276,7 @@ class MemoryNode(Node):
         try:
             with self.memory.lock:
                 as_of = conv.optional_stamp(request.as_of)
-                ltm = self.memory.ltm if as_of is None else self.memory.as_of(as_of)
+                ltm = self.memory.ltm if as_of is None else self.memory.past(as_of)
                 if request.mode == request.MODE_FULL:
                     # The graph itself: its history over time is WhatChanged's business,
                     # its point clouds SaveMemory's (they were 3/4 of it at 1k objects).
