@@ -263,8 +263,8 @@ def test_support_waits_for_furniture_that_comes_later(tmp_path):
     ltm = mem.ltm
     mug = ltm.by_label('mug')[0].id
     for t in (20.0, 21.0, 22.0):
-        mem.observe([ObjectObservation('cabinet', 0.9, box([3.5, 4.0, 0.5], [0.8, 0.5, 1.0],
-                                                            150, int(t)), t)])
+        points = box([3.5, 4.0, 0.5], [0.8, 0.5, 1.0], 150, int(t))
+        mem.observe([ObjectObservation('cabinet', 0.9, points, t)])
     cabinet = ltm.by_label('cabinet')[0].id
     first = ltm.timeline.versions[cabinet][0].stamp
     carry(mem, mug, first - 4.0, 4, onto=cabinet)  # reported late
