@@ -301,3 +301,13 @@ def test_as_of_stays_an_independent_copy(tmp_path):
     a, b = ltm.as_of(2.0), ltm.as_of(2.0)
     assert a is not b and a.graph is not b.graph and a is not ltm.past(2.0)
     ltm.close()
+
+
+def test_micro_benchmark_moves_the_view_on_the_load_home():
+    """The load test's home with things carried around: one build, then only moves."""
+    from memory_nodes.evaluation.reliability.past_bench import measure
+
+    out = measure(objects=200, frames=4, moving=1, asks=2)
+    cache = out['past_cache']
+    assert out['calls'] == 8 and cache['builds'] == 1 and cache['moves'] == 7
+    assert cache['restored'] > 0 and out['past']['mean_ms'] > 0 and out['as_of']['mean_ms'] > 0

@@ -54,7 +54,9 @@ def measure(objects: int = 1000, frames: int = 60, per_frame: int = 20, moving: 
                 seen = rng.choice(objects, per_frame, replace=False)
                 mem.integrate([_observation(int(i), side, rng, now) for i in seen])
                 for _ in range(moving):
-                    node = mem.graph.nodes[ids[int(rng.integers(len(ids)))]]
+                    node = mem.graph.get(ids[int(rng.integers(len(ids)))])  # merges
+                    if node is None:
+                        continue
                     away = 0.4 if node.position[2] < 1.0 else -0.4  # up a shelf or down
                     mem.record_state_change(StateChange(
                         node.label, now, object_id=node.id,
