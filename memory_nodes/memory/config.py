@@ -136,6 +136,10 @@ class TimelineConfig:
     `max_age_s` seconds before the newest stamp (0: forever) and at most
     `max_versions_per_node` versions per node (0: no limit); the stored change history
     keeps `history_per_node` rows per node as the in-memory one does.
+
+    The cached past view (`LongTermMemory.past`) is moved from one stamp to another
+    by restoring the nodes that differ, unless more than `past_rebuild_fraction` of its
+    nodes do: then it is built anew.
     """
 
     enabled: bool = True
@@ -143,6 +147,7 @@ class TimelineConfig:
     max_age_s: float = 7 * 24 * 3600.0
     max_versions_per_node: int = 1000
     retention_every: int = 500
+    past_rebuild_fraction: float = 0.25
 
 
 @dataclass

@@ -34,6 +34,7 @@ from memory_nodes.memory.export import (
 from memory_nodes.memory.fusion import FusionReport, ObjectFuser
 from memory_nodes.memory.input_checks import InputChecker
 from memory_nodes.memory.observation import CameraView, ObjectObservation
+from memory_nodes.memory.past import STRUCTURE_LAYERS, PastView, fill_past
 from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.queries import SceneQueries
 from memory_nodes.memory.recovery import OpenReport, open_memory_database, read_memory_file
@@ -97,6 +98,9 @@ class LongTermMemory:
         self.fusion_ms: list[float] = []
         #: Called after every commit with (this memory, CommitChanges).
         self.commit_listeners: list[Callable[[LongTermMemory, CommitChanges], None]] = []
+        # The cached past view (`past`) and how often it was built and moved.
+        self._past: tuple[LongTermMemory, PastView] | None = None
+        self._past_counts = {'builds': 0, 'moves': 0, 'restored': 0}
         #: How the database was opened (damaged, recovered, read-only: see `recovery`).
         self.open_report: OpenReport | None = None
         if db_path is not None:
@@ -135,6 +139,8 @@ class LongTermMemory:
         """
         graph, timeline = self.graph, self.timeline
         if graph.dirty or graph.removed:
+            if self._past is not None and self._touches_structure(graph.dirty, graph.removed):
+                self._past = None  # the past view holds today's structure: build it anew
             if stamp is None:
                 stamp = timeline.latest if timeline.latest > float('-inf') else 0.0
             timeline.update(graph, graph.dirty, graph.removed, stamp)
@@ -157,6 +163,22 @@ class LongTermMemory:
     def _notify(self, changes: CommitChanges) -> None:
         for listener in list(self.commit_listeners):
             listener(self, changes)
+
+    def _touches_structure(self, dirty: Iterable[str], removed: Iterable[str]) -> bool:
+        """Whether a change touched a building, room or place (the past view's structure)."""
+        nodes = self.graph.nodes
+        for nid in dirty:
+            node = nodes.get(nid)
+            if node is not None and node.layer in STRUCTURE_LAYERS:
+                return True
+        if self._past is None:
+            return False
+        held = self._past[0].graph.nodes
+        for nid in removed:
+            node = held.get(nid)
+            if node is not None and node.layer in STRUCTURE_LAYERS:
+                return True
+        return False
 
     def apply_retention(self, now: float | None = None) -> int:
         """Apply the retention policy to the timeline and the change history now.
@@ -375,34 +397,43 @@ class LongTermMemory:
         """
         self.timeline.check_stamp(float(t), 'as_of')
         past = LongTermMemory(self.config, embedder=self._embedder)
-        graph = past.graph
-        graph.clear()
-        for node in self.graph.nodes.values():
-            if node.layer in ('building', 'room', 'place'):
-                graph.restore_node(SceneNode(
-                    node.id, node.layer, node.label, node.position.copy(),
-                    node.extent.copy(), node.confidence, node.first_seen, node.last_seen,
-                    node.observations, dict(node.states), room=node.room,
-                    status=node.status))
-        for src, dst, kind in self.graph.edges.edges(data='kind'):
-            if kind == 'parent' and src in graph.nodes and dst in graph.nodes:
-                graph.edges.add_edge(src, dst, kind=kind)
-        versions = self.timeline.as_of(float(t))
-        for v in versions.values():
-            node = SceneNode(
-                v.node_id, v.layer, v.label, np.asarray(v.position, dtype=float),
-                np.asarray(v.extent, dtype=float), v.confidence, last_seen=v.last_seen,
-                observations=v.observations, states=dict(v.states), room=v.room,
-                status=v.status, label_scores={v.label: 1.0})
-            graph.restore_node(node)
-            if v.room in graph.nodes:
-                graph.edges.add_edge(v.node_id, v.room, kind='parent')
-        for v in versions.values():
-            if v.support is not None and v.support[0] in graph.nodes:
-                graph.edges.add_edge(v.node_id, v.support[0], kind=v.support[1])
-        graph.id_counter = self.graph.id_counter
-        graph.drain()
+        past.graph.clear()
+        fill_past(self.graph, self.timeline, float(t), past.graph)
         return past
+
+    def past(self, t: float) -> LongTermMemory:
+        """The graph as believed at `t`, like `as_of`, but one cached view moved in time.
+
+        The first call builds the view as `as_of` does; a later one moves it to the new
+        stamp by restoring again only the nodes whose version in force differs (see
+        `past.PastView`), or builds it anew when that is not cheaper (today's structure
+        changed, retention dropped versions, a load or reset, many nodes differ). The
+        view answers exactly as `as_of(t)` would, but is valid only until the next `past`
+        call or the next change to memory, and must not be written to: it is for callers
+        holding the owner's lock (RobotMemory's). Nodes taken from it are never changed
+        later. Raises ValueError for a stamp before the horizon.
+        """
+        t = float(t)
+        self.timeline.check_stamp(t, 'as_of')
+        if self._past is not None:
+            memory, view = self._past
+            view.max_fraction = self.config.timeline.past_rebuild_fraction
+            before = view.restored
+            if view.move(t):
+                memory._embedder = self._embedder
+                self._past_counts['moves'] += 1
+                self._past_counts['restored'] += view.restored - before
+                return memory
+        memory = LongTermMemory(self.config, embedder=self._embedder)
+        view = PastView(memory.graph, self.graph, self.timeline, t,
+                        self.config.timeline.past_rebuild_fraction)
+        self._past = (memory, view)
+        self._past_counts['builds'] += 1
+        return memory
+
+    def past_stats(self) -> dict[str, int]:
+        """How often `past` built its view and moved it, and how many nodes moving restored."""
+        return dict(self._past_counts)
 
     def changes(self, since: float, until: float, room: str = '') -> list[Change]:
         """What changed between two stamps (optionally in one room, by id or name).

@@ -143,7 +143,11 @@ class ReadReplica:
                 timeline._append(version)  # noqa: SLF001 - same seq and stamp as the source's
             timeline.drain()
             graph.drain()
-            self.ltm.commits += 1
+            ltm = self.ltm
+            if ltm._past is not None and ltm._touches_structure(  # noqa: SLF001
+                    changes.touched, changes.removed):
+                ltm._past = None  # noqa: SLF001 - its past view holds today's structure
+            ltm.commits += 1
             self.applied += 1
 
 

@@ -280,7 +280,7 @@ class RobotMemory:
         with self.reading() as now:
             if as_of is not None and q.text:
                 _ = now.embedder  # created once, shared with the past graph
-            ltm = now if as_of is None else now.as_of(as_of)
+            ltm = now if as_of is None else now.past(as_of)
             allowed: set[str] | None = None
 
             def restrict(ids: Iterable[str]) -> None:
@@ -345,11 +345,20 @@ class RobotMemory:
         with self.reading() as ltm:
             return ltm.as_of(t)
 
+    def past(self, t: float) -> LongTermMemory:
+        """As `as_of`, but the cached past view (`LongTermMemory.past`) of what reads read.
+
+        Cheap (the view is moved in time, not rebuilt), but valid only until the next
+        `past` call or change: read it inside `reading()` and let go.
+        """
+        with self.reading() as ltm:
+            return ltm.past(t)
+
     def collapsed_export(self, token_budget: int, focus: Iterable[str] = (),
                          as_of: float | None = None) -> tuple[CollapsedExport, int]:
         """The SayPlan-style view (now or as of a stamp) and the node count it was cut from."""
         with self.reading() as now:
-            ltm = now if as_of is None else now.as_of(as_of)
+            ltm = now if as_of is None else now.past(as_of)
             return ltm.collapsed_export(token_budget, list(focus)), len(ltm.graph.nodes)
 
     def scene_graph_json(self, as_of: float | None = None) -> tuple[str, int]:
@@ -359,7 +368,7 @@ class RobotMemory:
             with self.reading() as ltm:
                 return text, len(ltm.graph.nodes)
         with self.reading() as now:
-            ltm = now.as_of(as_of)
+            ltm = now.past(as_of)
             return (ltm.to_json(include_timeline=False, include_points=False),
                     len(ltm.graph.nodes))
 

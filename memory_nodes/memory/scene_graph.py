@@ -385,7 +385,7 @@ class SceneGraph:
     def within_radius(
         self, center: Iterable[float], radius: float, layers: Iterable[str] | None = None
     ) -> list[tuple[float, SceneNode]]:
-        """(distance, node) pairs within `radius` of `center`, nearest first."""
+        """(distance, node) pairs within `radius` of `center`, nearest (then by id) first."""
         c = np.asarray(list(center), dtype=float)
         allowed = set(layers) if layers is not None else None
         out = []
@@ -398,7 +398,7 @@ class SceneGraph:
             d2 = float(d @ d)
             if d2 <= r2:
                 out.append((math.sqrt(d2), node))
-        out.sort(key=lambda t: t[0])
+        out.sort(key=lambda t: (t[0], t[1].id))  # ties by id: the same answer every time
         return out
 
     def nearest(

@@ -12,6 +12,12 @@ whose history the merged node's follows). Tentative nodes are not beliefs.
 between. Both bisect each node's version stamps. `compact` applies the retention
 policy: versions older than the horizon are dropped except the newest one before it,
 so `as_of` at the horizon still answers.
+
+`touched_between(t1, t2, seq)` names the nodes whose version in force may differ between
+`t1` (as the timeline was at `seq`) and `t2` (as it is now), from a stamp-ordered index
+of every kept version and the log of versions appended since; `epoch` changes whenever
+versions are dropped or replaced wholesale (compaction, clear, restore), when a caller
+holding an answer for an older timeline must start over.
 """
 
 from __future__ import annotations
@@ -138,13 +144,37 @@ class Timeline:
         self.latest = -math.inf
         self.journal: list[NodeVersion] = []
         self.compacted: dict[str, int] = {}  # node id -> first kept seq (0: all dropped)
+        #: Changes whenever versions are dropped or replaced wholesale (not on appends).
+        self.epoch = 0
+        # Every kept version's stamp, ascending, and its node id at the same index.
+        self._index_stamps: list[float] = []
+        self._index_ids: list[str] = []
+        # (stamp, node id) of each version appended this epoch, in seq order: entry k has
+        # seq `_log_seq` + k + 1.
+        self._log: list[tuple[float, str]] = []
+        self._log_seq = 0
+        # Node id -> rank of its key in `versions` (ascending with the dict's order).
+        self._rank: dict[str, int] = {}
+        self._next_rank = 0
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.versions.values())
 
     def clear(self) -> None:
         """Forget every version."""
+        epoch = self.epoch
         self.__init__(self.config)  # type: ignore[misc]
+        self.epoch = epoch + 1
+
+    def _reindex(self) -> None:
+        """Rebuild the stamp index and ranks from `versions`; start a new epoch."""
+        pairs = sorted((v.stamp, v.seq, v.node_id) for vs in self.versions.values() for v in vs)
+        self._index_stamps = [p[0] for p in pairs]
+        self._index_ids = [p[2] for p in pairs]
+        self._log, self._log_seq = [], self.seq
+        self._rank = {nid: i for i, nid in enumerate(self.versions)}
+        self._next_rank = len(self._rank)
+        self.epoch += 1
 
     # ---- writing -------------------------------------------------------------------
     def snapshot(self, graph: SceneGraph, node: SceneNode, stamp: float) -> NodeVersion:
@@ -173,10 +203,17 @@ class Timeline:
             version.stamp = stamps[-1]  # out-of-order input: keep the list sorted
         self.seq += 1
         version.seq = self.seq
+        if version.node_id not in self.versions:
+            self._rank[version.node_id] = self._next_rank
+            self._next_rank += 1
         self.versions.setdefault(version.node_id, []).append(version)
         stamps.append(version.stamp)
         self.latest = max(self.latest, version.stamp)
         self.journal.append(version)
+        i = bisect_right(self._index_stamps, version.stamp)
+        self._index_stamps.insert(i, version.stamp)
+        self._index_ids.insert(i, version.node_id)
+        self._log.append((version.stamp, version.node_id))
 
     def last(self, node_id: str) -> NodeVersion | None:
         """The newest version of a node, if any."""
@@ -248,6 +285,7 @@ class Timeline:
             self.seq = max(self.seq, v.seq)
         self.seq = max(self.seq, int(seq))
         self.horizon = horizon
+        self._reindex()
 
     # ---- retention -----------------------------------------------------------------
     def compact(self, now: float | None = None) -> float | None:
@@ -264,6 +302,7 @@ class Timeline:
             return None
         cut = now - cfg.max_age_s if cfg.max_age_s > 0 else -math.inf
         horizon = cut
+        dropped = False
         for nid in list(self.versions):
             vs, stamps = self.versions[nid], self._stamps[nid]
             drop = max(0, bisect_right(stamps, cut) - 1)
@@ -274,6 +313,7 @@ class Timeline:
                 drop = len(vs)  # ended before the horizon: nothing left to answer
             if drop <= 0:
                 continue
+            dropped = True
             del vs[:drop]
             del stamps[:drop]
             if vs:
@@ -281,6 +321,8 @@ class Timeline:
             else:
                 del self.versions[nid], self._stamps[nid]
                 self.compacted[nid] = 0
+        if dropped:
+            self._reindex()
         if horizon == -math.inf:
             return None
         if self.horizon is None or horizon > self.horizon:
@@ -308,6 +350,31 @@ class Timeline:
             return None
         i = bisect_right(stamps, t) - 1
         return self.versions[node_id][i] if i >= 0 else None
+
+    def rank(self, node_id: str) -> int:
+        """Where the node's key stands in `versions` (-1 when it has no versions).
+
+        Ascending with the order `as_of` lists nodes in.
+        """
+        return self._rank.get(node_id, -1)
+
+    def touched_between(self, t1: float, t2: float, since_seq: int) -> set[str] | None:
+        """Ids of the nodes whose version in force at `t2` now may differ from theirs at `t1`.
+
+        `since_seq` is `seq` when the answer for `t1` was taken: nodes with a version
+        stamped between the two (after the older, up to the newer) and nodes with a
+        version appended since then stamped up to the newer one. None when `since_seq` is
+        not of this epoch (the caller starts over).
+        """
+        lo, hi = (t1, t2) if t1 <= t2 else (t2, t1)
+        k = since_seq - self._log_seq
+        if k < 0 or k > len(self._log):
+            return None
+        i = bisect_right(self._index_stamps, lo)
+        j = bisect_right(self._index_stamps, hi, lo=i)
+        out = set(self._index_ids[i:j])
+        out.update(nid for stamp, nid in self._log[k:] if stamp <= hi)
+        return out
 
     def as_of(self, t: float, include_absent: bool = True) -> dict[str, NodeVersion]:
         """Node id -> version of every node believed in at `t` (missing ones optionally)."""
