@@ -4,7 +4,8 @@ Builds the load test's home (`load.build_memory`: `objects` confirmed objects in
 rooms) in a SQLite file, opens it as a `RobotMemory` and then, frame after frame, fuses
 `per_frame` re-sighted objects (`moving` of them moved a few cm) and times one full
 answer (`graph_json`) and the collapsed answers the load clients ask for (token budget
-0 -> the node's default, 400 and 1200, with and without a one-label focus) in between::
+0 -> the node's default, 400 and 1200, with and without a one-label focus) in between,
+each also built from scratch (no caches) for comparison::
 
     python -m memory_nodes.evaluation.reliability.export_bench --objects 1000
 
@@ -14,6 +15,7 @@ prints one line per answer kind: median and p95 milliseconds over the frames.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import tempfile
@@ -45,31 +47,50 @@ def frame(objects: int, per_frame: int, moving: int, rng: np.random.Generator,
 
 def run(objects: int = 1000, frames: int = 30, per_frame: int = 20, moving: int = 2,
         seed: int = 0) -> dict[str, list[float]]:
-    """Milliseconds per answer kind, one sample per frame (see the module docstring)."""
+    """Milliseconds per answer kind, one sample per frame (see the module docstring).
+
+    'full' and 'collapsed' are the memory's answers (cached fragments); 'full_scratch'
+    and 'collapsed_scratch' the same texts built from nothing, timed in the same run.
+    """
     from memory_nodes.memory.config import LongTermMemoryConfig
+    from memory_nodes.memory.export import collapsed_export, graph_to_dict
     from memory_nodes.memory.robot_memory import RobotMemory
 
     stamp = 1000.0
-    times: dict[str, list[float]] = {'full': [], 'collapsed': []}
+    times: dict[str, list[float]] = {k: [] for k in (
+        'full_scratch', 'full', 'collapsed_scratch', 'collapsed')}
     rng = np.random.default_rng(seed + 1)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / 'home.db'
         build_memory(objects, db, stamp, seed)
         cfg = LongTermMemoryConfig()
         cfg.embedder.backend = 'hashing'
+        ec = cfg.export
         memory = RobotMemory(cfg, db_path=db)
         try:
             memory.graph_json()  # the first answer builds everything once
             for k in range(frames):
                 memory.observe(frame(objects, per_frame, moving, rng, stamp + 1 + k))
+                graph = memory.ltm.graph
                 t0 = time.perf_counter()
+                json.dumps(graph_to_dict(graph, include_points=False), separators=(',', ':'))
+                t1 = time.perf_counter()
                 memory.graph_json()
-                times['full'].append((time.perf_counter() - t0) * 1000.0)
+                t2 = time.perf_counter()
+                times['full_scratch'].append((t1 - t0) * 1000.0)
+                times['full'].append((t2 - t1) * 1000.0)
+                asks = [(budget, focus) for budget in (DEFAULT_BUDGET, 400, 1200)
+                        for focus in ((), (LABELS[k % len(LABELS)].lower(),))]
                 t0 = time.perf_counter()
-                for budget in (DEFAULT_BUDGET, 400, 1200):
-                    for focus in ((), (LABELS[k % len(LABELS)].lower(),)):
-                        memory.ltm.collapsed_export(budget, focus)
-                times['collapsed'].append((time.perf_counter() - t0) * 1000.0 / 6)
+                for budget, focus in asks:
+                    collapsed_export(graph, budget, focus, ec.chars_per_token,
+                                     ec.max_expanded_per_room)
+                t1 = time.perf_counter()
+                for budget, focus in asks:
+                    memory.ltm.collapsed_export(budget, focus)
+                t2 = time.perf_counter()
+                times['collapsed_scratch'].append((t1 - t0) * 1000.0 / len(asks))
+                times['collapsed'].append((t2 - t1) * 1000.0 / len(asks))
         finally:
             memory.close()
     return times
@@ -87,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for kind, ms in times.items():
         ms = sorted(ms)
         p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
-        print(f'{kind:9s} median {statistics.median(ms):7.2f} ms  p95 {p95:7.2f} ms  '
+        print(f'{kind:17s} median {statistics.median(ms):7.2f} ms  p95 {p95:7.2f} ms  '
               f'({len(ms)} frames, {args.objects} objects)')
     return 0
 
