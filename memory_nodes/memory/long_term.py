@@ -143,12 +143,7 @@ class LongTermMemory:
         self.timeline.compact(now)
         cut = now - tcfg.max_age_s if tcfg.max_age_s > 0 and now > float('-inf') else None
         if cut is not None:
-            for nid in list(self.graph.history):
-                hist = self.graph.history[nid]
-                while hist and hist[0].stamp < cut:
-                    hist.popleft()
-                if not hist:
-                    del self.graph.history[nid]
+            self.graph.forget_history_before(cut)
         if self.store is None:
             self.timeline.take_compacted()
             return 0

@@ -395,6 +395,23 @@ class SceneGraph:
         hist.append(ev)
         self.journal.append(ev)
 
+    def forget_history_before(self, cut: float) -> int:
+        """Drop kept events older than `cut` (retention); returns how many went.
+
+        Advances the change clock when any did (the exported history changed).
+        """
+        dropped = 0
+        for nid in list(self.history):
+            hist = self.history[nid]
+            while hist and hist[0].stamp < cut:
+                hist.popleft()
+                dropped += 1
+            if not hist:
+                del self.history[nid]
+        if dropped:
+            self.clock += 1
+        return dropped
+
     def node_history(self, node_id: str) -> list[ChangeEvent]:
         """Every kept event of a node, including events of nodes merged into it."""
         target = self.resolve(node_id)
