@@ -104,3 +104,4 @@ class AbsenceTracker:
         """Clear absence bookkeeping when a node is seen again."""
         node.confidence = min(1.0, node.confidence + self.config.recover)
         node.first_absent = None
+        self.graph.touch(node.id)

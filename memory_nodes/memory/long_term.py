@@ -26,7 +26,8 @@ from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.embeddings import TextEmbedder
 from memory_nodes.memory.export import (
     CollapsedExport,
-    collapsed_export,
+    CollapsedExporter,
+    GraphJson,
     graph_from_dict,
     graph_to_dict,
     restore_voxel_keys,
@@ -92,6 +93,8 @@ class LongTermMemory:
         self.rooms = RoomMap(self.graph, cfg.rooms)
         self.queries = SceneQueries(self.graph, None)
         self.timeline = Timeline(cfg.timeline)
+        self._graph_json = GraphJson(include_points=False)
+        self._collapsed = CollapsedExporter()
         self.store: SqliteStore | None = None
         self.frames = 0
         self.commits = 0
@@ -190,12 +193,7 @@ class LongTermMemory:
         self.timeline.compact(now)
         cut = now - tcfg.max_age_s if tcfg.max_age_s > 0 and now > float('-inf') else None
         if cut is not None:
-            for nid in list(self.graph.history):
-                hist = self.graph.history[nid]
-                while hist and hist[0].stamp < cut:
-                    hist.popleft()
-                if not hist:
-                    del self.graph.history[nid]
+            self.graph.forget_history_before(cut)
         if self.store is None:
             self.timeline.take_compacted()
             deleted = 0
@@ -500,8 +498,8 @@ class LongTermMemory:
                          ) -> CollapsedExport:
         """SayPlan-style collapsed view within `token_budget`, expanded at `focus`."""
         ec = self.config.export
-        return collapsed_export(self.graph, token_budget, focus, ec.chars_per_token,
-                                ec.max_expanded_per_room)
+        return self._collapsed.export(self.graph, token_budget, focus, ec.chars_per_token,
+                                      ec.max_expanded_per_room)
 
     def stats(self) -> dict[str, Any]:
         """Counts per layer and status, rejection/repair counters, timings."""
@@ -547,7 +545,14 @@ class LongTermMemory:
                              timeline=self.timeline if include_timeline else None)
 
     def to_json(self, include_timeline: bool = True, include_points: bool = True) -> str:
-        """The whole graph (and its timeline) as a JSON string (see `to_dict`)."""
+        """The whole graph (and its timeline) as a JSON string (see `to_dict`).
+
+        Without timeline and points (GetSceneGraph's answer) the text is assembled from
+        per-node fragments cached between calls (`GraphJson`): only what changed since
+        the previous call is encoded again.
+        """
+        if not include_timeline and not include_points:
+            return self._graph_json.dumps(self.graph)
         return json.dumps(self.to_dict(include_timeline, include_points),
                           separators=(',', ':'))
 

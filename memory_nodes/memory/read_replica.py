@@ -156,7 +156,10 @@ def _drop(graph: SceneGraph, node_id: str) -> None:
     if node is None:
         return
     if graph.edges.has_node(node_id):
+        for src in list(graph.edges.predecessors(node_id)):
+            graph.bump(src)  # their edge lists changed: cached exports of them are stale
         graph.edges.remove_node(node_id)
+    graph.changes.pop(node_id, None)
     _unlabel(graph, node_id, node.label)
     graph.index.remove(node_id)
 
@@ -183,10 +186,15 @@ def _set_out_edges(graph: SceneGraph, node_id: str, out: Iterable[tuple[str, str
     want = dict(out)
     edges = graph.edges
     have = {d: k for _, d, k in edges.out_edges(node_id, data='kind')}
+    changed = False
     for dst in have.keys() - want.keys():
         edges.remove_edge(node_id, dst)
+        changed = True
     for dst, kind in want.items():
         if dst not in graph.nodes:
             continue  # a node not copied yet: its commit adds the edge back with it
         if have.get(dst) != kind:
             edges.add_edge(node_id, dst, kind=kind)
+            changed = True
+    if changed:
+        graph.bump(node_id)

@@ -5,6 +5,12 @@ attribute ('parent', 'on', 'in', 'near', 'traversable'). Every change is written
 per-node history and to a journal that persistence drains, so what is on disk can be
 brought up to date without rewriting the whole graph. Merged nodes leave a merged-into
 id behind so that ids handed out earlier keep resolving.
+
+Besides the journal (drained by every commit), each node carries a change counter
+(`SceneGraph.changes`) that every mutation of the node or of its outgoing edges bumps
+and nothing drains: caches of per-node results (the JSON export's fragments) compare it
+to tell what to rebuild. Code that writes a node's attributes directly must call
+`SceneGraph.touch` afterwards, which bumps it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ EDGE_KINDS = ('parent', 'traversable', *RELATION_KINDS)
 ID_PREFIX = {
     'building': 'b', 'room': 'r', 'place': 'p', 'furniture': 'f', 'object': 'o', 'agent': 'a',
 }
+#: Hands every graph (and every `clear`) its own epoch: a cache keyed by (epoch, counter)
+#: never mistakes a new graph's node for an old one's.
+_EPOCHS = itertools.count(1)
 
 
 @dataclass(slots=True)
@@ -197,9 +206,13 @@ class SceneGraph:
         self.seq = 0
         self.id_counter = 0
         self.revision = 0
+        #: Node id -> the graph clock when the node or its outgoing edges last changed.
+        self.changes: dict[str, int] = {}
+        self.clock = 0
+        self.epoch = next(_EPOCHS)
 
     def clear(self) -> None:
-        """Forget every node, edge, index entry, merge and event."""
+        """Forget every node, edge, index entry, merge and event (a new epoch begins)."""
         cell, keep = self.index.cell, self.history_per_node
         self.__init__(cell, keep)  # type: ignore[misc]
 
@@ -249,6 +262,7 @@ class SceneGraph:
             raise ValueError(f'unknown layer {node.layer!r} for node {node.id}')
         self.nodes[node.id] = node
         self.edges.add_node(node.id)
+        self.bump(node.id)
         self.by_label.setdefault(node.label, set()).add(node.id)
         if node.layer in ('object', 'furniture'):
             self.index.upsert(node.id, node.aabb_min, node.aabb_max)
@@ -267,6 +281,7 @@ class SceneGraph:
                 del self.by_label[node.label]
         self.by_label.setdefault(label, set()).add(node.id)
         node.label = label
+        self.bump(node.id)
 
     def move(
         self, node: SceneNode, position: np.ndarray, extent: np.ndarray | None = None
@@ -277,6 +292,7 @@ class SceneGraph:
             node.extent = np.asarray(extent, dtype=float)
         if node.layer in ('furniture', 'object'):
             self.index.upsert(node.id, node.aabb_min, node.aabb_max)
+        self.bump(node.id)
 
     def remove_node(self, node_id: str, stamp: float, merged_into: str | None = None) -> None:
         """Delete a node and its edges; with `merged_into`, keep a forwarding id."""
@@ -284,7 +300,12 @@ class SceneGraph:
         if node is None:
             return
         if node_id in self.edges:
+            # Edges into the node go with it: their sources' edge lists changed too.
+            for src in list(self.edges.predecessors(node_id)):
+                self.bump(src)
             self.edges.remove_node(node_id)
+        self.bump(node_id)  # the clock moves on for a removal too
+        del self.changes[node_id]
         self.index.remove(node_id)
         bucket = self.by_label.get(node.label)
         if bucket is not None:
@@ -301,9 +322,15 @@ class SceneGraph:
         self.revision += 1
 
     def touch(self, node_id: str) -> None:
-        """Mark a node changed (for persistence and deltas)."""
+        """Mark a node changed (for persistence, deltas and per-node caches)."""
         self.dirty.add(node_id)
         self.revision += 1
+        self.bump(node_id)
+
+    def bump(self, node_id: str) -> None:
+        """Advance a node's change counter (not its dirty mark: see `touch`)."""
+        self.clock += 1
+        self.changes[node_id] = self.clock
 
     # ---- edges ---------------------------------------------------------------------
     def set_edge(self, src: str, dst: str, kind: str) -> None:
@@ -367,6 +394,23 @@ class SceneGraph:
             hist = self.history[node_id] = deque(maxlen=self.history_per_node)
         hist.append(ev)
         self.journal.append(ev)
+
+    def forget_history_before(self, cut: float) -> int:
+        """Drop kept events older than `cut` (retention); returns how many went.
+
+        Advances the change clock when any did (the exported history changed).
+        """
+        dropped = 0
+        for nid in list(self.history):
+            hist = self.history[nid]
+            while hist and hist[0].stamp < cut:
+                hist.popleft()
+                dropped += 1
+            if not hist:
+                del self.history[nid]
+        if dropped:
+            self.clock += 1
+        return dropped
 
     def node_history(self, node_id: str) -> list[ChangeEvent]:
         """Every kept event of a node, including events of nodes merged into it."""
