@@ -34,6 +34,11 @@ def test_sixteen_clients_while_fusing_get_no_errors(tmp_path):
     assert summary['metrics']['concurrent_errors'] == 0
     assert summary['metrics']['concurrent_p99_ms'] > 0
     assert any(what.startswith('get_scene_graph p50') for what, _ in summary['rows'])
+    # The node reports how long it spent on each service (memory_stats), every call counted.
+    handled = result.service_ms['query_objects']
+    assert handled['n'] == len(result.service_latencies('query_objects'))
+    assert 0 < handled['p50'] <= handled['p99']
+    assert summary['metrics']['node_query_p99_ms'] == round(handled['p99'], 2)
 
 
 def _home(tmp_path, objects=60):

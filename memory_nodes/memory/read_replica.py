@@ -125,7 +125,7 @@ class ReadReplica:
             for nid in changes.removed:
                 if nid not in copies:
                     _drop(graph, nid)
-            for nid, node in copies.items():
+            for node in copies.values():
                 _put(graph, node)
             for nid, out in edges.items():
                 _set_out_edges(graph, nid, out)

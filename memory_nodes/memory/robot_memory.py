@@ -107,6 +107,10 @@ class RobotMemory:
         self.stm = ShortTermMemory(self.stm_config, sink=self.ltm, embedder=self.ltm.embedder)
         self.stm_from_observations = stm_from_observations
         self.lock = threading.RLock()
+        #: The short-term memory's own lock (inside `lock` for writers): recalls take only
+        #: this one, so they do not wait for a frame's fusion, only for its short-term
+        #: writes. A read is a use there (policies count it), so it is a lock, not a copy.
+        self.stm_lock = threading.RLock()
         self._sequence = 0
         self._changed: set[str] = set()
         self._removed: set[str] = set()
@@ -128,26 +132,32 @@ class RobotMemory:
         with self.lock:
             report = self.ltm.integrate(observations, camera_view)
             if self.stm_from_observations:
-                stamp = max((o.stamp for o in observations), default=0.0)
-                news = {nid: ['states'] for nid in report.state_changes}
-                for nid in report.confirmed:
-                    news.setdefault(nid, []).append('confirmed')
-                for nid in dict.fromkeys(report.associations):
-                    node = self.ltm.get(nid)
-                    if node is None or node.status != 'confirmed' or node.layer != 'object':
-                        continue
-                    # A sighting that changed nothing carries no news (`changed` empty):
-                    # eviction policies may tell it from a real use. It is read off the
-                    # node fusion just committed, so it is not consolidated back: that
-                    # re-ran relations and a database commit per object seen (20 commits
-                    # for a 20-object frame, ~10x the fusion time at 1,000 objects), and
-                    # a frame is one transaction.
-                    self.stm.write(self._change_of(node, stamp, 'observation',
-                                                   news.get(nid, [])), from_sink=True)
+                self._observed_to_stm(observations, report)
             self._track(report.associations + report.absent
                         + [keep for _, keep in report.merged],
                         [gone for gone, _ in report.merged])
             return report
+
+    def _observed_to_stm(self, observations: Sequence[ObjectObservation],
+                         report: FusionReport) -> None:
+        """Confirmed objects seen in a fused frame become short-term entries."""
+        stamp = max((o.stamp for o in observations), default=0.0)
+        news = {nid: ['states'] for nid in report.state_changes}
+        for nid in report.confirmed:
+            news.setdefault(nid, []).append('confirmed')
+        with self.stm_lock:
+            for nid in dict.fromkeys(report.associations):
+                node = self.ltm.get(nid)
+                if node is None or node.status != 'confirmed' or node.layer != 'object':
+                    continue
+                # A sighting that changed nothing carries no news (`changed` empty):
+                # eviction policies may tell it from a real use. It is read off the node
+                # fusion just committed, so it is not consolidated back: that re-ran
+                # relations and a database commit per object seen (20 commits for a
+                # 20-object frame, ~10x the fusion time at 1,000 objects), and a frame is
+                # one transaction.
+                self.stm.write(self._change_of(node, stamp, 'observation',
+                                               news.get(nid, [])), from_sink=True)
 
     def record(self, change: StateChange, executor_id: str = '') -> str:
         """A state change (own action or told): short-term entry + long-term consolidation.
@@ -170,7 +180,8 @@ class RobotMemory:
             return oid
 
     def _write_stm(self, change: StateChange) -> str:
-        return self.stm.write(change)
+        with self.stm_lock:
+            return self.stm.write(change)
 
     def _change_of(self, node: SceneNode, stamp: float, source: str,
                    changed: list[str]) -> StateChange:
@@ -204,8 +215,9 @@ class RobotMemory:
                 'last_position': [round(float(x), 4) for x in node.position]})
             graph.touch(node.id)
             self.ltm._commit(float(stamp))
-            if node.id in self.stm:
-                self.stm.forget(node.id)
+            with self.stm_lock:
+                if node.id in self.stm:
+                    self.stm.forget(node.id)
             self._track([node.id], [])
             return True
 
@@ -395,7 +407,7 @@ class RobotMemory:
         """
         if len(instruction) > 2000:
             raise ValueError(f'instruction is {len(instruction)} characters; at most 2000')
-        with self.lock:
+        with self.stm_lock:
             stm = self.stm
             if object_id:
                 entry = stm.get(object_id)
@@ -435,7 +447,8 @@ class RobotMemory:
         """Forget everything (and clear the database, if any)."""
         with self.lock:
             self._adopt(LongTermMemory(self.ltm.config))
-            self.stm.clear()
+            with self.stm_lock:
+                self.stm.clear()
 
     def _adopt(self, other: LongTermMemory) -> None:
         """Make `other`'s graph ours (and the database's, if there is one).
@@ -498,7 +511,7 @@ class RobotMemory:
         handles. Statistics and usage counters are not content and are left out.
         """
         digest = hashlib.sha256()
-        with self.lock:
+        with self.lock, self.stm_lock:
             stm = [{'change': dataclasses.asdict(e.change), 'first_stamp': e.first_stamp,
                     'consolidated': e.consolidated}
                    for e in sorted(self.stm.entries(), key=lambda e: e.object_id)]
@@ -515,7 +528,7 @@ class RobotMemory:
 
     def stats(self) -> dict[str, Any]:
         """Long-term and short-term statistics together."""
-        with self.lock:
+        with self.lock, self.stm_lock:
             return {'ltm': self.ltm.stats(), 'stm': self.stm.stats.as_dict(),
                     'stm_size': len(self.stm), 'sequence': self._sequence}
 

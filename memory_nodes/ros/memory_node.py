@@ -14,6 +14,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import rclpy
@@ -122,6 +125,8 @@ class MemoryNode(Node):
         if report is not None and not report.healthy:
             self.get_logger().error(report.message())
         self.rejected: dict[str, int] = {}
+        #: The last handling times (ms) per service, inside the node (memory_stats).
+        self.service_ms: dict[str, deque[float]] = {}
         self.worker: FrameWorker = FrameWorker(self._fuse, self.cfg.frame_queue,
                                                'memory-fusion', self._on_worker_error)
         self.create_subscription(ObjectObservationArray, self.cfg.observations_topic,
@@ -154,12 +159,35 @@ class MemoryNode(Node):
                 (WhatChanged, 'what_changed', self._on_what_changed, reads),
                 (Trigger, 'reset_memory', self._on_reset, None),
                 (Trigger, 'memory_stats', self._on_stats, None)):
-            self.create_service(srv_type, name, handler, callback_group=group,
+            self.create_service(srv_type, name, self._timed(name, handler),
+                                callback_group=group,
                                 qos_profile=service_qos(self.cfg.service_queue_depth))
         nodes = len(self.memory.ltm.graph.nodes)
         self.get_logger().info(
             f'memory ready: {nodes} nodes loaded, stm {self.cfg.stm.policy} '
             f'x{self.cfg.stm.capacity}, database {db or "none (RAM only)"}')
+
+    def _timed(self, name: str, handler: Callable) -> Callable:
+        """`handler`, with the time it takes kept in `service_ms[name]`."""
+        times = self.service_ms.setdefault(name, deque(maxlen=20_000))
+
+        def timed(request, response):  # noqa: ANN001, ANN202 - rclpy service types
+            t0 = time.perf_counter()
+            try:
+                return handler(request, response)
+            finally:
+                times.append((time.perf_counter() - t0) * 1000.0)
+        return timed
+
+    def service_times(self) -> dict[str, dict[str, float]]:
+        """Per service: calls handled, p50 and p99 of the handling time (ms)."""
+        out = {}
+        for name, times in self.service_ms.items():
+            values = sorted(times)
+            if values:
+                out[name] = {'n': len(values), 'p50': values[len(values) // 2],
+                             'p99': values[min(len(values) - 1, int(len(values) * 0.99))]}
+        return out
 
     # ---- inputs --------------------------------------------------------------------
     def _reject(self, reason: str, detail: str) -> None:
@@ -211,7 +239,7 @@ class MemoryNode(Node):
         except (ValueError, KeyError, TypeError) as exc:
             self._reject('malformed_task_context', str(exc))
             return
-        with self.memory.lock:
+        with self.memory.stm_lock:
             self.memory.stm.set_task_context(labels)
 
     def _on_rooms(self, msg: String) -> None:
@@ -385,6 +413,7 @@ class MemoryNode(Node):
         stats = self.memory.stats()
         stats['worker'] = self.worker.stats()
         stats['rejected_messages'] = dict(self.rejected)
+        stats['service_ms'] = self.service_times()
         stats['last_fused_stamp'] = self.last_fused
         response.success, response.message = True, json.dumps(stats, default=str)
         return response

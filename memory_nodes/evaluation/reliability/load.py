@@ -72,6 +72,8 @@ class LoadResult:
     fusion_ms_p95: float = 0.0
     startup_s: float = 0.0
     node_cpu_s: float = 0.0        # CPU the memory node used during the load window
+    clients_cpu_s: float = 0.0     # CPU the client processes used during it
+    service_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # node-side
     window_s: float = 0.0
     load_average: tuple[float, float] = (0.0, 0.0)   # the machine's 1-min, before / after
 
@@ -392,6 +394,7 @@ def measure(cfg: LoadConfig, out: Path, log: Any = print) -> LoadResult:  # noqa
         log(f'[load] {len(clients)} client processes ready after {result.startup_s:.1f} s; '
             f'{cfg.seconds:.0f} s of load')
         cpu0, t0, load0 = _cpu_seconds(node.pid), time.monotonic(), _load_average()
+        clients0 = sum(_cpu_seconds(c.proc.pid) for c in clients)
         for c in clients:
             c.go(cfg.seconds)
         done_by = time.monotonic() + cfg.seconds + cfg.timeout_s + 60.0
@@ -406,6 +409,7 @@ def measure(cfg: LoadConfig, out: Path, log: Any = print) -> LoadResult:  # noqa
                 result.latencies.setdefault(kind, []).extend(values)
             result.errors.extend(data['errors'])
         result.node_cpu_s = _cpu_seconds(node.pid) - cpu0
+        result.clients_cpu_s = sum(_cpu_seconds(c.proc.pid) for c in clients) - clients0
         result.window_s = time.monotonic() - t0
         result.load_average = (load0, _load_average())
         camera.stop()
@@ -414,6 +418,7 @@ def measure(cfg: LoadConfig, out: Path, log: Any = print) -> LoadResult:  # noqa
         stats = _node_stats()
         result.worker = stats.get('worker', {})
         result.fusion_ms_p95 = float(stats.get('ltm', {}).get('fusion_ms_p95', 0.0))
+        result.service_ms = stats.get('service_ms', {})
     finally:
         if camera is not None:
             camera.stop()
@@ -450,6 +455,8 @@ def summarize(result: LoadResult) -> dict:
         'concurrent_p50_ms': round(percentile(q, 50), 2),
         'concurrent_p99_ms': round(percentile(q, 99), 2),
         'concurrent_requests': result.requests,
+        'node_query_p99_ms': round(result.service_ms.get('query_objects', {}).get('p99', 0.0),
+                                   2),
     }
     rows: list[tuple[str, Any]] = [
         ('objects in memory (nodes)', f'{cfg.objects} ({result.nodes})'),
@@ -472,8 +479,17 @@ def summarize(result: LoadResult) -> dict:
     rows.append(('frames published / received / fused / dropped by the queue',
                  f'{result.frames_published} / {w.get("submitted", "?")} / '
                  f'{w.get("processed", "?")} / {w.get("dropped", "?")}'))
+    for service in ('query_objects', 'get_scene_graph', 'recall_states'):
+        t = result.service_ms.get(service)
+        if t:
+            rows.append((f'{service} handling in the node p50 / p99 (n)',
+                         f'{t["p50"]:.2f} / {t["p99"]:.2f} ms ({t["n"]})'))
+    window = max(result.window_s, 1e-9)
     rows.append(('memory node CPU during the load',
-                 f'{100 * result.node_cpu_s / max(result.window_s, 1e-9):.0f}% of one core'))
+                 f'{100 * result.node_cpu_s / window:.0f}% of one core'))
+    rows.append(('client processes CPU during the load',
+                 f'{100 * result.clients_cpu_s / window:.0f}% of one core '
+                 f'(the machine has {os.cpu_count()})'))
     rows.append(('fusion p95 per frame', f'{result.fusion_ms_p95:.1f} ms'))
     rows.append(('node log faults (database is locked, tracebacks, errors)',
                  str(len(result.log_faults))))
