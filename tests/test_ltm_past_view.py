@@ -9,6 +9,7 @@ independent copy `as_of` builds, and with a twin memory whose view is built anew
 time.
 """
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -176,7 +177,8 @@ def check(mem, twin, t):
         assert hits(mem, q, t) == hits(twin, q, t), (t, q)
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=int(os.environ.get('PAST_TEST_EXAMPLES', '25')), deadline=None,
+          derandomize=os.environ.get('PAST_TEST_RANDOM') != '1', database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(steps=st.lists(st.tuples(step, st.sampled_from((0.0, 0.5, 1.0, 2.5))),
                       min_size=10, max_size=40),

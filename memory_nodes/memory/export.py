@@ -55,121 +55,15 @@ def collapsed_export(
     graph: SceneGraph, token_budget: int, focus: Iterable[str] = (),
     chars_per_token: float = 4.0, max_expanded_per_room: int = 40,
 ) -> CollapsedExport:
-    """Build the collapsed view within `token_budget` tokens, expanding `focus`."""
-    focus = [f for f in focus if f]
-    rooms = sorted((n for n in graph.layer('room')), key=lambda n: n.label)
-    members: dict[str, list[SceneNode]] = {r.id: [] for r in rooms}
-    for node in graph.nodes.values():
-        if node.layer in ('object', 'furniture') and node.room in members:
-            members[node.room].append(node)
-    hits: set[str] = set()
-    focus_rooms: set[str] = set()
-    for f in focus:
-        nid = graph.resolve(f)
-        if nid in graph.nodes:
-            hits.add(nid)
-            continue
-        key = normalize_label(f)
-        for lbl, ids in graph.by_label.items():
-            if lbl == key or (len(key) > 2 and key in lbl):
-                hits.update(ids)
-    for nid in list(hits):
-        n = graph.nodes[nid]
-        if n.layer == 'room':
-            focus_rooms.add(nid)
-            hits.discard(nid)
-        elif n.room:
-            focus_rooms.add(n.room)
+    """Build the collapsed view within `token_budget` tokens, expanding `focus`.
 
-    def contents(fid: str) -> list[tuple[str, SceneNode]]:
-        return [(k, graph.nodes[s]) for s, k in graph.in_edges(fid) if k in ('on', 'in')]
-
-    def room_short(r: SceneNode) -> str:
-        ms = members[r.id]
-        nf = sum(1 for m in ms if m.layer == 'furniture')
-        return f'- {r.label} [{r.id}]: {nf} furniture, {len(ms) - nf} objects'
-
-    def room_long(r: SceneNode) -> str:
-        parts = []
-        for m in sorted(members[r.id], key=lambda n: n.label):
-            if m.layer != 'furniture':
-                continue
-            c = contents(m.id)
-            kinds = {k for k, _ in c}
-            cnt = f' ({"/".join(sorted(kinds))} {len(c)})' if c else ''
-            parts.append(f'{m.label} {m.id}{_states(m)}{cnt}')
-        loose = sum(1 for m in members[r.id] if m.layer == 'object'
-                    and graph.support(m.id) is None)
-        tail = f'; {loose} loose objects' if loose else ''
-        return f'- {r.label} [{r.id}]: ' + ', '.join(parts) + tail
-
-    def obj_line(n: SceneNode) -> str:
-        sup = graph.support(n.id)
-        where = f' {sup[1]} {graph.nodes[sup[0]].label} {sup[0]}' if sup else ''
-        p = n.position
-        return (f'  * {n.label} {n.id}{where} at ({p[0]:.2f},{p[1]:.2f},{p[2]:.2f})'
-                f'{_states(n)}{_absent(n)}')
-
-    header = (f'home: {len(rooms)} rooms, '
-              f'{sum(1 for n in graph.nodes.values() if n.layer == "furniture")} furniture, '
-              f'{sum(1 for n in graph.nodes.values() if n.layer == "object")} objects')
-    budget_chars = int(token_budget * chars_per_token)
-    used = len(header) + 1
-    truncated = False
-    room_lines: dict[str, str] = {}
-    ordered = sorted(rooms, key=lambda r: (r.id not in focus_rooms, r.label))
-    for r in ordered:
-        line = room_short(r)
-        if used + len(line) + 1 > budget_chars:
-            truncated = True
-            break
-        room_lines[r.id] = line
-        used += len(line) + 1
-    for r in ordered:
-        if r.id not in room_lines:
-            continue
-        if budget_chars - used < 40:  # no room left to grow any line: skip the work
-            truncated = True
-            break
-        line = room_long(r)
-        extra = len(line) - len(room_lines[r.id])
-        if used + extra > budget_chars:
-            truncated = True
-            continue
-        room_lines[r.id] = line
-        used += extra
-    expansions: dict[str, list[str]] = {rid: [] for rid in room_lines}
-    expanded: list[str] = []
-    for r in ordered:
-        if r.id not in room_lines:
-            continue
-        wanted = [graph.nodes[h] for h in sorted(hits) if graph.nodes[h].room == r.id]
-        if r.id in focus_rooms and not wanted:
-            wanted = [m for m in members[r.id] if m.layer == 'object']
-        listed: list[SceneNode] = []
-        for n in wanted:
-            if n.layer == 'furniture':
-                listed.extend(s for _, s in contents(n.id))
-            else:
-                listed.append(n)
-        for n in listed[:max_expanded_per_room]:
-            line = obj_line(n)
-            if used + len(line) + 1 > budget_chars:
-                truncated = True
-                break
-            expansions[r.id].append(line)
-            expanded.append(n.id)
-            used += len(line) + 1
-    lines = [header]
-    for r in ordered:
-        if r.id in room_lines:
-            lines.append(room_lines[r.id])
-            lines.extend(expansions[r.id])
-    text = '\n'.join(lines)
-    if len(text) > budget_chars:  # the header alone may not fit a tiny budget
-        text = text[:budget_chars]
-        truncated = True
-    return CollapsedExport(text, estimate_tokens(text, chars_per_token), truncated, expanded)
+    Rooms come first (focused ones first), each with its furniture and what rests on or
+    in it as counts, then the objects the focus names (a room, a receptacle, a label, an
+    id), as long as the budget lasts. One call builds it from nothing; a memory that is
+    asked again and again keeps a `CollapsedExporter`, which reuses what did not change.
+    """
+    return CollapsedExporter(max_answers=1).export(graph, token_budget, focus,
+                                                   chars_per_token, max_expanded_per_room)
 
 
 class _View:

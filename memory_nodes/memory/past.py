@@ -142,12 +142,14 @@ class PastView:
             if v is not None and v.support is not None:
                 if v.support[0] in nodes:
                     self.graph.edges.add_edge(v.node_id, v.support[0], kind=v.support[1])
+                    self.graph.bump(v.node_id)
                 else:
                     self._wait(v.node_id, v.support[0], v.support[1])
         for nid in added:
             for src, kind in self.waiting.pop(nid, {}).items():
                 del self._waits_for[src]
                 self.graph.edges.add_edge(src, nid, kind=kind)
+                self.graph.bump(src)  # its edge list changed: exports of it are stale
         if added:
             self.tail = tl.rank(added[-1])
         self.stamp, self.seq = t, tl.seq
@@ -169,8 +171,10 @@ class PastView:
         for src, _, kind in list(graph.edges.in_edges(nid, data='kind')):
             if kind in ('on', 'in'):
                 self._wait(src, nid, kind)
+            graph.bump(src)  # its edge list changed: exports of it are stale
         self._unwait(nid)
         graph.edges.remove_node(nid)
+        graph.changes.pop(nid, None)
         graph.index.remove(nid)
         self._forget_label(node)
 
@@ -188,3 +192,4 @@ class PastView:
         graph.restore_node(node_of(v))  # an existing key keeps its place in the dict
         if v.room in graph.nodes:
             graph.edges.add_edge(v.node_id, v.room, kind='parent')
+        graph.bump(v.node_id)
