@@ -133,16 +133,15 @@ def match(memory_nodes: list[tuple[str, tuple]], truth: list[tuple[str, tuple]])
 
 def fusion_pr(detector, episodes) -> dict[str, float]:
     """Explore every room of each episode's home; precision/recall of the memory's nodes."""
+    from memory_nodes.domain.household import HOUSEHOLD
     from memory_nodes.domain.skills import SkillCall
     from memory_nodes.evaluation.conditions import make_condition
+    from memory_nodes.evaluation.furniture_count import FurnitureCount, home_furniture_count
     from memory_nodes.evaluation.sim_frames import SimFramePerception
     from memory_nodes.evaluation.sim_robot import SimRobot
-    from memory_nodes.planner.memory_resolver import canonical_type
     from sim.catalog import CATALOG
     from sim.pybullet_sim import PyBulletSimulator
     from sim.suite_world import build_home
-
-    from memory_nodes.evaluation.furniture_count import FurnitureCount, home_furniture_count
 
     kinds = {t: CATALOG[t].kind for t in CLASS_NAMES}
     counts = {k: [0, 0, 0] for k in ('all', 'object')}  # matched, memory, truth
@@ -162,7 +161,7 @@ def fusion_pr(detector, episodes) -> dict[str, float]:
             ms += perception.ms
             furniture.add(home_furniture_count(sim, memory.ltm))
             # Memory labels are words ('garbage can'); compare as catalog types.
-            nodes = [(canonical_type(n.label) or n.label, tuple(n.position))
+            nodes = [(HOUSEHOLD.canonical_type(n.label) or n.label, tuple(n.position))
                      for n in memory.ltm.graph.nodes.values()
                      if n.layer in ('object', 'furniture') and n.status != 'absent']
             truth = [(t.object_type, t.position) for t in sim.ground_truth().values()

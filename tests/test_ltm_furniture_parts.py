@@ -141,3 +141,10 @@ def test_config_from_dict_turns_the_rule_off():
     cfg = LongTermMemoryConfig.from_dict({'fusion': {'merge_furniture_parts': False}})
     assert cfg.fusion.merge_furniture_parts is False
     assert LongTermMemoryConfig().fusion.merge_furniture_parts is True
+
+
+def test_an_armchair_is_furniture_however_its_label_is_spelled():
+    """'ArmChair' reads 'arm chair': the listed 'armchair', not a small object."""
+    mem = memory()
+    seen(mem, 'ArmChair', [0.0, 0.0, 0.0], [0.85, 0.85, 0.45])
+    assert len(furniture(mem, 'arm chair')) == 1

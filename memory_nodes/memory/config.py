@@ -40,6 +40,8 @@ DEFAULT_FURNITURE_PART_SIZES = (
     'bathtub,bathtub basin=2.0x1.0x0.9',
     'tv stand,tvstand=2.2x0.6x0.9',
     'dresser=1.8x0.7x1.4',
+    'fridge,refrigerator=1.1x0.95x2.2',
+    'television,tv=2.0x0.4x1.4',
 )
 
 

@@ -183,7 +183,8 @@ class ObjectFuser:
         self.track_to_node: dict[int, str] = {}
         self.recently_updated: set[str] = set()
         self.frames = 0
-        self._furniture = {lbl.lower() for lbl in self.config.furniture_labels}
+        # Compared as label keys: 'arm chair' (from 'ArmChair') is the listed 'armchair'.
+        self._furniture = {label_key(lbl) for lbl in self.config.furniture_labels}
         self._part_sizes = parse_part_sizes(self.config.furniture_part_sizes)
         self._rng = np.random.default_rng(self.config.seed)
 
@@ -273,7 +274,8 @@ class ObjectFuser:
         return best
 
     def _layer_for(self, label: str, extent: np.ndarray) -> str:
-        if label in self._furniture or float(extent.max()) >= self.config.furniture_min_size:
+        if label_key(label) in self._furniture \
+                or float(extent.max()) >= self.config.furniture_min_size:
             return 'furniture'
         return 'object'
 
