@@ -7,7 +7,9 @@
   trained first (its mAP is near 0: it proves the pipeline, not the detector);
 - fusion precision/recall of the long-term memory after exploring every room of a few
   Composite homes, with YOLO vs the sim_segmentation oracle: a memory node is right when a
-  ground-truth thing of the same label has its centroid within 0.15 m (one-to-one);
+  ground-truth thing of the same label has its centroid within 0.15 m (one-to-one); and
+  the confirmed furniture nodes next to the homes' real pieces (`furniture_nodes_oracle`,
+  `furniture_real`: large furniture seen in parts should still be one node each);
 - success on a Composite subset with `perception=yolo` next to the oracle (`run_memory_episode`,
   condition ltm+stm), unless `SKIP_EPISODES=1`.
 
@@ -131,17 +133,19 @@ def match(memory_nodes: list[tuple[str, tuple]], truth: list[tuple[str, tuple]])
 
 def fusion_pr(detector, episodes) -> dict[str, float]:
     """Explore every room of each episode's home; precision/recall of the memory's nodes."""
+    from memory_nodes.domain.household import HOUSEHOLD
     from memory_nodes.domain.skills import SkillCall
     from memory_nodes.evaluation.conditions import make_condition
+    from memory_nodes.evaluation.furniture_count import FurnitureCount, home_furniture_count
     from memory_nodes.evaluation.sim_frames import SimFramePerception
     from memory_nodes.evaluation.sim_robot import SimRobot
-    from memory_nodes.planner.memory_resolver import canonical_type
     from sim.catalog import CATALOG
     from sim.pybullet_sim import PyBulletSimulator
     from sim.suite_world import build_home
 
     kinds = {t: CATALOG[t].kind for t in CLASS_NAMES}
     counts = {k: [0, 0, 0] for k in ('all', 'object')}  # matched, memory, truth
+    furniture = FurnitureCount()
     ms: list[float] = []
     sim = PyBulletSimulator()
     try:
@@ -155,8 +159,9 @@ def fusion_pr(detector, episodes) -> dict[str, float]:
             for room in sim.rooms():
                 robot.execute(SkillCall('explore', area=room))
             ms += perception.ms
+            furniture.add(home_furniture_count(sim, memory.ltm))
             # Memory labels are words ('garbage can'); compare as catalog types.
-            nodes = [(canonical_type(n.label) or n.label, tuple(n.position))
+            nodes = [(HOUSEHOLD.canonical_type(n.label) or n.label, tuple(n.position))
                      for n in memory.ltm.graph.nodes.values()
                      if n.layer in ('object', 'furniture') and n.status != 'absent']
             truth = [(t.object_type, t.position) for t in sim.ground_truth().values()
@@ -171,7 +176,8 @@ def fusion_pr(detector, episodes) -> dict[str, float]:
                 counts[key][2] += len(tn)
     finally:
         sim.close()
-    out = {'frames': len(ms), 'perception_ms_p50': float(np.median(ms)) if ms else 0.0}
+    out = {'frames': len(ms), 'perception_ms_p50': float(np.median(ms)) if ms else 0.0,
+           'furniture_nodes': furniture.total().nodes, 'furniture_real': furniture.total().real}
     for key, (m, n_mem, n_truth) in counts.items():
         out[f'precision_{key}'] = m / n_mem if n_mem else 0.0
         out[f'recall_{key}'] = m / n_truth if n_truth else 0.0
@@ -339,7 +345,8 @@ def main() -> int:
               'detector_ms_p95': None, 'fusion_precision_yolo': None,
               'fusion_recall_yolo': None, 'fusion_precision_oracle': None,
               'fusion_recall_oracle': None, 'sr_yolo_composite': None,
-              'sr_oracle_composite': None}
+              'sr_oracle_composite': None, 'furniture_nodes_oracle': None,
+              'furniture_real': None}
     rows: dict[str, dict] = {}
     ms_hist = None
     if weights is None:
@@ -364,6 +371,8 @@ def main() -> int:
             rows[name] = fusion_pr(det, fusion_eps)
             result[f'fusion_precision_{name}'] = rows[name]['precision_all']
             result[f'fusion_recall_{name}'] = rows[name]['recall_all']
+        result['furniture_nodes_oracle'] = rows['oracle']['furniture_nodes']
+        result['furniture_real'] = rows['oracle']['furniture_real']
         if os.environ.get('SKIP_EPISODES', '') in ('', '0'):
             sr_eps = episodes[:1 if QUICK else 2]
             for name, det in (('oracle', SimSegmentationDetector()), ('yolo', detector)):

@@ -29,6 +29,21 @@ DEFAULT_CONTAINERS = (
     'pot', 'pan', 'cup', 'mug', 'basket', 'sink basin', 'bathtub basin',
 )
 
+# Real pieces come larger than the simulator's (a king bed is 2.0 x 2.0 m): the bounds
+# stay below two pieces side by side (two beds, two desks) but above any single one.
+DEFAULT_FURNITURE_PART_SIZES = (
+    'bed=2.3x2.1x1.4',
+    'dining table=2.6x1.2x1.1',
+    'coffee table=1.5x0.9x0.7',
+    'desk=2.0x0.9x1.2',
+    'sofa,couch=2.8x1.2x1.2',
+    'bathtub,bathtub basin=2.0x1.0x0.9',
+    'tv stand,tvstand=2.2x0.6x0.9',
+    'dresser=1.8x0.7x1.4',
+    'fridge,refrigerator=1.1x0.95x2.2',
+    'television,tv=2.0x0.4x1.4',
+)
+
 
 @dataclass
 class InputCheckConfig:
@@ -67,6 +82,18 @@ class FusionConfig:
     duplicate_centroid_distance: float = 0.12
     furniture_labels: tuple[str, ...] = DEFAULT_FURNITURE
     furniture_min_size: float = 0.9
+    #: Large furniture is seen in parts (only a piece of a bed fits in one frame) and
+    #: parts that barely overlap make two nodes. With this rule two furniture nodes of
+    #: the same type (equal labels, or labels of one `furniture_part_sizes` family) are
+    #: merged when one observation's cloud overlaps both (one mask saw them as one
+    #: piece), or, for a type with a plausible size, when the box around both -- touching,
+    #: overlapping or apart -- is no larger than one piece of that type can be.
+    merge_furniture_parts: bool = True
+    #: Plausible largest single pieces, 'label[,label...]=LxSxH' in metres: L and S the
+    #: longer and shorter horizontal side, H the height; the labels of one entry are one
+    #: type. Types without an entry merge parts only through the one-mask evidence:
+    #: kitchen cabinets, counter segments and drawers stand side by side, touching.
+    furniture_part_sizes: tuple[str, ...] = DEFAULT_FURNITURE_PART_SIZES
     tentative_timeout: float = 600.0
     seed: int = 0
 

@@ -6,6 +6,9 @@ by geometry -- the larger of voxel overlap and axis-aligned 3D IoU -- and by sem
 differing label, because detectors mislabel far more often than two objects occupy the
 same voxels. Clouds are merged by voxel downsampling with a point cap and periodically
 denoised with DBSCAN; duplicates are merged periodically, leaving merged-into ids.
+Large furniture seen in parts becomes one node (`FusionConfig.merge_furniture_parts`):
+parts of one type merge when one mask covers both, or when the box around them is no
+larger than one piece of that type can be.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from memory_nodes.domain.labels import label_key
 from memory_nodes.memory.config import FusionConfig
 from memory_nodes.memory.observation import ObjectObservation
 from memory_nodes.memory.scene_graph import SceneGraph, SceneNode
@@ -101,6 +105,30 @@ def boxes_touch(a: tuple[float, ...], b: tuple[float, ...], margin: float = 0.0)
             and a[2] - margin <= b[5] and b[2] - margin <= a[5])
 
 
+def parse_part_sizes(entries: tuple[str, ...] | list[str]
+                     ) -> dict[str, tuple[str, tuple[float, float, float]]]:
+    """'sofa,couch=2.8x1.2x1.2' entries -> label key -> (family key, (L, S, H)).
+
+    A ValueError names the entry that does not read as labels=LxSxH with positive sizes.
+    """
+    out: dict[str, tuple[str, tuple[float, float, float]]] = {}
+    for entry in entries:
+        labels, sep, size = str(entry).partition('=')
+        try:
+            dims = tuple(float(v) for v in size.lower().split('x'))
+        except ValueError:
+            dims = ()
+        keys = [label_key(lbl) for lbl in labels.split(',') if label_key(lbl)]
+        if not sep or not keys or len(dims) != 3 or min(dims) <= 0.0:
+            raise ValueError(f'furniture_part_sizes entry {entry!r}: expected '
+                             "'label[,label...]=LxSxH' with sizes in metres > 0")
+        long_side, short_side, height = dims
+        sizes = (max(long_side, short_side), min(long_side, short_side), height)
+        for key in keys:
+            out[key] = (keys[0], sizes)
+    return out
+
+
 def aabb_iou(lo_a: np.ndarray, hi_a: np.ndarray, lo_b: np.ndarray, hi_b: np.ndarray) -> float:
     """Intersection over union of two axis-aligned boxes given as corner arrays."""
     return box_iou((*lo_a.tolist(), *hi_a.tolist()), (*lo_b.tolist(), *hi_b.tolist()))
@@ -155,7 +183,9 @@ class ObjectFuser:
         self.track_to_node: dict[int, str] = {}
         self.recently_updated: set[str] = set()
         self.frames = 0
-        self._furniture = {lbl.lower() for lbl in self.config.furniture_labels}
+        # Compared as label keys: 'arm chair' (from 'ArmChair') is the listed 'armchair'.
+        self._furniture = {label_key(lbl) for lbl in self.config.furniture_labels}
+        self._part_sizes = parse_part_sizes(self.config.furniture_part_sizes)
         self._rng = np.random.default_rng(self.config.seed)
 
     # ---- per frame -----------------------------------------------------------------
@@ -173,6 +203,8 @@ class ObjectFuser:
                     report.state_changes.append(node.id)
                 if node.id not in report.updated and node.id not in report.created:
                     report.updated.append(node.id)
+                if cfg.merge_furniture_parts and node.layer == 'furniture':
+                    report.merged.extend(self._merge_parts_in_one_mask(node, prep))
             if node.status == 'tentative' and node.observations >= cfg.min_observations:
                 node.status = 'confirmed'
                 self.graph.record(node.id, 'confirmed', obs.stamp, {})
@@ -242,7 +274,8 @@ class ObjectFuser:
         return best
 
     def _layer_for(self, label: str, extent: np.ndarray) -> str:
-        if label in self._furniture or float(extent.max()) >= self.config.furniture_min_size:
+        if label_key(label) in self._furniture \
+                or float(extent.max()) >= self.config.furniture_min_size:
             return 'furniture'
         return 'object'
 
@@ -343,7 +376,76 @@ class ObjectFuser:
                 merged.append((drop.id, keep.id))
                 if drop is node:
                     break
+            if self.config.merge_furniture_parts and node.layer == 'furniture':
+                while node.id in graph.nodes:
+                    drop = self._merge_parts(node)
+                    if drop is None:
+                        break
+                    merged.append((drop.id, graph.resolve(drop.id)))
         return merged
+
+    # ---- large furniture seen in parts ---------------------------------------------
+    def furniture_type(self, label: str) -> str:
+        """The type key of a furniture label: its `furniture_part_sizes` family or itself."""
+        key = label_key(label)
+        family = self._part_sizes.get(key)
+        return family[0] if family is not None else key
+
+    def plausible_piece(self, label: str, lo: np.ndarray, hi: np.ndarray) -> bool:
+        """Whether a box [lo, hi] fits one piece of `label` (False: no size for the type)."""
+        family = self._part_sizes.get(label_key(label))
+        if family is None:
+            return False
+        long_max, short_max, height_max = family[1]
+        ext = hi - lo
+        long_side, short_side = max(ext[0], ext[1]), min(ext[0], ext[1])
+        return long_side <= long_max and short_side <= short_max and ext[2] <= height_max
+
+    def _merge_parts_in_one_mask(self, node: SceneNode, prep: _Prepared
+                                 ) -> list[tuple[str, str]]:
+        """Merge into `node` the other nodes of its type that this observation covers too.
+
+        One mask is one piece: furniture parts it overlaps as much as association needs
+        are that piece's parts.
+        """
+        cfg = self.config
+        kind = self.furniture_type(node.label)
+        merged: list[tuple[str, str]] = []
+        for oid in self.graph.index.candidates_box(prep.lo, prep.hi):
+            other = self.graph.nodes.get(oid)
+            if other is None or other is node or other.layer != 'furniture' \
+                    or self.furniture_type(other.label) != kind:
+                continue
+            if self.geometric_overlap(other, prep) < cfg.min_geometric_overlap:
+                continue
+            self.merge_nodes(node, other)
+            merged.append((other.id, node.id))
+        return merged
+
+    def _merge_parts(self, node: SceneNode) -> SceneNode | None:
+        """Merge `node` with a node of its type when both fit one plausible piece.
+
+        Returns the node dropped (`node` itself or the other), or None.
+        """
+        family = self._part_sizes.get(label_key(node.label))
+        if family is None:
+            return None
+        reach = family[1][0]
+        kind = family[0]
+        for oid in self.graph.index.candidates_box(node.aabb_min - reach, node.aabb_max + reach):
+            other = self.graph.nodes.get(oid)
+            if other is None or other is node or other.layer != 'furniture' \
+                    or self.furniture_type(other.label) != kind:
+                continue
+            lo = np.minimum(node.aabb_min, other.aabb_min)
+            hi = np.maximum(node.aabb_max, other.aabb_max)
+            if not self.plausible_piece(node.label, lo, hi):
+                continue
+            keep, drop = (node, other) if node.observations >= other.observations \
+                else (other, node)
+            self.merge_nodes(keep, drop)
+            return drop
+        return None
 
     def _same_thing(self, a: SceneNode, b: SceneNode) -> bool:
         cfg = self.config
