@@ -89,6 +89,9 @@ class FusionConfig:
     #: piece), or, for a type with a plausible size, when the box around both -- touching,
     #: overlapping or apart -- is no larger than one piece of that type can be.
     merge_furniture_parts: bool = True
+    #: Of two nodes merged into one, the smaller id survives (instead of the better
+    #: observed one): set when robots share one memory, so their copies agree.
+    keep_smaller_id: bool = False
     #: Plausible largest single pieces, 'label[,label...]=LxSxH' in metres: L and S the
     #: longer and shorter horizontal side, H the height; the labels of one entry are one
     #: type. Types without an entry merge parts only through the one-mask evidence:

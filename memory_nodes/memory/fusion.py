@@ -370,8 +370,7 @@ class ObjectFuser:
                     continue
                 if not self._same_thing(node, other):
                     continue
-                keep, drop = (node, other) if node.observations >= other.observations \
-                    else (other, node)
+                keep, drop = self.keep_and_drop(node, other)
                 self.merge_nodes(keep, drop)
                 merged.append((drop.id, keep.id))
                 if drop is node:
@@ -441,8 +440,7 @@ class ObjectFuser:
             hi = np.maximum(node.aabb_max, other.aabb_max)
             if not self.plausible_piece(node.label, lo, hi):
                 continue
-            keep, drop = (node, other) if node.observations >= other.observations \
-                else (other, node)
+            keep, drop = self.keep_and_drop(node, other)
             self.merge_nodes(keep, drop)
             return drop
         return None
@@ -460,6 +458,17 @@ class ObjectFuser:
             return False
         inter = np.intersect1d(a.voxel_keys, b.voxel_keys, assume_unique=True).size
         return inter / max(1, min(len(a.voxel_keys), len(b.voxel_keys))) >= cfg.duplicate_overlap
+
+    def keep_and_drop(self, a: SceneNode, b: SceneNode) -> tuple[SceneNode, SceneNode]:
+        """Which of two nodes found to be one thing keeps its id, and which is folded in.
+
+        The better-observed one keeps it; with `keep_smaller_id` (robots sharing one
+        memory) the smaller id does, so that two robots merging the same pair in their own
+        copies always agree on the survivor.
+        """
+        if self.config.keep_smaller_id:
+            return (a, b) if a.id < b.id else (b, a)
+        return (a, b) if a.observations >= b.observations else (b, a)
 
     def merge_nodes(self, keep: SceneNode, drop: SceneNode) -> None:
         """Fold `drop` into `keep`; `drop`'s id then resolves to `keep`."""

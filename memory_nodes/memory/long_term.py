@@ -7,6 +7,7 @@ absence evidence, queries, exports and SQLite persistence together. It is also t
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import logging
@@ -40,8 +41,10 @@ from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.queries import SceneQueries
 from memory_nodes.memory.recovery import OpenReport, open_memory_database, read_memory_file
 from memory_nodes.memory.relations import RelationEstimator
+from memory_nodes.memory.remote_changes import RemoteBatch, apply_batch
 from memory_nodes.memory.rooms import RoomMap, footprint_box
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
+from memory_nodes.memory.store import MemoryStore
 from memory_nodes.memory.state_change import StateChange
 from memory_nodes.memory.timeline import Change, Timeline
 
@@ -81,8 +84,13 @@ class LongTermMemory:
         db_path: str | Path | None = None,
         embedder: TextEmbedder | None = None,
         snapshots: Sequence[str | Path] = (),
+        store: MemoryStore | None = None,
     ) -> None:
         self.config = config or LongTermMemoryConfig()
+        if store is not None and not self.config.fusion.keep_smaller_id:
+            # Robots sharing a memory must agree on which of two merged ids survives.
+            self.config = dataclasses.replace(self.config, fusion=dataclasses.replace(
+                self.config.fusion, keep_smaller_id=True))
         cfg = self.config
         self.graph = SceneGraph(cfg.index_cell, cfg.persistence.history_per_node)
         self.checker = InputChecker(cfg.input)
@@ -95,7 +103,7 @@ class LongTermMemory:
         self.timeline = Timeline(cfg.timeline)
         self._graph_json = GraphJson(include_points=False)
         self._collapsed = CollapsedExporter()
-        self.store: SqliteStore | None = None
+        self.store: MemoryStore | None = None
         self.frames = 0
         self.commits = 0
         self.fusion_ms: list[float] = []
@@ -106,7 +114,16 @@ class LongTermMemory:
         self._past_counts = {'builds': 0, 'moves': 0, 'restored': 0}
         #: How the database was opened (damaged, recovered, read-only: see `recovery`).
         self.open_report: OpenReport | None = None
-        if db_path is not None:
+        if store is not None:
+            # A shared store (PostgreSQL): the graph is what every robot wrote.
+            if db_path is not None:
+                raise ValueError('give a database path or a store, not both')
+            self.store = store
+            store.load(self.graph, self.timeline)
+            self._after_load()
+            _LOG.info('long-term memory loaded %d nodes from the shared store',
+                      len(self.graph.nodes))
+        elif db_path is not None:
             # A damaged file is moved aside and what reads is recovered; `snapshots` are
             # JSON files to fall back on when nothing does (besides those next to it).
             self.store, self.open_report = open_memory_database(
@@ -162,6 +179,40 @@ class LongTermMemory:
         every = self.config.timeline.retention_every
         if every > 0 and self.commits % every == 0:
             self.apply_retention()
+
+    def apply_remote(self, batch: RemoteBatch,
+                     pending: dict[str, float] | None = None) -> CommitChanges:
+        """Apply what other robots wrote to the shared store (see `remote_changes`).
+
+        The applied rows are versioned in this robot's timeline and handed to the commit
+        listeners; they are not written back. Returns what changed.
+        """
+        graph, timeline = self.graph, self.timeline
+        changes = apply_batch(self, batch, pending)
+        if not changes.touched and not changes.removed and not graph.dirty:
+            return changes
+        if self._past is not None and self._touches_structure(
+                changes.touched | graph.dirty, changes.removed | graph.removed):
+            self._past = None
+        stamps = [row.evidence for row in batch.nodes]
+        stamp = max(stamps) if stamps else (
+            timeline.latest if timeline.latest > float('-inf') else 0.0)
+        applied = {n for n in changes.touched if n in graph.nodes} - graph.dirty
+        timeline.update(graph, applied, changes.removed - graph.removed, stamp)
+        # Folds (a remote merge of a node this robot changed) are this robot's changes.
+        changes.touched |= graph.dirty | {ev.node_id for ev in graph.journal}
+        changes.removed |= graph.removed
+        if graph.dirty or graph.removed:
+            timeline.update(graph, graph.dirty, graph.removed, stamp)
+        changes.versions = list(timeline.journal)
+        if self.store is not None:
+            self.store.commit(graph, timeline)
+        else:
+            graph.drain()
+            timeline.drain()
+        if self.commit_listeners:
+            self._notify(changes)
+        return changes
 
     def _notify(self, changes: CommitChanges) -> None:
         for listener in list(self.commit_listeners):
@@ -526,7 +577,8 @@ class LongTermMemory:
     def database_stats(self) -> dict[str, Any]:
         """How the database was opened and whether writes currently fail."""
         if self.open_report is None:
-            return {}
+            shared = getattr(self.store, 'stats', None)
+            return shared() if callable(shared) else {}
         out = self.open_report.as_dict()
         if self.store is not None:
             out['write_error'] = self.store.write_error

@@ -29,10 +29,12 @@ from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.observation import CameraView, ObjectObservation
 from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.read_replica import ReadReplica
+from memory_nodes.memory.remote_changes import RemoteBatch
 from memory_nodes.memory.recovery import MemoryFileError, describe
 from memory_nodes.memory.scene_graph import SceneNode
 from memory_nodes.memory.short_term import RetrievedEntry, ShortTermConfig, ShortTermMemory
 from memory_nodes.memory.state_change import StateChange
+from memory_nodes.memory.store import MemoryStore
 from memory_nodes.memory.timeline import Change
 
 RELATIONS = ('on', 'in', 'near')
@@ -97,11 +99,15 @@ class RobotMemory:
         stm_from_observations: bool = True,
         snapshots: Sequence[str | Path] = (),
         read_replica: bool = False,
+        store: MemoryStore | None = None,
     ) -> None:
         self.db_path = Path(db_path) if db_path is not None else None
         # A damaged database is moved aside and recovered (rows that read, else the
         # newest of `snapshots` or of the JSON files next to it): see `open_report`.
-        self.ltm = LongTermMemory(ltm_config, db_path=db_path, snapshots=snapshots)
+        # With `store` (PostgreSQL), the memory is shared with other robots.
+        self.ltm = LongTermMemory(ltm_config, db_path=db_path, snapshots=snapshots,
+                                  store=store)
+        self.shared_store = store
         self.open_report = self.ltm.open_report
         self.stm_config = stm_config or ShortTermConfig()
         self.stm = ShortTermMemory(self.stm_config, sink=self.ltm, embedder=self.ltm.embedder)
@@ -124,6 +130,15 @@ class RobotMemory:
         #: never wait for fusion (a node serving many clients); without, they take
         #: `lock` (benches and tools calling from one thread).
         self.replica = ReadReplica(self.ltm) if read_replica else None
+        if store is not None and hasattr(store, 'start'):
+            store.start(self.apply_remote)
+
+    def apply_remote(self, batch: RemoteBatch) -> None:
+        """Apply what other robots wrote to the shared memory (the store's listener)."""
+        with self.lock:
+            pending = dict(getattr(self.shared_store, 'pending', {}))
+            changes = self.ltm.apply_remote(batch, pending)
+            self._track(changes.touched, changes.removed)
 
     # ---- writing -----------------------------------------------------------------
     def observe(self, observations: Sequence[ObjectObservation],
@@ -438,13 +453,21 @@ class RobotMemory:
         The file is read and checked completely before anything is replaced; with a
         database, the loaded graph becomes the database's content.
         """
+        self._refuse_if_shared('loading a file')
         with self.lock:
             loaded = LongTermMemory.load(path, self.ltm.config)
             self._adopt(loaded)
             return len(self.ltm.graph.nodes)
 
+    def _refuse_if_shared(self, what: str) -> None:
+        if self.shared_store is not None:
+            raise ValueError(
+                f'{what} would replace a memory other robots share (PostgreSQL store); '
+                'use a new database, or drop its em_* tables, instead')
+
     def reset(self) -> None:
         """Forget everything (and clear the database, if any)."""
+        self._refuse_if_shared('a reset')
         with self.lock:
             self._adopt(LongTermMemory(self.ltm.config))
             with self.stm_lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import deque
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -111,7 +112,10 @@ class RoomMap:
         if rid is not None:
             return rid
         building = self.ensure_building()
-        room = SceneNode(self.graph.new_id('room'), 'room', name, np.zeros(3),
+        # Robots sharing one memory name each room alike, so their rooms are one node.
+        rid = (f"r-{re.sub(r'[^A-Za-z0-9_]+', '_', name)}" if self.graph.id_suffix
+               else self.graph.new_id('room'))
+        room = SceneNode(rid, 'room', name, np.zeros(3),
                          first_seen=stamp, last_seen=stamp, status='confirmed')
         if name in self.bounds:
             lo, hi = self.bounds[name]

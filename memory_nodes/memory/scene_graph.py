@@ -210,17 +210,21 @@ class SceneGraph:
         self.changes: dict[str, int] = {}
         self.clock = 0
         self.epoch = next(_EPOCHS)
+        #: Appended to every new id ('' alone; '-<robot id>' when robots share a memory,
+        #: so two robots never hand out the same id).
+        self.id_suffix = ''
 
     def clear(self) -> None:
         """Forget every node, edge, index entry, merge and event (a new epoch begins)."""
-        cell, keep = self.index.cell, self.history_per_node
+        cell, keep, suffix = self.index.cell, self.history_per_node, self.id_suffix
         self.__init__(cell, keep)  # type: ignore[misc]
+        self.id_suffix = suffix
 
     # ---- ids and nodes -------------------------------------------------------------
     def new_id(self, layer: str) -> str:
         """Return a fresh stable id for a node of `layer` (never reused)."""
         self.id_counter += 1
-        return f'{ID_PREFIX[layer]}{self.id_counter:06d}'
+        return f'{ID_PREFIX[layer]}{self.id_counter:06d}{self.id_suffix}'
 
     def resolve(self, node_id: str) -> str:
         """Follow merged-into links to the id that holds the node now."""
@@ -269,6 +273,39 @@ class SceneGraph:
         elif node.layer == 'place':
             self.index.upsert(node.id, node.position)
         return node
+
+    def put_node(self, node: SceneNode) -> SceneNode:
+        """Insert `node` or replace the node of its id, recording nothing (remote copies).
+
+        The replaced node's edges stay (the caller sets the new outgoing ones); its label
+        and index entries follow the new node.
+        """
+        old = self.nodes.get(node.id)
+        if old is not None:
+            bucket = self.by_label.get(old.label)
+            if bucket is not None:
+                bucket.discard(node.id)
+                if not bucket:
+                    del self.by_label[old.label]
+            self.index.remove(node.id)
+        return self.restore_node(node)
+
+    def drop_node(self, node_id: str, merged_into: str | None = None) -> None:
+        """Delete a node as another writer already did (`remove_node` without a record).
+
+        Nothing is journaled or marked removed: the deletion is already stored.
+        """
+        removed, journal = self.removed, self.journal
+        self.removed, self.journal = set(), []
+        try:
+            self.remove_node(node_id, 0.0, merged_into)
+        finally:
+            self.removed, self.journal = removed, journal
+        hist = self.history.get(node_id)
+        if hist and hist[-1].kind in ('merged', 'removed') and hist[-1].stamp == 0.0:
+            hist.pop()  # the stored history has the real event
+            if not hist:
+                del self.history[node_id]
 
     def relabel(self, node: SceneNode, label: str) -> None:
         """Change a node's label, keeping the label index right."""

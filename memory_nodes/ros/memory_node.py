@@ -40,6 +40,7 @@ from memory_nodes.domain.labels import name_problem
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.eviction import POLICY_NAMES
 from memory_nodes.memory.persistence import SchemaVersionError
+from memory_nodes.memory.postgres_store import PostgresSchemaError, PostgresStore, safe_dsn
 from memory_nodes.memory.recovery import MemoryFileError
 from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
 from memory_nodes.memory.rooms import parse_room_annotation
@@ -63,6 +64,16 @@ class MemoryNodeConfig:
 
     map_frame: str = describe('map', 'frame of all memory geometry (REP 105)')
     database_path: str = describe('', 'SQLite file for durable memory; empty = in RAM only')
+    store: str = describe('sqlite', "where the memory is kept: 'sqlite' (database_path, one "
+                          "robot) or 'postgres' (dsn, shared by robots)",
+                          choices={'sqlite', 'postgres'})
+    dsn: str = describe('', "PostgreSQL connection string for store:=postgres (libpq "
+                        "'host=... dbname=...' or postgresql://...); empty: the PG* "
+                        'environment variables')
+    robot_id: str = describe('robot', 'this robot in a shared memory: its new ids end in '
+                             "'-<robot_id>' (letters, digits, _)")
+    fleet_poll_s: float = describe(1.0, "seconds between looks for other robots' changes "
+                                   'when no notification came (store:=postgres)', min=0.05)
     default_save_path: str = describe('memory_snapshot.json.gz',
                                       'file SaveMemory writes when its path is empty')
     # Prefix `stm_`, not `stm.`: the names users already set (`stm_capacity`,
@@ -109,13 +120,14 @@ class MemoryNode(Node):
         super().__init__('memory', **kwargs)
         self.cfg = declare_config(self, MemoryNodeConfig)
         db = self.cfg.database_path or None
+        store = self._shared_store()
         try:
             # A damaged database is moved aside and what reads is recovered (else the
             # newest JSON snapshot next to it or at default_save_path): see open_report.
             self.memory = RobotMemory(self.cfg.ltm, self.cfg.stm, db_path=db,
                                       stm_from_observations=self.cfg.stm_from_observations,
                                       snapshots=[self.cfg.default_save_path],
-                                      read_replica=self.cfg.read_replica)
+                                      read_replica=self.cfg.read_replica, store=store)
         except (MemoryFileError, SchemaVersionError, OSError) as exc:
             # A file this node must not touch (newer schema, a directory, unreadable):
             # one clear line and a non-zero exit, no traceback.
@@ -163,9 +175,34 @@ class MemoryNode(Node):
                                 callback_group=group,
                                 qos_profile=service_qos(self.cfg.service_queue_depth))
         nodes = len(self.memory.ltm.graph.nodes)
+        where = (f'shared store {safe_dsn(self.cfg.dsn)} as robot {self.cfg.robot_id}'
+                 if store is not None else f'database {db or "none (RAM only)"}')
         self.get_logger().info(
             f'memory ready: {nodes} nodes loaded, stm {self.cfg.stm.policy} '
-            f'x{self.cfg.stm.capacity}, database {db or "none (RAM only)"}')
+            f'x{self.cfg.stm.capacity}, {where}')
+
+    def _shared_store(self) -> PostgresStore | None:
+        """The PostgreSQL store of `store:=postgres` (None for SQLite); exits on failure."""
+        if self.cfg.store != 'postgres':
+            return None
+        if self.cfg.database_path:
+            self.get_logger().fatal('store:=postgres keeps the memory in PostgreSQL: leave '
+                                    'database_path empty')
+            raise SystemExit(2)
+        try:
+            return PostgresStore(self.cfg.dsn, self.cfg.robot_id,
+                                 poll_s=self.cfg.fleet_poll_s)
+        except ValueError as exc:
+            self.get_logger().fatal(f'cannot use the shared memory: {exc}')
+        except (ImportError, PostgresSchemaError) as exc:
+            self.get_logger().fatal(f'cannot use the shared memory at '
+                                    f'{safe_dsn(self.cfg.dsn)}: {exc}')
+        except Exception as exc:  # noqa: BLE001 - psycopg's errors: named, no traceback
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
+            self.get_logger().fatal(
+                f'cannot reach the shared memory at {safe_dsn(self.cfg.dsn)} '
+                f'({type(exc).__name__}: {first}); is the server running?')
+        raise SystemExit(2)
 
     def _timed(self, name: str, handler: Callable) -> Callable:
         """`handler`, with the time it takes kept in `service_ms[name]`."""
