@@ -44,8 +44,8 @@ from memory_nodes.memory.relations import RelationEstimator
 from memory_nodes.memory.remote_changes import RemoteBatch, apply_batch
 from memory_nodes.memory.rooms import RoomMap, footprint_box
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph, SceneNode
-from memory_nodes.memory.store import MemoryStore
 from memory_nodes.memory.state_change import StateChange
+from memory_nodes.memory.store import MemoryStore
 from memory_nodes.memory.timeline import Change, Timeline
 
 _LOG = logging.getLogger(__name__)

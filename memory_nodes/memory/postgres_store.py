@@ -25,9 +25,9 @@ password is never logged (`safe_dsn`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import queue
 import threading
 import time
 from collections import deque
@@ -315,10 +315,8 @@ class PostgresStore:
         if self._queue:
             _LOG.error('closing with %d memory writes not sent to %s (%s)',
                        len(self._queue), safe_dsn(self.dsn), self.write_error or 'timeout')
-        try:
+        with contextlib.suppress(Exception):  # a broken connection
             self._conn.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection
-            pass
 
     # ---- running -------------------------------------------------------------------
     def start(self, on_remote: Callable[[RemoteBatch], None] | None = None) -> None:
@@ -419,19 +417,15 @@ class PostgresStore:
                            'serving from its own graph and %d commits stay queued',
                            safe_dsn(self.dsn), cause, len(self._queue))
             self.write_error = cause
-            try:
+            with contextlib.suppress(Exception):  # a broken connection
                 self._conn.close()
-            except Exception:  # noqa: BLE001
-                pass
             return False
         except self._psycopg.Error as exc:
             # Not the connection: a batch the server refuses (a bug, or bad data). The
             # batches are retried one by one; the one refused alone is named and set
             # aside rather than retried forever.
-            try:
+            with contextlib.suppress(Exception):  # a broken connection
                 self._conn.rollback()
-            except Exception:  # noqa: BLE001
-                pass
             if len(batches) > 1:
                 self._one_at_a_time = True
                 return True
@@ -573,10 +567,8 @@ class PostgresStore:
                              safe_dsn(self.dsn), str(exc).strip().splitlines()[0]
                              if str(exc) else type(exc).__name__)
                 if conn is not None:
-                    try:
+                    with contextlib.suppress(Exception):  # a broken connection
                         conn.close()
-                    except Exception:  # noqa: BLE001
-                        pass
                 conn = None
                 self._stop.wait(backoff)
                 backoff = min(self.retry_s, backoff * 2)

@@ -2,14 +2,14 @@
 
 Robots sharing one memory (`PostgresStore`) each keep the whole scene graph in their own
 process and write what they confirm to the shared store. What the others wrote arrives
-as a `RemoteBatch` and is applied to the local graph by `apply_batch`.
+as a `RemoteBatch`, applied to the local graph by `apply_batch`.
 
 The rules, the same in the store (which decides what is kept) and in every robot (which
 decides what to apply while its own write is still queued):
 
 1. **Newer evidence wins.** Each object row carries its evidence stamp: the latest time
-   anyone saw it (`last_seen`) or found it missing (`first_absent`, `last_absent`). A write replaces the
-   stored row only if its evidence is newer; on equal stamps only the robot that wrote
+   anyone saw it (`last_seen`) or found it missing (`first_absent`, `last_absent`). A
+   write replaces the stored row only if its evidence is newer; on equal stamps only the robot that wrote
    the row may rewrite it (a relation or room another robot recomputed from the same
    evidence does not overturn it). So a robot that saw the apple in the
    fridge at t=105 overrides one that saw it on the counter at t=90, whichever wrote first,

@@ -29,8 +29,8 @@ from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.observation import CameraView, ObjectObservation
 from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.read_replica import ReadReplica
-from memory_nodes.memory.remote_changes import RemoteBatch
 from memory_nodes.memory.recovery import MemoryFileError, describe
+from memory_nodes.memory.remote_changes import RemoteBatch
 from memory_nodes.memory.scene_graph import SceneNode
 from memory_nodes.memory.short_term import RetrievedEntry, ShortTermConfig, ShortTermMemory
 from memory_nodes.memory.state_change import StateChange
