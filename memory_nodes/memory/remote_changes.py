@@ -9,12 +9,12 @@ decides what to apply while its own write is still queued):
 
 1. **Newer evidence wins.** Each object row carries its evidence stamp: the latest time
    anyone saw it (`last_seen`) or found it missing (`first_absent`, `last_absent`). A
-   write replaces the stored row only if its evidence is newer; on equal stamps only the robot that wrote
-   the row may rewrite it (a relation or room another robot recomputed from the same
-   evidence does not overturn it). So a robot that saw the apple in the
-   fridge at t=105 overrides one that saw it on the counter at t=90, whichever wrote first,
-   and a robot that found it missing at t=100 overrides a sighting at t=90 that reached
-   the server late (after an outage), but not one at t=105.
+   write replaces the stored row only if its evidence is newer; on equal stamps only the
+   robot that wrote the row may rewrite it (a relation or room another robot recomputed
+   from the same evidence does not overturn it). So a robot that saw the apple in the
+   fridge at t=105 overrides one that saw it on the counter at t=90, whichever wrote
+   first, and a robot that found it missing at t=100 overrides a sighting at t=90 that
+   reached the server late (after an outage), but not one at t=105.
 2. **A merge is final and keeps the smaller id.** Two robots that each fused the same
    thing under their own ids merge them into the smaller id (`FusionConfig.
    keep_smaller_id`), so their copies agree. A merge that would close a cycle (the
