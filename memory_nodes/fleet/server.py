@@ -424,16 +424,16 @@ class PrivateServer:
             if path.exists() and not path.is_dir():
                 raise ServerError(f'{path} is not a directory (a file is in the way): give the '
                                   f'server another directory or remove the file')
+        socket = self.socket_dir / f'.s.PGSQL.{self.socket_port}'
+        if len(os.fsencode(socket)) > SOCKET_PATH_MAX:
+            raise ServerError(f'the socket path {socket} is longer than {SOCKET_PATH_MAX} '
+                              f'bytes (the Unix limit): choose a shorter server directory')
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             self.socket_dir.mkdir(exist_ok=True, mode=0o700)
         except OSError as err:
             raise ServerError(f'cannot create the server directory {self.directory}: '
                               f'{err}') from err
-        socket = self.socket_dir / f'.s.PGSQL.{self.socket_port}'
-        if len(os.fsencode(socket)) > SOCKET_PATH_MAX:
-            raise ServerError(f'the socket path {socket} is longer than {SOCKET_PATH_MAX} '
-                              f'bytes (the Unix limit): choose a shorter server directory')
         if self.data_dir.exists() and any(self.data_dir.iterdir()) \
                 and not (self.data_dir / 'PG_VERSION').exists():
             raise ServerError(f'{self.data_dir} exists but is not a PostgreSQL data '
