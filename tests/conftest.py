@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -61,3 +64,42 @@ def ros_env() -> dict[str, str]:
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+@pytest.fixture(scope='session')
+def pg_server():
+    """A real, private PostgreSQL server for the whole session (Unix socket, no network).
+
+    Missing server programs fail the test (run `make setup`): never a skip. Tests that
+    stop, kill or pause it leave it to `pg_dsn` (or themselves) to start it again.
+    """
+    from memory_nodes.fleet.server import PostgresNotFound, PrivateServer, pg_bin
+
+    try:
+        pg_bin()
+    except PostgresNotFound as err:
+        pytest.fail(str(err), pytrace=False)
+    directory = tempfile.mkdtemp(prefix='emb-pg-')
+    # Process crashes (kill -9) keep what was committed without fsync: tests skip the flushes.
+    server = PrivateServer(directory, fsync=False)
+    try:
+        server.start()
+        yield server
+    finally:
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_dsn(pg_server):
+    """DSN of a fresh database on the session's server, dropped after the test."""
+    name = f'test_{uuid.uuid4().hex[:16]}'
+    if not pg_server.running:
+        pg_server.start()
+    dsn = pg_server.create_database(name)
+    yield dsn
+    if not pg_server.running:
+        pg_server.start()
+    pg_server.drop_database(name)

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     'memory_nodes.evaluation.bench_cli',
     'memory_nodes.tools.detector_training.commands',
     'memory_nodes.commands.replay',
+    'memory_nodes.commands.fleet_server',
 )
 
 
