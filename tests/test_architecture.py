@@ -15,7 +15,8 @@ LINT_IMPORTS = str(Path(sys.executable).with_name('lint-imports'))
 
 #: The only places under memory_nodes/ that may use the simulator.
 SIM_USERS = ('memory_nodes/ros/sim_bridge_node.py', 'memory_nodes/evaluation/',
-             'memory_nodes/tools/detector_training/')
+             'memory_nodes/tools/detector_training/',
+             'memory_nodes/tools/goal_reader_training/')
 
 
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess:

@@ -84,6 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument('--out', default='bench/out/alfred', help='directory for the plot and JSON')
     a.add_argument('--jobs', type=int, default=1, help='worker processes')
     a.set_defaults(func=alfred_main)
+    from memory_nodes.evaluation.lm_bench import register_bench
+
+    register_bench(sub)
 
 
 def alfred_main(args: argparse.Namespace) -> int:

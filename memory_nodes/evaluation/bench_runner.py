@@ -44,6 +44,10 @@ class BenchConfig:
     weights: str | None = None
     jobs: int = 1
     floorplan1: bool = False
+    #: '' : the planner gets each task's goal conditions; 'grammar' or 'language_model':
+    #: it gets the instruction only, read by that reader (`make_instruction_reader`).
+    instruction_reader: str = ''
+    reader_adapter: str = 'shipped'
 
 
 @dataclass
@@ -200,6 +204,33 @@ def _simulator():  # noqa: ANN202 - PyBulletSimulator, one per process
     return _SIM
 
 
+_READER = None
+
+
+def make_instruction_reader(name: str, adapter: str = 'shipped'):  # noqa: ANN201
+    """(instruction, memory view) -> goals by the controlled grammar or the language model."""
+    from memory_nodes.planner.instruction_grammar import goals_from_instruction
+    from sim.catalog import WORLD_ONTOLOGY
+
+    if not name:
+        return None
+    if name == 'grammar':
+        return lambda text, _view: goals_from_instruction(text, WORLD_ONTOLOGY).goals
+    if name != 'language_model':
+        raise ValueError(f'instruction reader must be grammar or language_model, got {name!r}')
+    global _READER
+    if _READER is None:  # one model per process
+        from memory_nodes.planner.language.goal_reader import GoalReader, GoalReaderConfig
+
+        _READER = GoalReader(GoalReaderConfig(adapter=adapter, threads=1), WORLD_ONTOLOGY)
+    reader = _READER
+
+    def read(text: str, view):  # noqa: ANN001, ANN202
+        reading = reader.read(text, view)
+        return reading.goals or goals_from_instruction(text, WORLD_ONTOLOGY).goals
+    return read
+
+
 def _progress_line(suite: str, condition: str, episode: str, t: TaskRecord) -> str:
     return (f'[bench-tasks] suite={suite} condition={condition} episode={episode} '
             f'task={t.task_id} success={int(t.success)} gc={t.goal_condition_rate:.2f} '
@@ -213,9 +244,13 @@ def run_unit(unit: tuple[str, Episode, str, BenchConfig]) -> EpisodeRun:
     trace: list[TraceStep] | None = [] if condition == OURS else None
     t0 = time.perf_counter()
     perception = make_perception(cfg.perception, cfg.weights)
+    extra = {}
+    if cfg.instruction_reader:  # (the in-process runner only)
+        extra['goal_reader'] = make_instruction_reader(cfg.instruction_reader,
+                                                       cfg.reader_adapter)
     report = EPISODE_RUNNER(
         _simulator(), episode, condition, stm_policy=cfg.policy, stm_capacity=cfg.capacity,
-        text_embeddings=cfg.text_embeddings, trace=trace, perception=perception,
+        text_embeddings=cfg.text_embeddings, trace=trace, perception=perception, **extra,
         on_task=lambda t: print(_progress_line(suite, condition, episode.episode_id, t),
                                 flush=True))
     return EpisodeRun(suite, condition, report, trace, time.perf_counter() - t0)

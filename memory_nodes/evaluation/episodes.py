@@ -20,7 +20,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
+from memory_nodes.domain.goals import GoalCondition
 from memory_nodes.evaluation.conditions import check_condition, make_condition
 from memory_nodes.evaluation.sim_frames import SimFramePerception
 from memory_nodes.evaluation.sim_robot import SimRobot
@@ -34,6 +36,9 @@ from sim.episodes import EpisodeRecord, TaskPlayer, TaskRecord, run_episode
 from sim.interface import Simulator
 from sim.scoring import TaskScorer
 from sim.task_schema import Episode, Task
+
+#: Reads an instruction (with what memory the condition has) into goal conditions.
+InstructionReader = Callable[[str, Any], list[GoalCondition]]
 
 
 def goal_types(task: Task) -> tuple[str, ...]:
@@ -99,8 +104,12 @@ class MemoryPlayer(TaskPlayer):
     def __init__(self, condition: str, *, stm_policy: str = 'robot_aware',
                  stm_capacity: int = 10, runner_config: RunnerConfig | None = None,
                  text_embeddings: str = 'minilm', trace: list[TraceStep] | None = None,
-                 perception: SimFramePerception | None = None) -> None:
+                 perception: SimFramePerception | None = None,
+                 goal_reader: InstructionReader | None = None) -> None:
         check_condition(condition)  # before the episode loop resets the simulator
+        #: Reads each task's instruction into the goals the planner gets (the task's own
+        #: goal conditions are then only the judge's); None: the planner gets the goals.
+        self.goal_reader = goal_reader
         self.condition = condition
         self.stm_policy = stm_policy
         self.stm_capacity = stm_capacity
@@ -146,7 +155,10 @@ class MemoryPlayer(TaskPlayer):
                             ontology=WORLD_ONTOLOGY)
         runner.on_lookup = lambda hit: recorder.lookup(hit, robot.now())
         t0 = time.perf_counter()
-        outcome = runner.run(task.goals, task.instruction)
+        goals = task.goals
+        if self.goal_reader is not None:
+            goals = self.goal_reader(task.instruction, setup.view)
+        outcome = runner.run(goals, task.instruction)
         return TaskRecord(
             task_id=task.task_id, instruction=task.instruction, skills=len(outcome.skills),
             failed_skills=sum(not s.success for s in outcome.skills),
@@ -176,14 +188,16 @@ def run_memory_episode(sim: Simulator, episode: Episode, condition: str, *,
                        on_task: Callable[[TaskRecord], object] | None = None,
                        text_embeddings: str = 'minilm',
                        trace: list[TraceStep] | None = None,
-                       perception: SimFramePerception | None = None) -> EpisodeRecord:
+                       perception: SimFramePerception | None = None,
+                       goal_reader: InstructionReader | None = None) -> EpisodeRecord:
     """Run every task of `episode` in one home, without reset, under `condition`.
 
     The episode loop is `sim.episodes.run_episode` with a `MemoryPlayer`. `trace`, if given
     (a list), receives the episode's short-term memory trace; `perception` replaces the
-    default sim_segmentation perception.
+    default sim_segmentation perception; `goal_reader` (instruction, memory view) -> goals
+    plays each task from its instruction alone.
     """
     player = MemoryPlayer(condition, stm_policy=stm_policy, stm_capacity=stm_capacity,
                           runner_config=runner_config, text_embeddings=text_embeddings,
-                          trace=trace, perception=perception)
+                          trace=trace, perception=perception, goal_reader=goal_reader)
     return run_episode(sim, episode, player, on_task=on_task)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from memory_nodes.domain.goals import GoalCondition, GoalParseError, parse_condition
 from memory_nodes.domain.household import HOUSEHOLD
@@ -23,6 +24,14 @@ from memory_nodes.planner.grounded_backend import execute_plan_steps
 from memory_nodes.planner.instruction_grammar import goals_from_instruction
 from memory_nodes.planner.plan import MemoryView, PlannerBackend, PlanRequest
 from memory_nodes.planner.task_runner import RunnerConfig, SkillExecutor, TaskOutcome, TaskRunner
+
+
+class GoalReaderLike(Protocol):
+    """Reads an instruction into goals (`language.GoalReader`)."""
+
+    def read(self, instruction: str, memory: MemoryView | None = None) -> Any:
+        """A reading with `.goals` (a list of GoalCondition, empty when none)."""
+        ...
 
 
 class InvalidRequest(ValueError):
@@ -42,15 +51,22 @@ class RequestOutcome:
 class TaskPlanner:
     """Reads requests into goals and carries them out from memory through a robot.
 
-    `model` is any `PlannerBackend` (None: the grounded planner alone). `areas` are the
-    rooms memory knows, passed on to the runner for exploration.
+    `model` is any `PlannerBackend` (None: the grounded planner alone). `goal_reader`
+    (a `language.GoalReader`, or anything with its `read(instruction, memory)`) reads an
+    instruction given without goal conditions; without one, or when it reads nothing,
+    the controlled grammar does. `areas` are the rooms memory knows, passed on to the
+    runner for exploration.
     """
 
     def __init__(self, memory: MemoryView, robot: SkillExecutor, *,
                  model: PlannerBackend | None = None, ontology: Ontology = HOUSEHOLD,
                  runner_config: RunnerConfig | None = None,
-                 max_instruction_chars: int = 2000) -> None:
+                 max_instruction_chars: int = 2000,
+                 goal_reader: GoalReaderLike | None = None) -> None:
         self.memory = memory
+        self.goal_reader = goal_reader
+        #: The last reading of an instruction by `goal_reader` (None: none made).
+        self.last_reading: Any = None
         self.robot = robot
         self.model = model
         self.ontology = ontology
@@ -69,6 +85,13 @@ class TaskPlanner:
         goals = [self._condition(text) for text in goal_conditions]
         if goals:
             return goals
+        self.last_reading = None
+        if self.goal_reader is not None:
+            # The model understands (grammar-constrained: its goals always parse); a
+            # reading that yields nothing falls through to the controlled grammar.
+            self.last_reading = reading = self.goal_reader.read(instruction, self.memory)
+            if reading.goals:
+                return list(reading.goals)
         read = goals_from_instruction(instruction, self.ontology)
         if read.unread and not read.goals:
             raise InvalidRequest('cannot read the instruction into goals (clauses not '

@@ -45,6 +45,13 @@ class PlannerConfig:
     backend: str = describe('grounded', 'grounded (no model), transformers or openai',
                             choices=BACKENDS)
     model_path: str = describe('', 'transformers: local model directory')
+    instruction_reader: str = describe(
+        'grammar', "what reads an instruction given without goal conditions: 'grammar' (the "
+        "controlled grammar) or 'language_model' (the offline SmolLM2 with the shipped "
+        'fine-tuned adapter, grammar-constrained; the grammar still reads what it cannot)',
+        choices={'grammar', 'language_model'})
+    reader_adapter: str = describe('shipped', "language_model: 'shipped', 'none' or an "
+                                   'adapter directory')
     device: str = describe('cpu', 'transformers: cpu or cuda')
     base_url: str = describe('http://127.0.0.1:8000/v1', 'openai: server URL')
     model: str = describe('', 'openai: model name on the server')
@@ -73,7 +80,8 @@ class PlannerNode(Node):
         self.planner = TaskPlanner(
             self.memory, self.robot, model=self.model,
             runner_config=RunnerConfig(self.cfg.max_replans, self.cfg.max_skills),
-            max_instruction_chars=self.cfg.max_instruction_chars)
+            max_instruction_chars=self.cfg.max_instruction_chars,
+            goal_reader=self._make_goal_reader())
         self.previous_tasks: list[str] = []
         self.server = ActionServer(
             self, ExecuteTask, 'execute_task', execute_callback=self._execute,
@@ -81,6 +89,18 @@ class PlannerNode(Node):
             cancel_callback=lambda _goal: CancelResponse.ACCEPT,
             callback_group=ReentrantCallbackGroup())
         self.get_logger().info(f'planner ready: backend {self.cfg.backend}')
+
+    def _make_goal_reader(self):  # noqa: ANN202 - a GoalReader or None
+        if self.cfg.instruction_reader != 'language_model':
+            return None
+        from memory_nodes.planner.language.goal_reader import GoalReader, GoalReaderConfig
+
+        reader = GoalReader(GoalReaderConfig(adapter=self.cfg.reader_adapter,
+                                             device=self.cfg.device))
+        self.get_logger().info(f'instructions are read by the language model '
+                               f'({reader.adapter or "no adapter"}, {reader.load_seconds:.1f} s'
+                               ' to load)')
+        return reader
 
     def _make_model_backend(self):  # noqa: ANN202 - a PlannerBackend or None
         if self.cfg.backend == 'grounded':

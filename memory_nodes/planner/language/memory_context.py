@@ -1,0 +1,103 @@
+"""A compact memory context for reading one instruction: the few candidates, not the graph.
+
+What the model is shown about memory is a handful of lines, one per remembered thing
+the instruction may mean: its type, where it is (on/in what), its room and its states,
+most relevant first. The same `format_context` writes the lines at run time (from a
+`MemoryView`) and in the training data (from a generated home), so the model sees one
+format. A small context keeps prompts short (a 135M model, two CPU cores).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from memory_nodes.domain.ontology import Ontology
+from memory_nodes.planner.plan import MemoryView
+
+#: Most lines in a context, and most instances per type.
+MAX_LINES = 8
+PER_TYPE = 2
+_WORD = re.compile(r'[a-z]+')
+
+
+@dataclass(frozen=True)
+class ContextEntry:
+    """One remembered thing as the model sees it."""
+
+    object_type: str
+    relation: str = ''  # 'on' | 'in' | ''
+    support: str = ''  # the receptacle's type
+    room: str = ''
+    states: tuple[str, ...] = field(default_factory=tuple)  # true state words
+
+    def line(self) -> str:
+        """'Apple: in Fridge, kitchen, sliced'."""
+        parts = []
+        if self.relation and self.support:
+            parts.append(f'{self.relation} {self.support}')
+        if self.room:
+            parts.append(self.room.replace('_', ' '))
+        parts.extend(self.states)
+        return f'{self.object_type}: {", ".join(parts)}' if parts else self.object_type
+
+
+def format_context(entries: Sequence[ContextEntry]) -> str:
+    """The memory lines of a prompt ('(nothing remembered)' when empty)."""
+    if not entries:
+        return '(nothing remembered)'
+    return '\n'.join(f'- {e.line()}' for e in entries[:MAX_LINES])
+
+
+def mentioned_types(instruction: str, ontology: Ontology) -> list[str]:
+    """Types the instruction's words (and word pairs) name, in the order they appear."""
+    words = _WORD.findall(instruction.lower())
+    found: list[str] = []
+    for i in range(len(words)):
+        for n in (2, 1):
+            if i + n > len(words):
+                continue
+            alias = ontology.resolve(' '.join(words[i:i + n]))
+            if alias.ok and alias.object_type not in found:
+                found.append(alias.object_type)
+                break
+    return found
+
+
+_STATE_WORDS = {('dirty', True): 'dirty', ('dirty', False): 'clean', ('open', True): 'open',
+                ('sliced', True): 'sliced', ('cooked', True): 'cooked', ('hot', True): 'hot',
+                ('cold', True): 'cold', ('toggled', True): 'on', ('filled', True): 'filled'}
+
+
+def context_from_memory(instruction: str, memory: MemoryView | None,
+                        ontology: Ontology) -> list[ContextEntry]:
+    """The context lines for `instruction` from what `memory` holds (none without one).
+
+    Candidates: the types the instruction names, then what free-text recall ranks
+    highest; each with up to PER_TYPE remembered instances.
+    """
+    if memory is None:
+        return []
+    types = mentioned_types(instruction, ontology)
+    try:
+        recalled = memory.recall(instruction, top_k=MAX_LINES)
+    except (ValueError, RuntimeError):
+        recalled = []
+    for hit in recalled:
+        t = ontology.canonical_type(hit.label)
+        if t is not None and t not in types:
+            types.append(t)
+    entries: list[ContextEntry] = []
+    for object_type in types:
+        for hit in memory.find(label=object_type, top_k=PER_TYPE):
+            support = memory.get(hit.support) if hit.support else None
+            support_type = (ontology.canonical_type(support.label) or ''
+                            if support is not None else '')
+            states = tuple(word for (key, value), word in _STATE_WORDS.items()
+                           if hit.states.get(key) is value)
+            entries.append(ContextEntry(object_type, hit.relation if support_type else '',
+                                        support_type, hit.room, states))
+            if len(entries) >= MAX_LINES:
+                return entries
+    return entries
