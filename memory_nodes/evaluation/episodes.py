@@ -25,6 +25,7 @@ from memory_nodes.evaluation.conditions import check_condition, make_condition
 from memory_nodes.evaluation.sim_frames import SimFramePerception
 from memory_nodes.evaluation.sim_robot import SimRobot
 from memory_nodes.evaluation.tokens import HistoryTokenCounter, memory_prompt_tokens
+from memory_nodes.memory.store import MemoryStore
 from memory_nodes.memory.traces import QueryStep, TaskStep, TraceStep, WriteStep
 from memory_nodes.planner import task_context
 from memory_nodes.planner.plan import MemoryHit
@@ -99,7 +100,8 @@ class MemoryPlayer(TaskPlayer):
     def __init__(self, condition: str, *, stm_policy: str = 'robot_aware',
                  stm_capacity: int = 10, runner_config: RunnerConfig | None = None,
                  text_embeddings: str = 'minilm', trace: list[TraceStep] | None = None,
-                 perception: SimFramePerception | None = None) -> None:
+                 perception: SimFramePerception | None = None,
+                 store: MemoryStore | None = None) -> None:
         check_condition(condition)  # before the episode loop resets the simulator
         self.condition = condition
         self.stm_policy = stm_policy
@@ -108,11 +110,14 @@ class MemoryPlayer(TaskPlayer):
         self.text_embeddings = text_embeddings
         self.trace = trace
         self.perception = perception
+        #: A shared store (`PostgresStore`): this robot's memory is one a fleet shares.
+        self.store = store
 
     def begin_episode(self, sim: Simulator, episode: Episode) -> None:
         """A fresh memory of the condition, the room map, the robot and the counters."""
         self.setup = setup = make_condition(self.condition, self.stm_policy,
-                                            self.stm_capacity, self.text_embeddings)
+                                            self.stm_capacity, self.text_embeddings,
+                                            store=self.store)
         if setup.memory is not None:
             for name, footprint in sim.rooms().items():
                 setup.memory.ltm.define_room_footprint(name, footprint)
