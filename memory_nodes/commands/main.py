@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     'memory_nodes.tools.detector_training.commands',
     'memory_nodes.commands.replay',
     'memory_nodes.commands.fleet_server',
+    'memory_nodes.commands.fleet_demo',
 )
 
 

@@ -120,6 +120,7 @@ class FleetResult:
     stores: dict[str, dict[str, Any]]
     pending_writes: int  # summed over the robots' stores after the final flush
     memory_nodes: dict[str, int]
+    confirmed: dict[str, list[str]]  # confirmed object/furniture ids each robot holds
     paths: dict[str, dict[str, list[tuple[float, float]]]]
     single: EpisodeRecord | None = None
 
@@ -127,6 +128,12 @@ class FleetResult:
     def success_rate(self) -> float:
         """Fraction of the episode's tasks fully reached by the fleet."""
         return self.record.success_rate
+
+    @property
+    def converged(self) -> bool:
+        """Every robot holds the same confirmed objects and furniture."""
+        sets = [set(ids) for ids in self.confirmed.values()]
+        return all(s == sets[0] for s in sets)
 
     def sync_wait_ms(self) -> list[float]:
         """Every task's wait to hear the others, ms."""
@@ -143,7 +150,8 @@ class FleetResult:
             'explored': self.explored, 'exploration_s': self.exploration_s,
             'handoffs': [asdict(h) for h in self.handoffs],
             'stores': self.stores, 'pending_writes': self.pending_writes,
-            'memory_nodes': self.memory_nodes,
+            'memory_nodes': self.memory_nodes, 'converged': self.converged,
+            'confirmed': {r: len(ids) for r, ids in self.confirmed.items()},
             'sync_wait_ms_p50': percentile(waits, 50), 'sync_wait_ms_p95': percentile(waits, 95),
             'sync_wait_ms_max': max(waits, default=0.0),
             'wall_time_s': self.record.wall_time_s,
@@ -389,10 +397,15 @@ class FleetPlayer(TaskPlayer):
             fleet_task.goal_condition_rate = scored[fleet_task.task_id].goal_condition_rate
         self._park(sim)
         self.current = None
-        for rid in self.robots:
-            self.stores[rid].flush(self.sync_timeout_s)
-        for rid in self.robots:
-            self.hear(rid)
+        # Applying the others' rows may write again (a merge, a relation): rounds until
+        # no robot has anything queued.
+        for _ in range(4):
+            for rid in self.robots:
+                self.stores[rid].flush(self.sync_timeout_s)
+            for rid in self.robots:
+                self.hear(rid)
+            if not any(s.pending_writes for s in self.stores.values()):
+                break
         record.memory_nodes = max(len(s.setup.memory.ltm.graph.nodes)
                                   for s in self.seats.values())
         for seat in self.seats.values():
@@ -462,11 +475,15 @@ def run_fleet_episode(sim: Simulator, episode: Episode, dsn: str, *,
         pending = sum(s.pending_writes for s in player.stores.values())
         nodes = {rid: len(seat.setup.memory.ltm.graph.nodes)
                  for rid, seat in player.seats.items()}
+        confirmed = {rid: sorted(n.id for n in seat.setup.memory.ltm.graph.nodes.values()
+                                 if n.layer in ('object', 'furniture')
+                                 and n.status == 'confirmed')
+                     for rid, seat in player.seats.items()}
     finally:
         player.close()
     return FleetResult(episode.episode_id, tuple(robots), record, player.tasks,
                        player.explored, player.exploration_s, player.handoffs, stores,
-                       pending, nodes, player.paths)
+                       pending, nodes, confirmed, player.paths)
 
 
 def run_single_baseline(sim: Simulator, episode: Episode, *, text_embeddings: str = 'minilm',
