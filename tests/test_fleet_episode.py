@@ -23,8 +23,8 @@ from memory_nodes.memory.postgres_store import PostgresStore
 from memory_nodes.memory.robot_memory import RobotMemory
 from memory_nodes.memory.state_change import StateChange
 from sim.pybullet_sim import PyBulletSimulator
-from tests.test_ltm_fusion import obs
 from sim.task_schema import Episode, load_suite
+from tests.test_ltm_fusion import obs
 
 
 @pytest.fixture
@@ -115,3 +115,29 @@ def test_robot_b_fetches_what_robot_a_put_away(sim, pg_dsn, tmp_path):
     assert doc['tasks'][1]['robot'] == 'b' and doc['handoffs'][0]['placed_by'] == 'a'
     png = plot_fleet(sim, result, tmp_path / 'fleet.png')
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and png.stat().st_size > 20_000
+
+
+def test_the_demo_uses_a_given_database_in_a_schema_of_its_own(pg_dsn):
+    from memory_nodes.evaluation.fleet_demo import demo_database
+
+    with demo_database(pg_dsn) as (dsn, where):
+        assert where.startswith('schema em_fleet_demo_')
+        store = PostgresStore(dsn, 'a')
+        store.close()
+        schema = where.split()[1]
+        with psycopg.connect(pg_dsn) as conn:
+            tables = {t for (t,) in conn.execute(
+                'SELECT table_name FROM information_schema.tables WHERE table_schema = %s',
+                (schema,))}
+            assert {'em_nodes', 'em_schema'} <= tables
+            assert conn.execute("SELECT to_regclass('public.em_nodes')").fetchone()[0] is None
+    with psycopg.connect(pg_dsn) as conn:  # dropped afterwards
+        assert conn.execute('SELECT count(*) FROM information_schema.schemata WHERE '
+                            'schema_name = %s', (schema,)).fetchone()[0] == 0
+
+
+def test_the_demo_names_the_episodes_a_suite_has(capsys):
+    from memory_nodes.commands.main import main
+
+    assert main(['fleet-demo', '--episode', '99', '--dsn', 'host=/nonexistent']) == 2
+    assert 'has episodes 0..4' in capsys.readouterr().out

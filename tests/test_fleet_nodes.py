@@ -83,7 +83,7 @@ def test_what_robot_a_sees_robot_b_answers_and_b_missing_reaches_a(pg_dsn, ros_e
         def absent_at_a():
             reply = _query(client, 'a', 'apple')
             return reply.error_code == reply.NOT_FOUND and not reply.objects
-        _until("robot a hears that the apple is not where it saw it", absent_at_a)
+        _until('robot a hears that the apple is not where it saw it', absent_at_a)
         table = _query(client, 'a', 'diningtable').objects  # the rest is untouched
         assert [t.id for t in table] and table[0].id.endswith('-a')
         assert a.alive() and b.alive()

@@ -25,7 +25,7 @@ COMMAND_MODULES = (
     'memory_nodes.tools.detector_training.commands',
     'memory_nodes.commands.replay',
     'memory_nodes.commands.fleet_server',
-    'memory_nodes.commands.fleet_demo',
+    'memory_nodes.evaluation.fleet_demo',
 )
 
 

@@ -374,8 +374,11 @@ class FleetPlayer(TaskPlayer):
         return record
 
     def _known_positions(self, rid: str, objects: dict[str, tuple]) -> dict[str, float]:
-        """Object id -> distance from its true centre to `rid`'s nearest remembered node of
-        its type, for objects another robot placed last."""
+        """How far `rid`'s memory is from the objects another robot placed last.
+
+        Object id -> distance (m) from its true centre to `rid`'s nearest confirmed node of
+        its type.
+        """
         memory = self.seats[rid].setup.memory
         out: dict[str, float] = {}
         with memory.lock:

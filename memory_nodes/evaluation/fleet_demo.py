@@ -18,7 +18,8 @@ import secrets
 import shutil
 import tempfile
 import time
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 #: libpq variables that, when set, name a server to use instead of a private one.
@@ -96,7 +97,14 @@ def _table(result) -> list[str]:  # noqa: ANN001 - FleetResult
     return lines
 
 
-def _run(args: argparse.Namespace) -> int:
+def run_fleet_demo(suite_name: str, episode_index: int, out_dir: str | Path,
+                   database: Callable[[], AbstractContextManager[tuple[str, str]]], *,
+                   single: bool = True, text_embeddings: str = 'minilm') -> int:
+    """Run the fleet demo; `database()` yields (DSN, where) for the shared memory.
+
+    Writes OUT/fleet_demo.json and OUT/fleet_demo.png, prints progress, the table and the
+    RESULT line; returns 0 (2 for an episode index the suite does not have).
+    """
     from memory_nodes.evaluation.fleet_episode import (
         percentile,
         plot_fleet,
@@ -106,13 +114,13 @@ def _run(args: argparse.Namespace) -> int:
     from sim.pybullet_sim import PyBulletSimulator
     from sim.task_schema import load_suite
 
-    suite = load_suite(args.suite)
-    if not 0 <= args.episode < len(suite.episodes):
+    suite = load_suite(suite_name)
+    if not 0 <= episode_index < len(suite.episodes):
         print(f'fleet-demo: suite {suite.name} has episodes 0..{len(suite.episodes) - 1}, '
-              f'not {args.episode}')
+              f'not {episode_index}')
         return 2
-    episode = suite.episodes[args.episode]
-    out = Path(args.out)
+    episode = suite.episodes[episode_index]
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
 
@@ -121,16 +129,16 @@ def _run(args: argparse.Namespace) -> int:
 
     sim = PyBulletSimulator()
     try:
-        with demo_database(args.dsn, args.keep_schema) as (dsn, where):
+        with database() as (dsn, where):
             say(f'shared memory: {where}')
             say(f'{episode.episode_id}: {len(episode.tasks)} tasks, robots a and b')
             result = run_fleet_episode(sim, episode, dsn, progress=say,
-                                       text_embeddings=args.text_embeddings)
+                                       text_embeddings=text_embeddings)
             png = plot_fleet(sim, result, out / 'fleet_demo.png')
-        if not args.no_single:
+        if single:
             say(f'{episode.episode_id}: the same tasks, one robot alone (ltm+stm)')
             result.single = run_single_baseline(sim, episode, progress=say,
-                                                text_embeddings=args.text_embeddings)
+                                                text_embeddings=text_embeddings)
     finally:
         sim.close()
     doc = result.to_json()
@@ -159,3 +167,11 @@ def _run(args: argparse.Namespace) -> int:
           f'sync_wait_p95_ms={percentile(waits, 95):.1f} '
           f'pending_writes={result.pending_writes}', flush=True)
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    def database():
+        return demo_database(args.dsn, args.keep_schema)
+
+    return run_fleet_demo(args.suite, args.episode, args.out, database,
+                          single=not args.no_single, text_embeddings=args.text_embeddings)
