@@ -20,6 +20,7 @@ export MPLBACKEND := Agg
 
 help:
 	@echo 'make demo    run the main job (sets up first)'
+	@echo 'make fleet-demo   two robots share one memory (PostgreSQL) in one simulated home'
 	@echo 'make test    run the whole test suite (sets up first)'
 	@echo 'make setup   create .venv, install pinned packages, build embodied_memory_msgs'
 	@echo 'make lint    ruff + flake8 + pydocstyle (also run as tests)'
@@ -36,6 +37,10 @@ test: setup
 
 demo: setup
 	$(PY) -m memory_nodes.commands.main demo
+
+.PHONY: fleet-demo
+fleet-demo: setup
+	$(PY) -m memory_nodes.commands.main fleet-demo
 
 lint: setup
 	$(PY) -m ruff check .

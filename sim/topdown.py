@@ -21,11 +21,40 @@ def render_topdown(home: HomeSpec, out: str | Path,
                    positions: dict[str, tuple[float, float, float]] | None = None,
                    show_graph: bool = True, dpi: int = 110) -> Path:
     """Draw `home` to `out` (PNG). `positions` overrides object centres (e.g. live truth)."""
-    positions = positions or {}
+    fig, ax = plt.subplots(figsize=topdown_size(home))
+    draw_home(ax, home, positions, show_graph)
+    if robot_pose is None and home.robot_start:
+        wp = home.waypoint(home.robot_start)
+        robot_pose = (wp.x, wp.y, 0.0)
+    if robot_pose is not None:
+        x, y, yaw = robot_pose
+        ax.add_patch(Circle((x, y), 0.22, facecolor='tab:red', edgecolor='k', zorder=10))
+        ax.arrow(x, y, 0.35 * math.cos(yaw), 0.35 * math.sin(yaw), width=0.03,
+                 color='k', zorder=11)
+    ax.set_title(f'{home.name}: {len(home.furniture)} furniture, {len(home.objects)} objects, '
+                 f'{len(home.waypoints)} waypoints (x forward, y left, metres)')
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi, bbox_inches='tight')
+    plt.close(fig)
+    return out
+
+
+def topdown_size(home: HomeSpec) -> tuple[float, float]:
+    """Figure size (inches) that `render_topdown` uses for `home`."""
     xs = [v for r in home.rooms for v in (r.footprint[0], r.footprint[2])]
     ys = [v for r in home.rooms for v in (r.footprint[1], r.footprint[3])]
     w, h = max(xs) - min(xs), max(ys) - min(ys)
-    fig, ax = plt.subplots(figsize=(max(6.0, w * 1.6), max(5.0, h * 1.6)))
+    return (max(6.0, w * 1.6), max(5.0, h * 1.6))
+
+
+def draw_home(ax, home: HomeSpec,  # noqa: ANN001 - a matplotlib Axes
+              positions: dict[str, tuple[float, float, float]] | None = None,
+              show_graph: bool = True) -> None:
+    """Draw rooms, walls, furniture, objects (and the place graph) of `home` on `ax`."""
+    positions = positions or {}
+    xs = [v for r in home.rooms for v in (r.footprint[0], r.footprint[2])]
+    ys = [v for r in home.rooms for v in (r.footprint[1], r.footprint[3])]
     for r in home.rooms:
         x0, y0, x1, y1 = r.footprint
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0,
@@ -57,21 +86,6 @@ def render_topdown(home: HomeSpec, out: str | Path,
         colour = CATALOG[o.object_type].colour[:3] if o.object_type in CATALOG else 'r'
         ax.add_patch(Circle((x, y), 0.06, facecolor=colour, edgecolor='k', lw=0.5, zorder=8))
         ax.text(x, y + 0.08, o.object_id, fontsize=4.5, ha='center', zorder=9, color='0.1')
-    if robot_pose is None and home.robot_start:
-        wp = home.waypoint(home.robot_start)
-        robot_pose = (wp.x, wp.y, 0.0)
-    if robot_pose is not None:
-        x, y, yaw = robot_pose
-        ax.add_patch(Circle((x, y), 0.22, facecolor='tab:red', edgecolor='k', zorder=10))
-        ax.arrow(x, y, 0.35 * math.cos(yaw), 0.35 * math.sin(yaw), width=0.03,
-                 color='k', zorder=11)
     ax.set_xlim(min(xs) - 0.2, max(xs) + 0.2)
     ax.set_ylim(min(ys) - 0.2, max(ys) + 0.2)
     ax.set_aspect('equal')
-    ax.set_title(f'{home.name}: {len(home.furniture)} furniture, {len(home.objects)} objects, '
-                 f'{len(home.waypoints)} waypoints (x forward, y left, metres)')
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi, bbox_inches='tight')
-    plt.close(fig)
-    return out

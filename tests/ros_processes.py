@@ -12,11 +12,12 @@ from conftest import ROOT
 class NodeProcess:
     """One node in its own process, its output collected for assertions."""
 
-    def __init__(self, module, params, env):
+    def __init__(self, module, params, env, ros_args=()):
         argv = [sys.executable, '-m', module, '--ros-args']
         for key, value in params.items():
             text = str(value).lower() if isinstance(value, bool) else str(value)
             argv += ['-p', f'{key}:={text}']
+        argv += list(ros_args)  # e.g. ['-r', '__ns:=/robot_a']
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.lines = []

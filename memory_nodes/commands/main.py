@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     'memory_nodes.commands.replay',
     'memory_nodes.commands.fleet_server',
     'memory_nodes.tools.goal_reader_training.commands',
+    'memory_nodes.evaluation.fleet_demo',
 )
 
 

@@ -19,6 +19,7 @@ from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.robot_memory import RobotMemory
 from memory_nodes.memory.short_term import ShortTermConfig
+from memory_nodes.memory.store import MemoryStore
 from memory_nodes.planner.memory_views import HistoryView, RobotMemoryView
 from memory_nodes.planner.plan import MemoryView
 
@@ -50,15 +51,24 @@ def check_condition(name: str) -> None:
 
 
 def make_condition(name: str, stm_policy: str = 'robot_aware', stm_capacity: int = 10,
-                   text_embeddings: str = 'minilm') -> ConditionSetup:
-    """Build the memory of one condition (a ValueError names unknown conditions)."""
+                   text_embeddings: str = 'minilm',
+                   store: MemoryStore | None = None) -> ConditionSetup:
+    """Build the memory of one condition (a ValueError names unknown conditions).
+
+    `store` (a shared `PostgresStore`) makes the long-term memory one that other robots
+    share; only the conditions that never clear it (`ltm`, `ltm+stm`) take one.
+    """
     check_condition(name)
+    if store is not None and name not in ('ltm', 'ltm+stm'):
+        raise ValueError(f'condition {name!r} clears the long-term memory: a shared store '
+                         "needs 'ltm' or 'ltm+stm'")
     if name == 'history':
         history = HistoryView()
         return ConditionSetup(name, None, history, history, False)
     ltm_cfg = LongTermMemoryConfig()
     ltm_cfg.embedder.backend = text_embeddings
-    memory = RobotMemory(ltm_cfg, ShortTermConfig(capacity=stm_capacity, policy=stm_policy))
+    memory = RobotMemory(ltm_cfg, ShortTermConfig(capacity=stm_capacity, policy=stm_policy),
+                         store=store)
     if name == 'none':
         return ConditionSetup(name, memory, None, RobotMemoryView(memory, True, False), True)
     if name == 'stm':

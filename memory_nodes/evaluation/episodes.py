@@ -27,6 +27,7 @@ from memory_nodes.evaluation.conditions import check_condition, make_condition
 from memory_nodes.evaluation.sim_frames import SimFramePerception
 from memory_nodes.evaluation.sim_robot import SimRobot
 from memory_nodes.evaluation.tokens import HistoryTokenCounter, memory_prompt_tokens
+from memory_nodes.memory.store import MemoryStore
 from memory_nodes.memory.traces import QueryStep, TaskStep, TraceStep, WriteStep
 from memory_nodes.planner import task_context
 from memory_nodes.planner.plan import MemoryHit
@@ -105,7 +106,8 @@ class MemoryPlayer(TaskPlayer):
                  stm_capacity: int = 10, runner_config: RunnerConfig | None = None,
                  text_embeddings: str = 'minilm', trace: list[TraceStep] | None = None,
                  perception: SimFramePerception | None = None,
-                 goal_reader: InstructionReader | None = None) -> None:
+                 goal_reader: InstructionReader | None = None,
+                 store: MemoryStore | None = None) -> None:
         check_condition(condition)  # before the episode loop resets the simulator
         #: Reads each task's instruction into the goals the planner gets (the task's own
         #: goal conditions are then only the judge's); None: the planner gets the goals.
@@ -117,11 +119,14 @@ class MemoryPlayer(TaskPlayer):
         self.text_embeddings = text_embeddings
         self.trace = trace
         self.perception = perception
+        #: A shared store (`PostgresStore`): this robot's memory is one a fleet shares.
+        self.store = store
 
     def begin_episode(self, sim: Simulator, episode: Episode) -> None:
         """A fresh memory of the condition, the room map, the robot and the counters."""
         self.setup = setup = make_condition(self.condition, self.stm_policy,
-                                            self.stm_capacity, self.text_embeddings)
+                                            self.stm_capacity, self.text_embeddings,
+                                            store=self.store)
         if setup.memory is not None:
             for name, footprint in sim.rooms().items():
                 setup.memory.ltm.define_room_footprint(name, footprint)

@@ -30,7 +30,7 @@ from memory_nodes.memory.observation import CameraView, ObjectObservation
 from memory_nodes.memory.persistence import SqliteStore
 from memory_nodes.memory.read_replica import ReadReplica
 from memory_nodes.memory.recovery import MemoryFileError, describe
-from memory_nodes.memory.remote_changes import RemoteBatch
+from memory_nodes.memory.remote_changes import RemoteBatch, evidence_stamp
 from memory_nodes.memory.scene_graph import SceneNode
 from memory_nodes.memory.short_term import RetrievedEntry, ShortTermConfig, ShortTermMemory
 from memory_nodes.memory.state_change import StateChange
@@ -139,6 +139,25 @@ class RobotMemory:
             pending = dict(getattr(self.shared_store, 'pending', {}))
             changes = self.ltm.apply_remote(batch, pending)
             self._track(changes.touched, changes.removed)
+            self._drop_superseded(batch)
+
+    def _drop_superseded(self, batch: RemoteBatch) -> None:
+        """Short-term facts that newer evidence from other robots replaced are dropped.
+
+        The planner reads short-term facts first: an entry of this robot's older sighting
+        would keep sending it to where the object was before another robot moved it (or
+        found it missing, or merged it away). The long-term node holds the newer fact.
+        """
+        with self.stm_lock:
+            for row in batch.nodes:
+                entry = self.stm.peek(row.id)
+                if entry is None:
+                    continue
+                node = self.ltm.graph.get(row.id)
+                # Applied (the node holds the row's evidence now) and newer than the entry.
+                if node is None or (row.evidence > entry.stamp
+                                    and evidence_stamp(node) >= row.evidence):
+                    self.stm.forget(row.id)
 
     # ---- writing -----------------------------------------------------------------
     def observe(self, observations: Sequence[ObjectObservation],
