@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument('--heldout-homes', type=int, default=10,
                    help='homes per suite kind held out (seeds 2000+)')
     d.add_argument('--seed', type=int, default=0)
+    d.add_argument('--synthetic', type=int, default=4000,
+                   help='training chains over the whole catalogue (see make_data)')
     d.set_defaults(func=_make_data)
     t = sub.add_parser('train', help='fine-tune the LoRA adapter (resumes where it stopped)')
     t.add_argument('--data', default='runs/goal_reader/data')
@@ -62,7 +64,8 @@ def _make_data(args: argparse.Namespace) -> int:
     from memory_nodes.tools.goal_reader_training.make_data import make_data
 
     info = make_data(Path(args.out), args.train_homes, args.heldout_homes, args.seed,
-                     progress=lambda line: print(f'lm make-data: {line}', flush=True))
+                     progress=lambda line: print(f'lm make-data: {line}', flush=True),
+                     synthetic_examples=args.synthetic)
     print(json.dumps(info['counts']), f'-> {args.out}')
     return 0
 

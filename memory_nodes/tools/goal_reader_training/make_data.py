@@ -11,6 +11,13 @@ The memory context of an example lists what a robot would remember about the goa
 types (where such a thing is kept, in which room) plus a distractor, each line sometimes
 left out: memory never knows everything.
 
+Besides the suites' tasks, `synthetic` chains cover the whole vocabulary the robot knows
+(the simulator's catalogue, `WORLD_ONTOLOGY`): any pickupable thing on or in any
+receptacle (a plate, a pot, the sink, the microwave), the states each type can take, the
+switches, and chains that pass an object on ("put the apple on the plate, put the plate in
+the fridge"), one to six steps long. The suites alone name few receptacles as targets, and
+a model trained on them alone sends everything else to the bin.
+
 Held-out sets: `heldout_home` (unseen homes, the training wording family) and
 `heldout_wording` (unseen homes and the phrasing family training never saw).
 """
@@ -29,6 +36,7 @@ from memory_nodes.domain.household import HOUSEHOLD
 from memory_nodes.planner.language.goal_grammar import canonical_goals
 from memory_nodes.planner.language.memory_context import ContextEntry, format_context
 from memory_nodes.tools.goal_reader_training.wording import perturb, say
+from sim.catalog import WORLD_ONTOLOGY
 
 SUITES = ('simple', 'composite', 'complex', 'stale')
 TRAIN_SEEDS = range(1000, 2000)
@@ -56,16 +64,69 @@ def _context(goals: list[GoalCondition], rng: random.Random) -> str:
     types.append(rng.choice(HOUSEHOLD.object_types()))  # a distractor
     entries = []
     for t in types:
-        if rng.random() < 0.3:
+        if rng.random() < 0.3 or t not in WORLD_ONTOLOGY:
             continue  # memory does not know it
-        spec = HOUSEHOLD[t]
+        spec = WORLD_ONTOLOGY[t]
         support = rng.choice(spec.kept_on) if spec.kept_on else ''
+        if support not in WORLD_ONTOLOGY:
+            support = ''
         relation = '' if not support else (
-            'in' if HOUSEHOLD[support].receptacle == 'in' else 'on')
+            'in' if WORLD_ONTOLOGY[support].receptacle == 'in' else 'on')
         room = spec.rooms[0] if spec.rooms else ''
         entries.append(ContextEntry(t, relation, support, room))
     rng.shuffle(entries)
     return format_context(entries)
+
+
+def _state_words(spec) -> list[str]:  # noqa: ANN001 - an ObjectType
+    words = []
+    if spec.sliceable:
+        words.append('sliced')
+    if spec.can_be_dirty:
+        words.append('clean')
+    if spec.cookable:
+        words.append('cooked')
+    if spec.heatable:
+        words += ['hot', 'cold']
+    if spec.openable:
+        words += ['open', 'closed']
+    if spec.fillable:
+        words += ['filled', 'empty']
+    return words
+
+
+def synthetic_goals(rng: random.Random) -> list[GoalCondition]:
+    """A chain of one to six goals over the whole catalogue (see the module doc)."""
+    onto = WORLD_ONTOLOGY
+    movable = [t for t, s in onto.items() if s.pickupable]
+    receptacles = [t for t, s in onto.items() if s.receptacle]
+    switches = [t for t, s in onto.items() if s.toggleable]
+    goals: list[GoalCondition] = []
+    subject = rng.choice(movable)
+    for _ in range(rng.choice((1, 2, 3, 3, 4, 4, 5, 6))):
+        kind = rng.random()
+        words = _state_words(onto[subject])
+        if kind < 0.5:
+            target = rng.choice([r for r in receptacles if r != subject])
+            relation = 'INSIDE' if onto[target].receptacle == 'in' else 'ON'
+            if rng.random() < 0.2:
+                relation = 'ON' if relation == 'INSIDE' else 'INSIDE'
+            text = f'{relation}({subject}, {target}): 1'
+            goals.append(parse_condition(text))
+            if onto[target].pickupable and rng.random() < 0.5:
+                subject = target  # "... on the plate, put the plate in the fridge"
+                continue
+        elif kind < 0.8 and words:
+            goals.append(parse_condition(f'STATE({subject}, {rng.choice(words)}): 1'))
+        elif kind < 0.92:
+            switch = rng.choice(switches)
+            on = 'TOGGLEON' if rng.random() < 0.6 else 'TOGGLEOFF'
+            goals.append(parse_condition(f'{on}({switch}): 1'))
+        else:
+            goals.append(parse_condition(f'HOLDING({subject}): 1'))
+        if rng.random() < 0.3:
+            subject = rng.choice(movable)
+    return goals
 
 
 def _goals(task) -> list[GoalCondition]:  # noqa: ANN001 - sim.task_schema.Task
@@ -99,13 +160,27 @@ def examples(seeds: range, n_homes: int, split: str, family: int, rng: random.Ra
             progress(f'{split}: {name} done ({n_homes} homes)')
 
 
+def synthetic(n: int, rng: random.Random, split: str = 'train', family: int = 0
+              ) -> Iterator[Example]:
+    """`n` examples of `synthetic_goals` chains, said in phrasing `family`."""
+    for _ in range(n):
+        goals = synthetic_goals(rng)
+        yield Example(say(goals, rng, family), _context(goals, rng),
+                      ', '.join(g.to_text() for g in goals), split, 'synthetic', -1)
+
+
 def make_data(out_dir: Path, train_homes: int = 150, heldout_homes: int = 10,
-              seed: int = 0, progress: Callable[[str], object] | None = print) -> dict:
+              seed: int = 0, progress: Callable[[str], object] | None = print,
+              synthetic_examples: int = 4000) -> dict:
     """Write train.jsonl, heldout_home.jsonl and heldout_wording.jsonl; returns counts."""
+    import itertools
+
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     sets = {
-        'train': examples(TRAIN_SEEDS, train_homes, 'train', 0, rng, progress),
+        'train': itertools.chain(
+            examples(TRAIN_SEEDS, train_homes, 'train', 0, rng, progress),
+            synthetic(synthetic_examples, random.Random(f'synthetic-{seed}'))),
         'heldout_home': examples(HELDOUT_SEEDS, heldout_homes, 'heldout_home', 0, rng,
                                  progress),
         'heldout_wording': examples(range(HELDOUT_SEEDS.start + 500, HELDOUT_SEEDS.stop),
@@ -127,7 +202,8 @@ def make_data(out_dir: Path, train_homes: int = 150, heldout_homes: int = 10,
         digest.update(text.encode())
         counts[name] = len(rows)
     info = {'counts': counts, 'sha256': digest.hexdigest(), 'train_homes': train_homes,
-            'heldout_homes': heldout_homes, 'seed': seed}
+            'heldout_homes': heldout_homes, 'seed': seed,
+            'synthetic_examples': synthetic_examples}
     (out_dir / 'data.json').write_text(json.dumps(info, indent=1))
     return info
 

