@@ -31,6 +31,7 @@ from memory_nodes.planner.language.goal_reader import (
 from memory_nodes.planner.language.memory_context import ContextEntry, mentioned_types
 from memory_nodes.tools.goal_reader_training.make_data import make_data
 from memory_nodes.tools.goal_reader_training.wording import say, typo
+from sim.catalog import WORLD_ONTOLOGY
 
 ALFRED = Path(__file__).resolve().parents[2] / 'shared' / 'datasets' / 'alfred_l'
 
@@ -86,8 +87,10 @@ def test_rewording_keeps_the_goals_and_varies_the_words():
 
 
 def test_training_data_is_reproducible_split_by_home_and_never_alfred_l(tmp_path):
-    a = make_data(tmp_path / 'a', train_homes=2, heldout_homes=1, progress=None)
-    b = make_data(tmp_path / 'b', train_homes=2, heldout_homes=1, progress=None)
+    a = make_data(tmp_path / 'a', train_homes=2, heldout_homes=1, progress=None,
+                  synthetic_examples=50)
+    b = make_data(tmp_path / 'b', train_homes=2, heldout_homes=1, progress=None,
+                  synthetic_examples=50)
     assert a['sha256'] == b['sha256'] and a['counts']['train'] > 20
     rows = {name: [json.loads(line) for line in (tmp_path / 'a' / f'{name}.jsonl')
                    .read_text().splitlines()]
@@ -96,8 +99,8 @@ def test_training_data_is_reproducible_split_by_home_and_never_alfred_l(tmp_path
     for name in ('heldout_home', 'heldout_wording'):
         assert train_homes.isdisjoint({r['home'] for r in rows[name]})
     for r in rows['train']:  # every target is canonical, readable goal text
-        assert ', '.join(canonical_goals(parse_goal_text(r['target'], HOUSEHOLD),
-                                         HOUSEHOLD)) == r['target']
+        assert ', '.join(canonical_goals(parse_goal_text(r['target'], WORLD_ONTOLOGY),
+                                         WORLD_ONTOLOGY)) == r['target']
     alfred = {c.instruction.lower() for c in alfred_cases(sorted(ALFRED.glob('*.json')))}
     assert alfred and not alfred & {r['instruction'].lower() for r in rows['train']}
 
