@@ -126,6 +126,8 @@ class ScriptedRobot:
         assert log is not None
         try:
             for k in range(n):
+                if k and self.store.pending_writes == 0:  # the writer caught up
+                    log.write(json.dumps({'ack': k - 1, 'robot': self.robot_id}) + '\n')
                 stamp = time.time()
                 # Positions never repeat (a grid walked by k) and never meet another
                 # robot's (x0 apart): objects merge only when a robot means them to.
