@@ -16,7 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
 .PHONY: help setup test demo lint bench bench-ltm bench-stm bench-sim bench-tasks bench-alfred bench-prompt \
-	bench-ros bench-perception bench-replay bench-reliability clean
+	bench-ros bench-perception bench-replay bench-reliability bench-fleet clean
 
 help:
 	@echo 'make demo    run the main job (sets up first)'
@@ -24,7 +24,8 @@ help:
 	@echo 'make setup   create .venv, install pinned packages, build embodied_memory_msgs'
 	@echo 'make lint    ruff + flake8 + pydocstyle (also run as tests)'
 	@echo 'make bench-ltm | bench-stm | bench-sim | bench-tasks | bench-alfred | bench-prompt |'
-	@echo '     bench-ros | bench-perception | bench-replay | bench-reliability   benchmarks (QUICK=1: short run);'
+	@echo '     bench-ros | bench-perception | bench-replay | bench-reliability | bench-fleet'
+	@echo '     benchmarks (QUICK=1: short run);'
 	@echo '     make bench: all'
 
 setup:
@@ -70,8 +71,11 @@ bench-replay: setup
 bench-reliability: setup
 	$(PY) bench/reliability.py
 
+bench-fleet: setup
+	$(PY) bench/fleet.py
+
 bench: bench-ltm bench-stm bench-sim bench-prompt bench-ros bench-perception bench-tasks \
-	bench-alfred bench-replay bench-reliability
+	bench-alfred bench-replay bench-reliability bench-fleet
 
 clean:
 	rm -rf .venv .setup build bench/out

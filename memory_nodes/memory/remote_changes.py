@@ -111,11 +111,12 @@ def apply_batch(ltm: LongTermMemory, batch: RemoteBatch,
     """Apply another robot's changes to `ltm`'s graph; return what changed for listeners.
 
     `pending`: node id -> evidence of this robot's own writes still queued; a remote row
-    with older evidence is skipped (the queued write will win in the store, rule 1), an
-    adoption too: the write that lost is no longer pending, only newer ones are. `batch.pending`, when set, is used instead: the
-    store reads it together with the versions it holds, so a row fetched before this
-    robot wrote something newer is not applied over it. Nothing applied here is written back, except a
-    node folded into a survivor (rule 2), which is this robot's own change.
+    with older evidence is skipped (the queued write will win in the store, rule 1), in
+    an adoption too (the write that lost is no longer pending, only newer ones are).
+    `batch.pending`, when set, is used instead: the store reads it together with the
+    versions it holds, so a row fetched before this robot wrote something newer is not
+    applied over it. Nothing applied here is written back, except a node folded into a
+    survivor (rule 2), which is this robot's own change.
     """
     from memory_nodes.memory.long_term import CommitChanges
 
