@@ -16,7 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 
 .PHONY: help setup test demo lint bench bench-ltm bench-stm bench-sim bench-tasks bench-alfred bench-prompt \
-	bench-ros bench-perception bench-replay bench-reliability bench-lm clean
+	bench-ros bench-perception bench-replay bench-reliability bench-lm bench-fleet clean
 
 help:
 	@echo 'make demo    run the main job (sets up first)'
@@ -25,7 +25,8 @@ help:
 	@echo 'make setup   create .venv, install pinned packages, build embodied_memory_msgs'
 	@echo 'make lint    ruff + flake8 + pydocstyle (also run as tests)'
 	@echo 'make bench-ltm | bench-stm | bench-sim | bench-tasks | bench-alfred | bench-prompt |'
-	@echo '     bench-ros | bench-perception | bench-replay | bench-reliability | bench-lm'
+	@echo '     bench-ros | bench-perception | bench-replay | bench-reliability | bench-lm |'
+	@echo '     bench-fleet'
 	@echo '     benchmarks (QUICK=1: short run);'
 	@echo '     make bench: all'
 
@@ -79,8 +80,11 @@ bench-reliability: setup
 bench-lm: setup
 	$(PY) bench/lm.py
 
+bench-fleet: setup
+	$(PY) bench/fleet.py
+
 bench: bench-ltm bench-stm bench-sim bench-prompt bench-ros bench-perception bench-tasks \
-	bench-alfred bench-replay bench-reliability bench-lm
+	bench-alfred bench-replay bench-reliability bench-lm bench-fleet
 
 clean:
 	rm -rf .venv .setup build bench/out .models

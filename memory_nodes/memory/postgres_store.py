@@ -177,6 +177,9 @@ class PostgresStore:
         self._wake = threading.Condition()
         self._stop = threading.Event()
         self._lock = threading.Lock()  # guards known_version, pending, cursor
+        #: One delivery at a time (listener, adoption): a row is applied only when newer
+        #: than what the robot holds, checked and applied under this lock.
+        self._deliver_lock = threading.RLock()
         self._one_at_a_time = False
         self._writer: threading.Thread | None = None
         self._listener: threading.Thread | None = None
@@ -595,15 +598,28 @@ class PostgresStore:
 
     def _deliver(self, batch: RemoteBatch) -> None:
         assert self.on_remote is not None
-        try:
-            self.on_remote(batch)
-        except Exception:  # noqa: BLE001 - a bug applying must not stop the listener
-            _LOG.exception('applying %d shared-memory rows failed', len(batch.nodes))
-            return
-        self.applied_batches += 1
-        with self._lock:
-            for r in batch.nodes:
-                self.known_version[r.id] = max(r.version, self.known_version.get(r.id, 0))
+        with self._deliver_lock:
+            # Rows were fetched a moment ago: meanwhile this robot's writer may have
+            # written a newer version (and cleared its pending evidence), or another
+            # delivery applied one. The versions held and the writes still queued are
+            # read together, so the robot never applies a row older than what it holds.
+            with self._lock:
+                known = self.known_version
+                batch.nodes = [r for r in batch.nodes if r.version > known.get(r.id, 0) or (
+                    batch.adopt and r.version == known.get(r.id, 0))]
+                batch.pending = dict(self.pending)
+            if not batch:
+                return
+            try:
+                self.on_remote(batch)
+            except Exception:  # noqa: BLE001 - a bug applying must not stop the listener
+                _LOG.exception('applying %d shared-memory rows failed', len(batch.nodes))
+                return
+            self.applied_batches += 1
+            with self._lock:
+                for r in batch.nodes:
+                    self.known_version[r.id] = max(r.version,
+                                                   self.known_version.get(r.id, 0))
 
     def _fetch(self, conn: Any, cursor: int) -> RemoteBatch:
         """Rows above `cursor` (all rows for -1) with their edges and others' history."""

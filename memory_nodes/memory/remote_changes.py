@@ -86,8 +86,11 @@ class RemoteBatch:
     history: list[ChangeEvent] = field(default_factory=list)
     #: The store's change sequence this batch brings the robot up to.
     cursor: int = 0
-    #: Rows the robot's own write lost to (rule 1): applied whatever is queued locally.
+    #: Rows the robot's own write lost to (rule 1), applied unless a newer write is queued.
     adopt: bool = False
+    #: Node id -> evidence of the robot's writes still queued, read by the store together
+    #: with the versions it holds when delivering (None: the caller passes its own).
+    pending: dict[str, float] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.nodes or self.history)
@@ -108,13 +111,18 @@ def apply_batch(ltm: LongTermMemory, batch: RemoteBatch,
     """Apply another robot's changes to `ltm`'s graph; return what changed for listeners.
 
     `pending`: node id -> evidence of this robot's own writes still queued; a remote row
-    with older evidence is skipped (the queued write will win in the store, rule 1)
-    unless the batch is an adoption. Nothing applied here is written back, except a
-    node folded into a survivor (rule 2), which is this robot's own change.
+    with older evidence is skipped (the queued write will win in the store, rule 1), in
+    an adoption too (the write that lost is no longer pending, only newer ones are).
+    `batch.pending`, when set, is used instead: the store reads it together with the
+    versions it holds, so a row fetched before this robot wrote something newer is not
+    applied over it. Nothing applied here is written back, except a node folded into a
+    survivor (rule 2), which is this robot's own change.
     """
     from memory_nodes.memory.long_term import CommitChanges
 
     graph = ltm.graph
+    if batch.pending is not None:  # the store's snapshot, consistent with its versions
+        pending = batch.pending
     pending = pending or {}
     changes = CommitChanges()
     applied: list[RemoteNode] = []
@@ -122,8 +130,8 @@ def apply_batch(ltm: LongTermMemory, batch: RemoteBatch,
     voxel = ltm.config.fusion.voxel_size
     for row in batch.nodes:
         if not row.deleted:
-            if not batch.adopt and pending.get(row.id, float('-inf')) > row.evidence:
-                continue
+            if pending.get(row.id, float('-inf')) > row.evidence:
+                continue  # a newer write of this robot is queued: it wins (or is adopted)
             node = row.node
             assert node is not None
             restore_voxel_keys(node, voxel)
