@@ -76,7 +76,7 @@ def read_tables(conn: sqlite3.Connection, graph: SceneGraph,
 
     cur = conn.execute('SELECT data, points, embedding FROM nodes')
     for data, pts, emb in cur:
-        graph.restore_node(_node_of_row(data, pts, emb))
+        graph.restore_node(node_of_row(data, pts, emb))
     for s, d, k in conn.execute('SELECT src, dst, kind FROM edges'):
         if s in graph.nodes and d in graph.nodes:
             graph.edges.add_edge(s, d, kind=k)
@@ -97,13 +97,21 @@ def read_tables(conn: sqlite3.Connection, graph: SceneGraph,
     return len(graph.nodes)
 
 
-def _node_of_row(data: str, pts: bytes | None, emb: bytes | None) -> SceneNode:
+def node_of_row(data: str, pts: bytes | None, emb: bytes | None) -> SceneNode:
+    """A SceneNode from a stored row (JSON fields, float32 points and embedding)."""
     node = node_from_dict(json.loads(data))
     if pts is not None:
         node.points = np.frombuffer(pts, dtype=np.float32).reshape(-1, 3).copy()
     if emb is not None:
         node.embedding = np.frombuffer(emb, dtype=np.float32).copy()
     return node
+
+
+def row_of_node(node: SceneNode) -> tuple[str, bytes | None, bytes | None]:
+    """A node as stored: (JSON fields without the cloud, float32 points, embedding)."""
+    pts = node.points.astype(np.float32).tobytes() if node.points is not None else None
+    emb = node.embedding.astype(np.float32).tobytes() if node.embedding is not None else None
+    return json.dumps(node_to_dict(node, include_points=False)), pts, emb
 
 
 #: SQLite result codes of a write that failed for a reason outside this process (disk
@@ -239,11 +247,8 @@ class SqliteStore:
             node = graph.nodes.get(nid)
             if node is None or node.status == 'tentative':
                 continue
-            d = node_to_dict(node, include_points=False)
-            pts = node.points.astype(np.float32).tobytes() if node.points is not None else None
-            emb = (node.embedding.astype(np.float32).tobytes()
-                   if node.embedding is not None else None)
-            rows.append((nid, node.layer, node.label, node.status, json.dumps(d), pts, emb))
+            data, pts, emb = row_of_node(node)
+            rows.append((nid, node.layer, node.label, node.status, data, pts, emb))
             written.append(nid)
             edge_rows.extend((nid, dst, kind) for dst, kind in graph.out_edges(nid))
         c = self.conn

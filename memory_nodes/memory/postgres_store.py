@@ -35,14 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from memory_nodes.memory.export import node_to_dict
+from memory_nodes.memory.persistence import node_of_row, row_of_node
 from memory_nodes.memory.remote_changes import (
     RemoteBatch,
     RemoteNode,
     evidence_stamp,
-    node_of_row,
 )
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph
 from memory_nodes.memory.timeline import NodeVersion, Timeline
@@ -266,14 +263,11 @@ class PostgresStore:
             node = graph.nodes.get(nid)
             if node is None or node.status == 'tentative':
                 continue
-            d = node_to_dict(node, include_points=False)
-            pts = node.points.astype(np.float32).tobytes() if node.points is not None else None
-            emb = (node.embedding.astype(np.float32).tobytes()
-                   if node.embedding is not None else None)
+            data, pts, emb = row_of_node(node)
             ev = evidence_stamp(node)
             x, y, z = (float(v) for v in node.position[:3])
-            batch.rows.append((nid, node.layer, node.label, node.status, json.dumps(d), pts,
-                               emb, x, y, z, node.room, ev, robot))
+            batch.rows.append((nid, node.layer, node.label, node.status, data, pts, emb,
+                               x, y, z, node.room, ev, robot))
             batch.evidence[nid] = ev
             batch.edges[nid] = graph.out_edges(nid)
         batch.removed = [(nid, graph.merged_into.get(nid)) for nid in removed]

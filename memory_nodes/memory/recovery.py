@@ -45,8 +45,8 @@ from memory_nodes.memory.export import graph_from_dict
 from memory_nodes.memory.persistence import (
     SchemaVersionError,
     SqliteStore,
-    _node_of_row,
     error_name,
+    node_of_row,
 )
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneGraph
 from memory_nodes.memory.timeline import NodeVersion, Timeline
@@ -343,7 +343,7 @@ def _salvage_rows(conn: sqlite3.Connection, graph: SceneGraph,
     bad_rows = 0
     for data, pts, emb in _rows(conn, 'nodes', 'data, points, embedding', problems):
         try:
-            graph.restore_node(_node_of_row(data, pts, emb))
+            graph.restore_node(node_of_row(data, pts, emb))
         except (ValueError, KeyError, TypeError, AttributeError):
             bad_rows += 1
     if bad_rows:

@@ -29,14 +29,11 @@ decides what to apply while its own write is still queued):
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from memory_nodes.memory.export import node_from_dict, restore_voxel_keys
+from memory_nodes.memory.export import restore_voxel_keys
 from memory_nodes.memory.scene_graph import ChangeEvent, SceneNode
 
 if TYPE_CHECKING:
@@ -94,16 +91,6 @@ class RemoteBatch:
 
     def __bool__(self) -> bool:
         return bool(self.nodes or self.history)
-
-
-def node_of_row(data: str, points: bytes | None, embedding: bytes | None) -> SceneNode:
-    """A SceneNode from a stored row (JSON fields, float32 points and embedding)."""
-    node = node_from_dict(json.loads(data))
-    if points is not None:
-        node.points = np.frombuffer(points, dtype=np.float32).reshape(-1, 3).copy()
-    if embedding is not None:
-        node.embedding = np.frombuffer(embedding, dtype=np.float32).copy()
-    return node
 
 
 def apply_batch(ltm: LongTermMemory, batch: RemoteBatch,

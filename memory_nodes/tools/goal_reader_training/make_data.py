@@ -78,21 +78,19 @@ def _context(goals: list[GoalCondition], rng: random.Random) -> str:
     return format_context(entries)
 
 
+#: Goal state words per state key (`toggled` and `used_up` are goals of their own).
+_GOAL_WORDS = {'open': ('open', 'closed'), 'dirty': ('clean',), 'hot': ('hot',),
+               'cold': ('cold',), 'cooked': ('cooked',), 'sliced': ('sliced',),
+               'filled': ('filled', 'empty')}
+
+
+_WORD_ORDER = ('sliced', 'clean', 'cooked', 'hot', 'cold', 'open', 'closed', 'filled',
+               'empty')
+
+
 def _state_words(spec) -> list[str]:  # noqa: ANN001 - an ObjectType
-    words = []
-    if spec.sliceable:
-        words.append('sliced')
-    if spec.can_be_dirty:
-        words.append('clean')
-    if spec.cookable:
-        words.append('cooked')
-    if spec.heatable:
-        words += ['hot', 'cold']
-    if spec.openable:
-        words += ['open', 'closed']
-    if spec.fillable:
-        words += ['filled', 'empty']
-    return words
+    words = {w for key in spec.state_keys() for w in _GOAL_WORDS.get(key, ())}
+    return [w for w in _WORD_ORDER if w in words]  # (the order the shipped data used)
 
 
 def synthetic_goals(rng: random.Random) -> list[GoalCondition]:
