@@ -40,7 +40,7 @@ class Robot:
         def on_remote(batch):  # noqa: ANN001, ANN202
             if not batch.adopt:  # the change feed (an adoption restores a lost write)
                 self.applied.extend((r.id, r.version) for r in batch.nodes)
-            self.ltm.apply_remote(batch, dict(self.store.pending))
+            self.ltm.apply_remote(batch)
         self.store.on_remote = on_remote
 
     def see(self, label, center, stamp, size=(0.1, 0.1, 0.1), times=3):  # noqa: ANN001

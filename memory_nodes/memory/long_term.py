@@ -180,15 +180,14 @@ class LongTermMemory:
         if every > 0 and self.commits % every == 0:
             self.apply_retention()
 
-    def apply_remote(self, batch: RemoteBatch,
-                     pending: dict[str, float] | None = None) -> CommitChanges:
+    def apply_remote(self, batch: RemoteBatch) -> CommitChanges:
         """Apply what other robots wrote to the shared store (see `remote_changes`).
 
         The applied rows are versioned in this robot's timeline and handed to the commit
         listeners; they are not written back. Returns what changed.
         """
         graph, timeline = self.graph, self.timeline
-        changes = apply_batch(self, batch, pending)
+        changes = apply_batch(self, batch)
         if not changes.touched and not changes.removed and not graph.dirty:
             return changes
         if self._past is not None and self._touches_structure(
@@ -197,13 +196,12 @@ class LongTermMemory:
         stamps = [row.evidence for row in batch.nodes]
         stamp = max(stamps) if stamps else (
             timeline.latest if timeline.latest > float('-inf') else 0.0)
-        applied = {n for n in changes.touched if n in graph.nodes} - graph.dirty
-        timeline.update(graph, applied, changes.removed - graph.removed, stamp)
-        # Folds (a remote merge of a node this robot changed) are this robot's changes.
+        # Applied rows and folds (a remote merge of a node this robot changed, which is
+        # this robot's own change and stays dirty for the store) are versioned alike.
+        applied = {n for n in changes.touched if n in graph.nodes}
+        timeline.update(graph, applied | graph.dirty, changes.removed | graph.removed, stamp)
         changes.touched |= graph.dirty | {ev.node_id for ev in graph.journal}
         changes.removed |= graph.removed
-        if graph.dirty or graph.removed:
-            timeline.update(graph, graph.dirty, graph.removed, stamp)
         changes.versions = list(timeline.journal)
         if self.store is not None:
             self.store.commit(graph, timeline)

@@ -580,11 +580,10 @@ class PostgresStore:
             conn.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ')
             batch = self._fetch(conn, cursor)
         seen = len(batch.nodes) + len(batch.history)
+        # Rows this robot wrote last are what it holds already (an adoption brings the
+        # others' rows its writes lost to); `_deliver` keeps only newer ones (rule 3).
+        batch.nodes = [r for r in batch.nodes if r.robot_id != self.robot_id]
         with self._lock:
-            # Rows this robot wrote last are what it holds already (an adoption brings
-            # the others' rows its writes lost to); the rest only when newer (rule 3).
-            batch.nodes = [r for r in batch.nodes if r.robot_id != self.robot_id
-                           and r.version > self.known_version.get(r.id, 0)]
             self.cursor = max(self.cursor, batch.cursor)
         if batch and self.on_remote is not None:
             self._deliver(batch)

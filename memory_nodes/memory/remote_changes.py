@@ -86,31 +86,27 @@ class RemoteBatch:
     #: Rows the robot's own write lost to (rule 1), applied unless a newer write is queued.
     adopt: bool = False
     #: Node id -> evidence of the robot's writes still queued, read by the store together
-    #: with the versions it holds when delivering (None: the caller passes its own).
-    pending: dict[str, float] | None = None
+    #: with the versions it holds when delivering.
+    pending: dict[str, float] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.nodes or self.history)
 
 
-def apply_batch(ltm: LongTermMemory, batch: RemoteBatch,
-                pending: dict[str, float] | None = None) -> CommitChanges:
+def apply_batch(ltm: LongTermMemory, batch: RemoteBatch) -> CommitChanges:
     """Apply another robot's changes to `ltm`'s graph; return what changed for listeners.
 
-    `pending`: node id -> evidence of this robot's own writes still queued; a remote row
-    with older evidence is skipped (the queued write will win in the store, rule 1), in
-    an adoption too (the write that lost is no longer pending, only newer ones are).
-    `batch.pending`, when set, is used instead: the store reads it together with the
-    versions it holds, so a row fetched before this robot wrote something newer is not
-    applied over it. Nothing applied here is written back, except a node folded into a
-    survivor (rule 2), which is this robot's own change.
+    `batch.pending`: node id -> evidence of this robot's own writes still queued; a remote
+    row with older evidence is skipped (the queued write will win in the store, rule 1),
+    in an adoption too (the write that lost is no longer pending, only newer ones are).
+    The store reads it together with the versions it holds, so a row fetched before this
+    robot wrote something newer is not applied over it. Nothing applied here is written
+    back, except a node folded into a survivor (rule 2), which is this robot's own change.
     """
     from memory_nodes.memory.long_term import CommitChanges
 
     graph = ltm.graph
-    if batch.pending is not None:  # the store's snapshot, consistent with its versions
-        pending = batch.pending
-    pending = pending or {}
+    pending = batch.pending
     changes = CommitChanges()
     applied: list[RemoteNode] = []
     folded: set[str] = set()

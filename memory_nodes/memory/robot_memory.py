@@ -136,8 +136,7 @@ class RobotMemory:
     def apply_remote(self, batch: RemoteBatch) -> None:
         """Apply what other robots wrote to the shared memory (the store's listener)."""
         with self.lock:
-            pending = dict(getattr(self.shared_store, 'pending', {}))
-            changes = self.ltm.apply_remote(batch, pending)
+            changes = self.ltm.apply_remote(batch)
             self._track(changes.touched, changes.removed)
             self._drop_superseded(batch)
 
