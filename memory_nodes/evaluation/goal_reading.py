@@ -102,18 +102,11 @@ def grammar_reader(ontology: Ontology) -> Reader:
 
 def model_reader(reader, ontology: Ontology) -> Reader:  # noqa: ANN001 - a GoalReader
     """A `GoalReader` as a reader (its context: the case's)."""
-    from memory_nodes.planner.language.goal_reader import complete_conditions, prompt_messages
-
     def read(case: ReadCase) -> tuple[list[str], bool, int]:
-        text, _, new, _ = reader.generate(prompt_messages(case.instruction, case.context))
-        text = complete_conditions(text)
-        try:
-            from memory_nodes.planner.language.goal_grammar import parse_goal_text
-
-            goals = canonical_goals(parse_goal_text(text, ontology), ontology)
-            return goals, True, new
-        except GoalParseError:
-            return [], False, new
+        reading = reader.read(case.instruction, context=case.context)
+        if not reading.valid:
+            return [], False, reading.new_tokens
+        return canonical_goals(reading.goals, ontology), True, reading.new_tokens
     return read
 
 

@@ -63,7 +63,7 @@ class GoalReading:
     prompt_tokens: int
     new_tokens: int
     error: str = ''
-    context: list[ContextEntry] = field(default_factory=list)
+    context: list[ContextEntry] | str = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -132,8 +132,8 @@ class GoalReader:
                   self.load_seconds)
 
     def read(self, instruction: str, memory: MemoryView | None = None,
-             context: list[ContextEntry] | None = None) -> GoalReading:
-        """Goals for `instruction` (context from `memory` unless given)."""
+             context: list[ContextEntry] | str | None = None) -> GoalReading:
+        """Goals for `instruction` (context: from `memory`, or given as entries or lines)."""
         if context is None:
             context = context_from_memory(instruction, memory, self.ontology)
         messages = prompt_messages(instruction, context)
@@ -144,7 +144,8 @@ class GoalReader:
             error = ''
         except GoalParseError as exc:
             goals, error = [], str(exc)
-        return GoalReading(goals, text, seconds, n_in, n_new, error, list(context))
+        return GoalReading(goals, text, seconds, n_in, n_new, error,
+                           context if isinstance(context, str) else list(context))
 
     def generate(self, messages: list[dict[str, str]]) -> tuple[str, int, int, float]:
         """Greedy (constrained) completion: (text, prompt tokens, new tokens, seconds)."""
