@@ -130,7 +130,10 @@ def test_a_robot_killed_and_restarted_reloads_and_uses_fresh_ids(pg_dsn, tmp_pat
         first = LogSegment(tmp_path / 'a0.log', killed=True)
         a.request('updates', n=400, log=str(first.path), seed=1, x0=0.0, period_s=0.01)
         b.request('updates', n=60, log=str(tmp_path / 'b0.log'), seed=2, x0=25.0)
-        assert wait_until(lambda: sum(1 for _ in read_log(first.path)[0]) >= 40, 60.0)
+        # Killed once it has written 40 updates and the store acknowledged some of them
+        # (waiting on the count alone raced the first acknowledgement on a busy machine).
+        assert wait_until(lambda: len(read_log(first.path)[0]) >= 40
+                          and read_log(first.path)[1] >= 0, 60.0)
         a.kill9()
         updates, ack = read_log(first.path)
         assert ack >= 0
