@@ -1,9 +1,10 @@
 """`make bench-lm`: the language model reading instructions into goals, and tasks done from them.
 
 Runs `embodied-memory bench lm` (see `memory_nodes/evaluation/lm_bench.py`) on the held-out
-generated instructions, the ALFRED-L files in ../shared/datasets/alfred_l/ and our Composite
-and Complex suites. `QUICK=1`: 40 held-out examples per set, one episode of three tasks per
-suite. Needs `embodied-memory lm make-data` (run here when its output is missing).
+generated instructions, the ALFRED-L files in ../shared/datasets/alfred_l/ and our Simple,
+Composite and Complex suites; the full run writes the instruction-only section of
+docs/results.md. `QUICK=1`: 40 held-out examples per set, one episode of three tasks per
+suite and file. Needs `embodied-memory lm make-data` (run here when its output is missing).
 """
 
 from __future__ import annotations
@@ -29,5 +30,6 @@ if __name__ == '__main__':
     files = [os.path.relpath(alfred_l_dir() / n, ROOT) for n in ALFRED_FILES
              if (alfred_l_dir() / n).exists()]
     args = ['bench', 'lm', '--alfred-l', *files]
-    args += ['--quick', '--out', 'bench/out/lm_quick'] if QUICK else []
+    args += (['--quick', '--out', 'bench/out/lm_quick'] if QUICK
+             else ['--results-md', 'docs/results.md'])
     sys.exit(main(args + sys.argv[1:]))

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from memory_nodes.evaluation import alfred_report, report, stats_report
+from memory_nodes.evaluation import alfred_report, instruction_page, report, stats_report
 from memory_nodes.evaluation.bench_runner import (
     OURS,
     SUITES,
@@ -219,8 +219,11 @@ def main(args: argparse.Namespace, ros_module: str = ROS_MODULE) -> int:
     print()
     print(page)
     if args.results_md:
-        Path(args.results_md).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.results_md).write_text(page + '\n')
+        page_path = Path(args.results_md)
+        page_path.parent.mkdir(parents=True, exist_ok=True)
+        # The instruction-only section belongs to `bench lm`: kept as it was.
+        old_page = page_path.read_text() if page_path.is_file() else ''
+        page_path.write_text(instruction_page.carry_over(old_page, page + '\n'))
         print(f'[bench-tasks] wrote {args.results_md}', flush=True)
     print(f'[bench-tasks] wrote {out / "tasks.json"} and '
           + ', '.join(str(p) for p in plots), flush=True)

@@ -4,15 +4,19 @@
 no adapter (zero-shot) and the fine-tuned reader on held-out generated instructions
 (unseen homes; unseen homes in a phrasing family never trained on) and on the ALFRED-L
 files given. (b) End to end: tasks played from the instruction alone (the planner never
-sees the goal conditions; they only judge) on our suites under `none` and `ltm+stm`, with
-the fine-tuned reader and with the grammar. Prints tables, writes `lm.json` and a PNG,
-and ends with a RESULT line. `--parse-only FILE...`: (a) on those files only.
+sees the goal conditions; they only judge) on our suites and the ALFRED-L files under
+`none`, `history` and `ltm+stm` with the fine-tuned reader, and under `ltm+stm` with the
+grammar. Prints tables, writes `lm.json` and a PNG (and, with `--results-md`, the
+instruction-only section of the results page, `instruction_page`), and ends with a RESULT
+line. `--parse-only FILE...`: (a) on those files only.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -29,6 +33,13 @@ from memory_nodes.evaluation.goal_reading import (
 DATA = Path('runs/goal_reader/data')
 
 
+def git_commit() -> str:
+    """Short hash of HEAD ('' when git cannot say), as `bench tasks` records it."""
+    from memory_nodes.evaluation.bench_cli import git_commit as commit
+
+    return commit()
+
+
 def register_bench(sub: argparse._SubParsersAction) -> None:
     """Add `bench lm` to the bench parser."""
     p = sub.add_parser('lm', help='instructions read into goals by the language model: '
@@ -41,8 +52,20 @@ def register_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument('--heldout', type=int, default=150, help='held-out examples per set')
     p.add_argument('--episodes', type=int, default=None, help='end-to-end episodes per suite')
     p.add_argument('--tasks', type=int, default=None, help='tasks per episode')
-    p.add_argument('--suites', nargs='*', default=['composite', 'complex'])
+    p.add_argument('--suites', nargs='*', default=['simple', 'composite', 'complex'])
+    p.add_argument('--conditions', nargs='+', default=['none', 'history', 'ltm+stm'],
+                   help='memory conditions of the end-to-end part (the grammar reader, the '
+                        'reference, runs under ltm+stm only)')
+    p.add_argument('--results-md', default=None, metavar='FILE',
+                   help='write the instruction-only section into this results page '
+                        '(docs/results.md); the rest of the page is left as it is')
+    p.add_argument('--page-from', default=None, metavar='LM_JSON',
+                   help='only re-render the instruction-only section of --results-md from '
+                        'a saved lm.json (no model, no episodes)')
     p.add_argument('--adapter', default='shipped')
+    p.add_argument('--zero-shot', type=int, default=None, metavar='N',
+                   help='ALFRED-L instructions read by the base model with no adapter '
+                        '(default: all; --quick: 5; 0: none)')
     p.add_argument('--quick', action='store_true')
     p.add_argument('--out', default='bench/out/lm')
     p.add_argument('--jobs', type=int, default=2)
@@ -75,6 +98,8 @@ def main(args: argparse.Namespace) -> int:
     from sim.catalog import WORLD_ONTOLOGY
 
     t0 = time.monotonic()
+    if args.page_from:
+        return _render_page(Path(args.page_from), args.results_md)
     progress = lambda line: print(f'[bench-lm] {line}', flush=True)  # noqa: E731
     if args.parse_only:
         cases = [c for path in args.parse_only for c in _cases(path)]
@@ -95,6 +120,7 @@ def main(args: argparse.Namespace) -> int:
             return 2
         sets[name] = jsonl_cases(path)[:n]
     sets['alfred_l'] = alfred_cases([Path(p) for p in args.alfred_l])
+    e2e = _end_to_end(args, progress)  # first: the part that runs the simulator
     results: dict[str, dict[str, dict]] = {}
     examples: dict[str, list] = {}
     tuned = _reader(args.adapter)
@@ -109,31 +135,29 @@ def main(args: argparse.Namespace) -> int:
                 examples[set_name] = [
                     {'instruction': sc.case.instruction, 'gold': sc.case.gold,
                      'read': sc.predicted, 'f1': round(sc.f1, 3)} for sc in scores]
-    base = _reader('none')
-    progress(f'zero-shot base model on alfred_l ({len(sets["alfred_l"])})')
-    results['zero-shot'] = {'alfred_l': summary(evaluate(
-        sets['alfred_l'], model_reader(base, WORLD_ONTOLOGY), progress))}
-    del base
+    zero_shot = sets['alfred_l'][:_zero_shot_cases(args)]
+    if zero_shot:  # the base model writes long, so this is the slow part
+        base = _reader('none')
+        progress(f'zero-shot base model on alfred_l ({len(zero_shot)})')
+        results['zero-shot'] = {'alfred_l': summary(evaluate(
+            zero_shot, model_reader(base, WORLD_ONTOLOGY), progress))}
+        del base
     print(HEADER)
     for reader_name, per_set in results.items():
         for set_name, s in per_set.items():
             print(_line(f'{reader_name} on {set_name}', s))
-    e2e = _end_to_end(args, progress)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    doc = {'parse': results, 'end_to_end': e2e, 'examples': examples,
-           'adapter': str(tuned.adapter) if tuned.adapter else None,
-           'minutes': round((time.monotonic() - t0) / 60, 1)}
-    (out / 'lm.json').write_text(json.dumps(doc, indent=1))
-    png = _plot(out, results, e2e)
+    print('\n'.join(_e2e_lines(e2e)))
     ft = results['fine-tuned']
     vals = {'goal_f1_alfred_l': ft['alfred_l']['goal_f1'],
             'goal_exact_alfred_l': ft['alfred_l']['goal_exact'],
             'goal_exact_heldout': ft['heldout_home']['goal_exact'],
             'goal_f1_heldout': ft['heldout_home']['goal_f1'],
             'goal_exact_heldout_wording': ft['heldout_wording']['goal_exact'],
-            'goal_f1_alfred_l_grammar': results['grammar']['alfred_l']['goal_f1'],
-            'goal_f1_alfred_l_zero_shot': results['zero-shot']['alfred_l']['goal_f1']}
+            'goal_f1_alfred_l_grammar': results['grammar']['alfred_l']['goal_f1']}
+    if 'zero-shot' in results:
+        vals['goal_f1_alfred_l_zero_shot'] = results['zero-shot']['alfred_l']['goal_f1']
     for key, value in e2e.get('success', {}).items():
         vals[f'sr_instr_{key}'] = value
     invalid = sum(s['invalid'] for s in ft.values())
@@ -141,36 +165,127 @@ def main(args: argparse.Namespace) -> int:
     vals['valid_output_rate'] = round(1 - invalid / total, 3) if total else 0.0
     vals['decision_p50_s'] = ft['heldout_home']['decision_p50_s']
     vals['decision_p95_s'] = ft['heldout_home']['decision_p95_s']
+    result_line = 'RESULT ' + ' '.join(f'{k}={v}' for k, v in vals.items())
+    doc = {'parse': results, 'end_to_end': e2e, 'examples': examples,
+           'adapter': str(tuned.adapter) if tuned.adapter else None,
+           'minutes': round((time.monotonic() - t0) / 60, 1),
+           'command': command_text(args), 'date': datetime.date.today().isoformat(),
+           'commit': git_commit(), 'result_line': result_line}
+    (out / 'lm.json').write_text(json.dumps(doc, indent=1))
+    png = _plot(out, results, e2e)
+    if args.results_md:
+        _write_section(doc, Path(args.results_md))
     print(f'[bench-lm] {(time.monotonic() - t0) / 60:.1f} min; wrote {out / "lm.json"}'
           + (f' and {png}' if png else ''))
-    print('RESULT ' + ' '.join(f'{k}={v}' for k, v in vals.items()), flush=True)
+    print(result_line, flush=True)
+    return 0
+
+
+def _zero_shot_cases(args: argparse.Namespace) -> int | None:
+    if args.zero_shot is not None:
+        return max(0, args.zero_shot)
+    return 5 if args.quick else None
+
+
+def command_text(args: argparse.Namespace) -> str:
+    """The command that reproduces this run."""
+    parts = ['embodied-memory', 'bench', 'lm', '--suites', *args.suites,
+             '--conditions', *args.conditions, '--adapter', args.adapter,
+             '--heldout', str(args.heldout), '--jobs', str(args.jobs)]
+    if args.alfred_l:
+        parts += ['--alfred-l', *args.alfred_l]
+    for flag, value in (('--episodes', args.episodes), ('--tasks', args.tasks),
+                        ('--zero-shot', args.zero_shot)):
+        if value is not None:
+            parts += [flag, str(value)]
+    parts += ['--quick'] if args.quick else []
+    parts += ['--out', args.out] + (['--results-md', args.results_md] if args.results_md
+                                    else [])
+    return ' '.join(shlex.quote(p) for p in parts)
+
+
+def _write_section(doc: dict, page: Path) -> None:
+    from memory_nodes.evaluation.instruction_page import replace_block, section
+
+    old = page.read_text() if page.is_file() else ''
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(replace_block(old, section(doc)))
+    print(f'[bench-lm] wrote the instruction-only section of {page}', flush=True)
+
+
+def _render_page(lm_json: Path, page: str | None) -> int:
+    if not page:
+        print('bench lm: --page-from needs --results-md (the page to write into)')
+        return 2
+    try:
+        doc = json.loads(lm_json.read_text())
+    except (OSError, ValueError) as err:
+        print(f'bench lm: cannot read {lm_json}: {err}')
+        return 2
+    if not isinstance(doc, dict) or 'end_to_end' not in doc:
+        print(f'bench lm: {lm_json} is not an lm.json written by `bench lm` '
+              '(no end_to_end)')
+        return 2
+    _write_section(doc, Path(page))
     return 0
 
 
 def _end_to_end(args: argparse.Namespace, progress) -> dict:  # noqa: ANN001
-    """Suites x (none, ltm+stm) played from instructions, read by the model and the grammar."""
+    """Suites and task files played from instructions alone, read by the model and the grammar.
+
+    The fine-tuned reader under every condition of `args.conditions`; the grammar (the
+    reference reader) under `ltm+stm` only. Generated suites: the first `episodes`
+    episodes; ALFRED-L files: every task (QUICK: one episode of three tasks).
+    """
     from memory_nodes.evaluation.bench_runner import BenchConfig, run_bench
+    from memory_nodes.evaluation.instruction_page import cell_key
 
     episodes = args.episodes or (1 if args.quick else 3)
     tasks = args.tasks or (3 if args.quick else None)
-    out: dict = {'success': {}, 'episodes': episodes, 'tasks_per_episode': tasks}
-    for reader in ('language_model', 'grammar'):
-        cfg = BenchConfig(suites=list(args.suites), conditions=['none', 'ltm+stm'],
-                          episodes=episodes, tasks=tasks, text_embeddings='hashing',
-                          jobs=max(1, args.jobs), instruction_reader=reader,
-                          reader_adapter=args.adapter)
-        progress(f'end to end with the {reader} reading instructions')
-        run = run_bench(cfg, log=progress)
-        for suite in run.suites:
-            for condition in ('none', 'ltm+stm'):
-                records = run.tasks(suite, condition)
-                rate = round(sum(t.success for t in records) / len(records), 3) \
-                    if records else 0.0
-                key = f'{condition}_{suite}' if reader == 'language_model' \
-                    else f'{condition}_{suite}_grammar'
-                out['success'][key] = rate
-                out.setdefault('tasks', {})[key] = len(records)
+    out: dict = {'success': {}, 'episodes': episodes, 'tasks_per_episode': tasks,
+                 'cells': {}}
+    plans = [('language_model', list(args.conditions))]
+    if 'ltm+stm' in args.conditions:
+        plans.append(('grammar', ['ltm+stm']))
+    for reader, conditions in plans:
+        grids = [BenchConfig(suites=list(args.suites), conditions=conditions,
+                             episodes=episodes, tasks=tasks, text_embeddings='hashing',
+                             jobs=max(1, args.jobs), instruction_reader=reader,
+                             reader_adapter=args.adapter)]
+        if args.alfred_l:  # every task of a file (KARMA's denominator), unless QUICK
+            grids.append(BenchConfig(
+                suites=[], alfred_l=list(args.alfred_l), conditions=conditions,
+                episodes=1 if args.quick else None, tasks=tasks, text_embeddings='hashing',
+                jobs=max(1, args.jobs), instruction_reader=reader,
+                reader_adapter=args.adapter))
+        for cfg in grids:
+            progress(f'end to end with the {reader} reading instructions: '
+                     f'{", ".join(cfg.suites or cfg.alfred_l)} x {", ".join(conditions)}')
+            run = run_bench(cfg, log=progress)
+            for suite in run.suites:
+                for condition in conditions:
+                    records = run.tasks(suite, condition)
+                    k = sum(t.success for t in records)
+                    out['cells'][cell_key(suite, condition, reader)] = {
+                        'suite': suite, 'condition': condition, 'reader': reader,
+                        'tasks': len(records), 'successes': k}
+                    suffix = '' if reader == 'language_model' else '_grammar'
+                    key = f'{condition}_{suite}{suffix}'
+                    out['success'][key] = round(k / len(records), 3) if records else 0.0
+                    out.setdefault('tasks', {})[key] = len(records)
     return out
+
+
+E2E_HEADER = ('| suite | memory | reader | tasks | success |\n|---|---|---|---|---|')
+
+
+def _e2e_lines(e2e: dict) -> list[str]:
+    lines = [E2E_HEADER]
+    for c in e2e.get('cells', {}).values():
+        rate = c['successes'] / c['tasks'] if c['tasks'] else 0.0
+        lines.append(f'| {c["suite"]} | {c["condition"]} | {c["reader"]} | {c["tasks"]} | '
+                     f'{rate:.3f} |')
+    return lines
 
 
 def _plot(out: Path, results: dict, e2e: dict) -> Path | None:
