@@ -28,7 +28,13 @@ from memory_nodes.planner.language.goal_reader import (
     complete_conditions,
     shipped_adapter,
 )
-from memory_nodes.planner.language.memory_context import ContextEntry, mentioned_types
+from memory_nodes.planner.language.memory_context import (
+    ContextEntry,
+    context_from_memory,
+    mentioned_categories,
+    mentioned_types,
+)
+from memory_nodes.planner.memory_views import HistoryView, LogEntry
 from memory_nodes.tools.goal_reader_training.make_data import make_data
 from memory_nodes.tools.goal_reader_training.wording import say, typo
 from sim.catalog import WORLD_ONTOLOGY
@@ -57,6 +63,24 @@ def test_canonical_goals_map_words_and_instances_to_types():
         'STATE(Tomato, clean): 1']
     with pytest.raises(GoalParseError, match='unknown object'):
         canonical_goals(['ON(Unobtainium, Bed): 1'], HOUSEHOLD)
+
+
+def test_a_category_word_brings_the_remembered_members_into_the_context():
+    # "the black valuable" names no type: only memory knows which valuables this home
+    # holds, so they must be in what the model is shown.
+    memory = HistoryView()
+    for stamp, label in enumerate(('Watch', 'Apple', 'Pen', 'Mug')):
+        memory.append(LogEntry(float(stamp), label, (float(stamp), 0.0, 0.9)))
+    assert mentioned_categories('Put the black valuables in a cupboard') == ['valuable']
+    assert mentioned_categories('Take the yellow thing to write with') == ['stationery']
+    types = [e.object_type for e in context_from_memory(
+        'Put the black valuable in a cupboard', memory, HOUSEHOLD)]
+    assert 'Watch' in types and 'KeyChain' not in types  # remembered members only
+    assert 'Apple' not in [e.object_type for e in context_from_memory(
+        'Put the black valuable in a cupboard', HistoryView(), HOUSEHOLD)]
+    types = [e.object_type for e in context_from_memory(
+        'Slice the red fruit', memory, HOUSEHOLD)]
+    assert types[:1] == ['Apple']  # the category's member first, then what recall adds
 
 
 def test_output_cut_mid_condition_keeps_the_complete_ones():

@@ -232,4 +232,21 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 #: The household ontology, built once: pass it to whoever needs it.
+#: Everyday nouns for a kind of thing rather than one type ("the black valuable", "a
+#: dish", "something to write with"): the word -> the object category it names. Which
+#: type is meant is then up to what the home holds, i.e. to memory. Common knowledge.
+CATEGORY_WORDS: dict[str, str] = {
+    'fruit': 'fruit', 'vegetable': 'vegetable', 'veggie': 'vegetable', 'food': 'food',
+    'dish': 'kitchenware', 'crockery': 'kitchenware', 'tableware': 'kitchenware',
+    'kitchenware': 'kitchenware', 'cookware': 'cookware', 'utensil': 'utensil',
+    'cutlery': 'utensil', 'silverware': 'utensil', 'drink': 'drink', 'beverage': 'drink',
+    'seasoning': 'condiment', 'condiment': 'condiment', 'spice': 'condiment',
+    'cleaning': 'cleaning', 'reading': 'reading', 'read': 'reading',
+    'stationery': 'stationery', 'write': 'stationery', 'writing': 'stationery',
+    'gadget': 'electronics', 'electronics': 'electronics',
+    'valuable': 'valuable', 'valuables': 'valuable', 'fabric': 'textile',
+    'textile': 'textile', 'linen': 'textile', 'decoration': 'decor', 'ornament': 'decor',
+    'decor': 'decor', 'container': 'container',
+}
+
 HOUSEHOLD = Ontology(_FURNITURE + _OBJECTS, SYNONYMS, name='household')

@@ -176,6 +176,11 @@ class Ontology(Mapping[str, ObjectType]):
         """All small (pickupable) object types, in table order."""
         return [t for t, s in self._types.items() if s.kind == 'object']
 
+    def category_types(self, category: str) -> list[str]:
+        """The small object types of one category (`valuable` -> Watch, KeyChain, ...)."""
+        return [t for t, s in self._types.items()
+                if s.kind == 'object' and category in s.categories]
+
     def extended(self, types: Iterable[ObjectType],
                  synonyms: Mapping[str, Sequence[str]] | None = None,
                  name: str | None = None) -> Ontology:

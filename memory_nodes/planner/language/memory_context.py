@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from memory_nodes.domain.household import CATEGORY_WORDS
 from memory_nodes.domain.ontology import Ontology
 from memory_nodes.planner.plan import MemoryView
 
@@ -65,6 +66,18 @@ def mentioned_types(instruction: str, ontology: Ontology) -> list[str]:
     return found
 
 
+def mentioned_categories(instruction: str) -> list[str]:
+    """Object categories the instruction's words name ("the black valuable"), in order."""
+    found: list[str] = []
+    for word in _WORD.findall(instruction.lower()):
+        for key in (word, word[:-1] if word.endswith('s') else word):
+            category = CATEGORY_WORDS.get(key)
+            if category is not None and category not in found:
+                found.append(category)
+                break
+    return found
+
+
 _STATE_WORDS = {('dirty', True): 'dirty', ('dirty', False): 'clean', ('open', True): 'open',
                 ('sliced', True): 'sliced', ('cooked', True): 'cooked', ('hot', True): 'hot',
                 ('cold', True): 'cold', ('toggled', True): 'on', ('filled', True): 'filled'}
@@ -74,12 +87,18 @@ def context_from_memory(instruction: str, memory: MemoryView | None,
                         ontology: Ontology) -> list[ContextEntry]:
     """The context lines for `instruction` from what `memory` holds (none without one).
 
-    Candidates: the types the instruction names, then what free-text recall ranks
-    highest; each with up to PER_TYPE remembered instances.
+    Candidates: the types the instruction names, then the remembered types of every
+    category it names ("the black valuable": whichever valuables this home holds, which
+    only memory knows), then what free-text recall ranks highest; each with up to
+    PER_TYPE remembered instances.
     """
     if memory is None:
         return []
     types = mentioned_types(instruction, ontology)
+    for category in mentioned_categories(instruction):
+        for t in ontology.category_types(category):
+            if t not in types and memory.find(label=t, top_k=1):
+                types.append(t)
     try:
         recalled = memory.recall(instruction, top_k=MAX_LINES)
     except (ValueError, RuntimeError):
