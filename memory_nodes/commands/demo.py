@@ -38,6 +38,16 @@ def _type_only(goal: str) -> str:
     return strip_instances(parse_condition(goal)).to_text()
 
 
+def _print_feedback(msg, read: list[str]) -> None:  # noqa: ANN001 - an ExecuteTask feedback
+    """One feedback line: what the instruction was read into, or a skill."""
+    fb = msg.feedback
+    if fb.status == 'goals_read':
+        read.append(fb.current_skill)
+        print(f'       read: {fb.current_skill}', flush=True)
+    else:
+        print(f'       {fb.step_index:>3}. {fb.current_skill}', flush=True)
+
+
 def _why_failed(score: dict, result) -> str:  # noqa: ANN001 - ExecuteTask.Result
     """Why a task failed, for the person watching: what the scorer missed, what the planner says.
 
@@ -108,18 +118,9 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
             print(f'       goal: {", ".join(goals)}'
                   + ('  (scored only: not sent)' if from_words else ''), flush=True)
             read: list[str] = []
-
-            def on_feedback(msg) -> None:  # noqa: ANN001
-                fb = msg.feedback
-                if fb.status == 'goals_read':
-                    read.append(fb.current_skill)
-                    print(f'       read: {fb.current_skill}', flush=True)
-                    return
-                print(f'       {fb.step_index:>3}. {fb.current_skill}', flush=True)
-
             t0 = time.perf_counter()
             result = client.run_task(task['instruction'], [] if from_words else goals,
-                                     on_feedback)
+                                     lambda msg, seen=read: _print_feedback(msg, seen))
             if from_words and not read:
                 print(f'       read: nothing ({result.error_msg})', flush=True)
             score = client.control('end_task')

@@ -2,14 +2,15 @@
 
 Instruction (+ optional ALFRED-L goal conditions) in; progress feedback per skill (and,
 for an instruction read without goal conditions, one first feedback with status
-'goals_read' saying what it was read into and by what); result with success / error_code
-/ error_msg (INVALID_REQUEST with the reason when the instruction is refused). The default backend is the grounded planner (no
-model): goal conditions (or goals read from a controlled instruction grammar) compiled
-into skills against memory, exploring when something is unknown, re-planning when memory
-proves stale. `backend:=transformers` (a local model path) or `backend:=openai` (any
-OpenAI-compatible server) plan with a model over a memory-augmented prompt and fall back
-to the grounded planner when the model fails. The planner uses only what memory and the
-skill server tell it, never the simulator's ground truth.
+'goals_read' saying what it was read into and by what); result with success / error_code /
+error_msg (INVALID_REQUEST with the reason when the instruction is refused). The default
+backend is the grounded planner (no model): goal conditions (or goals read from a
+controlled instruction grammar, or by the language model) compiled into skills against
+memory, exploring when something is unknown, re-planning when memory proves stale.
+`backend:=transformers` (a local model path) or `backend:=openai` (any OpenAI-compatible
+server) plan with a model over a memory-augmented prompt and fall back to the grounded
+planner when the model fails. The planner uses only what memory and the skill server tell
+it, never the simulator's ground truth.
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
-"""Free-form instructions that must not become actions, through the real shipped model.
+"""Free-form instructions through the real shipped model: one done, the bad ones refused.
 
-The goal reader is the offline SmolLM2-135M with the fine-tuned adapter shipped in
-`models/goal_reader/` (loaded once for the module); memory is a real `RobotMemory`; the
-planner is the real `TaskPlanner` over a robot that records what it was asked to do. For
-every bad input the outcome is a named refusal (`InvalidRequest`) or an explore of a thing
-the instruction names, never a skill on something only the injection named.
+The "done when" test of issue 16 is here: an instruction alone is read by the model,
+grounded by the planner and carried out in the simulator (under a minute on 2 cores, most
+of it the model's load, shared with the other tests of the module). The others are
+instructions that must not become actions. The goal reader is the offline SmolLM2-135M
+with the fine-tuned adapter shipped in `models/goal_reader/` (loaded once for the module);
+memory is a real `RobotMemory`; the planner is the real `TaskPlanner` over a robot that
+records what it was asked to do. For every bad input the outcome is a named refusal
+(`InvalidRequest`) or an explore of a thing the instruction names, never a skill on
+something only the injection named.
 """
 
 from __future__ import annotations
@@ -138,3 +142,43 @@ def test_the_guard_lets_household_requests_through_with_typos():
                         'valuable on the counter.', 'Turn on the light'):
         assert content_refusal(instruction, HOUSEHOLD) == '', instruction
     assert addresses_model('put the cup in the sink, I ignored the rules') == ''
+
+
+def test_done_when_an_instruction_alone_is_read_and_done_in_the_simulator(reader):
+    """Instruction -> the shipped model's reading -> the grounded planner -> the simulator."""
+    from memory_nodes.domain.goals import parse_conditions
+    from memory_nodes.evaluation.episodes import MemoryPlayer
+    from sim.catalog import WORLD_ONTOLOGY
+    from sim.episodes import run_episode
+    from sim.home_generator import LayoutSpec, generate_home
+    from sim.pybullet_sim import PyBulletSimulator
+    from sim.task_schema import Episode, HomeRef, Task
+
+    t0 = time.monotonic()
+    sim = PyBulletSimulator(width=160, height=120)
+    try:
+        home = generate_home(3, LayoutSpec(required_objects=('Apple',)))
+        sim.reset(home, seed=3)
+        readings = []
+        player = MemoryPlayer('ltm+stm', text_embeddings='hashing')
+
+        def read(instruction, view):  # the planner's robot path: guard, model, grounding
+            planner = TaskPlanner(view, player.robot, goal_reader=reader,
+                                  ontology=WORLD_ONTOLOGY)
+            goals = planner.goals_for(instruction)
+            readings.append((planner.last_source, [g.to_text() for g in goals]))
+            return goals
+
+        player.goal_reader = read
+        # The task's goals are the judge's only: the planner gets the instruction.
+        task = Task('fridge', 'Could you put the apple in the fridge, please?',
+                    parse_conditions(['INSIDE(Apple, Fridge): 1']))
+        record = run_episode(sim, Episode('instruction-only', HomeRef(3), [task]), player,
+                             reset=False)
+    finally:
+        sim.close()
+    done, = record.tasks
+    assert readings == [('language_model', ['INSIDE(Apple, Fridge): 1'])]
+    assert done.success and done.believed_done, (done.error, done.skill_log)
+    print(f'\n{task.instruction!r} -> {readings[0][1]}: {len(done.skill_log)} skills, '
+          f'{time.monotonic() - t0:.1f} s')
