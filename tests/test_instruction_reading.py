@@ -182,3 +182,44 @@ def test_done_when_an_instruction_alone_is_read_and_done_in_the_simulator(reader
     assert done.success and done.believed_done, (done.error, done.skill_log)
     print(f'\n{task.instruction!r} -> {readings[0][1]}: {len(done.skill_log)} skills, '
           f'{time.monotonic() - t0:.1f} s')
+
+
+class Reading:
+    """What a reader returns (`GoalReading`'s fields the planner uses)."""
+
+    def __init__(self, goals, context=()):
+        self.goals, self.context, self.refusal, self.error = goals, list(context), '', ''
+
+
+class RepeatingReader:
+    """A reader that writes one condition twice, as the 135M model once did in the demo."""
+
+    def read(self, instruction, memory=None):
+        from memory_nodes.domain.goals import parse_condition
+
+        return Reading([parse_condition('STATE(Apple, sliced): 1')] * 2)
+
+
+def test_a_repeated_condition_is_planned_once():
+    p = TaskPlanner(memory_with(), RecordingRobot(), goal_reader=RepeatingReader())
+    assert [g.to_text() for g in p.goals_for('slice the apple')] == [
+        'STATE(Apple, sliced): 1']
+
+
+class SlowRecallMemory:
+    """Memory whose recall times out (the memory node loading its text embedder)."""
+
+    def __init__(self, view):
+        self.view = view
+
+    def __getattr__(self, name):
+        return getattr(self.view, name)
+
+    def recall(self, instruction, top_k=5):
+        raise TimeoutError('service recall_states did not answer in 10.0 s')
+
+
+def test_a_recall_timeout_leaves_the_context_without_recent_entries():
+    view = memory_with(StateChange('Apple', 3.0, position=(3.0, 1.0, 0.9), room='kitchen'))
+    context = context_from_memory('slice the apple', SlowRecallMemory(view), HOUSEHOLD)
+    assert [e.object_type for e in context] == ['Apple']  # found by type, not recalled

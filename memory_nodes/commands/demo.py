@@ -38,6 +38,23 @@ def _type_only(goal: str) -> str:
     return strip_instances(parse_condition(goal)).to_text()
 
 
+def _warm_recall(client, instruction: str) -> None:  # noqa: ANN001 - a StackClient
+    """Ask memory one recall before the first task, with time to load its text embedder.
+
+    The model's memory context recalls recent entries; the memory node loads its embedding
+    model on the first recall, which can take longer than the planner waits for memory.
+    """
+    from embodied_memory_msgs.srv import RecallStates
+
+    recall = client.node.create_client(RecallStates, 'recall_states')
+    try:
+        client.call(recall, RecallStates.Request(instruction=instruction, top_k=1), 180.0)
+    except (TimeoutError, RuntimeError) as exc:
+        print(f'[demo] memory did not answer a first recall: {exc}', flush=True)
+    finally:
+        client.node.destroy_client(recall)
+
+
 def _print_feedback(msg, read: list[str]) -> None:  # noqa: ANN001 - an ExecuteTask feedback
     """One feedback line: what the instruction was read into, or a skill."""
     fb = msg.feedback
@@ -118,6 +135,8 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
             print(f'       goal: {", ".join(goals)}'
                   + ('  (scored only: not sent)' if from_words else ''), flush=True)
             read: list[str] = []
+            if from_words and i == 1:
+                _warm_recall(client, task['instruction'])
             t0 = time.perf_counter()
             result = client.run_task(task['instruction'], [] if from_words else goals,
                                      lambda msg, seen=read: _print_feedback(msg, seen))

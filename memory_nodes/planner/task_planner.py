@@ -122,7 +122,8 @@ class TaskPlanner:
         refusal = getattr(reading, 'refusal', '')
         if refusal:
             raise InvalidRequest(f'instruction refused: {refusal}')
-        goals = list(reading.goals)
+        # A small model may repeat a condition ('STATE(Apple, sliced): 1' twice): once.
+        goals = list({g.to_text(): g for g in reading.goals}.values())
         if not goals:
             why = reading.error or 'no complete condition'
             return [], f'the language model read no goals ({why}) and the controlled grammar '

@@ -135,6 +135,11 @@ class PlannerNode(Node):
             result.error_code, result.error_msg = result.INVALID_REQUEST, str(exc)
             goal_handle.abort()
             return result
+        except (TimeoutError, RuntimeError) as exc:  # memory did not answer while reading
+            result.error_code = result.PLANNING_FAILED
+            result.error_msg = f'reading the instruction failed: {exc}'
+            goal_handle.abort()
+            return result
         self.context_pub.publish(String(data=json.dumps({'labels': list(task_labels(goals))})))
         feedback = ExecuteTask.Feedback()
         if self.planner.last_source in ('language_model', 'grammar'):

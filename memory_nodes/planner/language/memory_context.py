@@ -94,7 +94,7 @@ def context_from_memory(instruction: str, memory: MemoryView | None,
     types = mentioned_types(instruction, ontology)
     try:
         recalled = memory.recall(instruction, top_k=MAX_LINES)
-    except (ValueError, RuntimeError):
+    except (ValueError, RuntimeError, TimeoutError):  # a context without recent entries
         recalled = []
     for hit in recalled:
         t = ontology.canonical_type(hit.label)
