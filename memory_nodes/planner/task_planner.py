@@ -104,7 +104,7 @@ class TaskPlanner:
             return goals
         model_said = ''
         if self.goal_reader is not None:
-            goals, model_said = self._read_with_model(instruction)
+            goals, model_said = self._read_with_model(self.goal_reader, instruction)
             if goals:
                 return goals
         self.last_source = 'grammar'
@@ -115,10 +115,11 @@ class TaskPlanner:
                                  'goal_conditions')
         return read.goals
 
-    def _read_with_model(self, instruction: str) -> tuple[list[GoalCondition], str]:
+    def _read_with_model(self, reader: GoalReaderLike, instruction: str
+                         ) -> tuple[list[GoalCondition], str]:
         """The model's goals, or none and what it said; `InvalidRequest` on a refusal."""
         self.last_source = 'language_model'
-        self.last_reading = reading = self.goal_reader.read(instruction, self.memory)
+        self.last_reading = reading = reader.read(instruction, self.memory)
         refusal = getattr(reading, 'refusal', '')
         if refusal:
             raise InvalidRequest(f'instruction refused: {refusal}')
