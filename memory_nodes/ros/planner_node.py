@@ -144,10 +144,12 @@ class PlannerNode(Node):
         feedback = ExecuteTask.Feedback()
         if self.planner.last_source in ('language_model', 'grammar'):
             # What the instruction was read into, before any skill: status 'goals_read',
-            # current_skill '<reader>: <goal>, <goal>' (step 0).
+            # current_skill '<reader>: <goal>, <goal> (<s> s)' (step 0).
+            reading = self.planner.last_reading
+            took = f' ({reading.seconds:.1f} s)' if reading is not None else ''
             feedback.status = 'goals_read'
             feedback.current_skill = (f'{self.planner.last_source}: '
-                                      + ', '.join(g.to_text() for g in goals))
+                                      + ', '.join(g.to_text() for g in goals) + took)
             goal_handle.publish_feedback(feedback)
         done_skills = [0]
 
