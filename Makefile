@@ -36,8 +36,9 @@ setup:
 test: setup
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
+# PLANNER=lm: the planner gets each task's instruction alone, read by the language model.
 demo: setup
-	$(PY) -m memory_nodes.commands.main demo
+	$(PY) -m memory_nodes.commands.main demo $(if $(PLANNER),--planner $(PLANNER))
 
 .PHONY: fleet-demo
 fleet-demo: setup

@@ -6,6 +6,11 @@ task asks the planner through the ExecuteTask action, printing every skill as fe
 arrives and the task's score from the simulator. At the end: a summary (success, skills,
 exploration, memory size, fusion and query latency, dropped frames), the saved memory
 file, and a PNG of the scene graph over the floor plan.
+
+`--planner lm` runs the same stack with the planner's instructions read by the offline
+fine-tuned language model: each task is sent as its instruction alone (no goal
+conditions; the simulator still scores against the task's goals), and the demo prints
+what the model read before the skills.
 """
 
 from __future__ import annotations
@@ -33,6 +38,33 @@ def _type_only(goal: str) -> str:
     return strip_instances(parse_condition(goal)).to_text()
 
 
+def _warm_recall(client, instruction: str) -> None:  # noqa: ANN001 - a StackClient
+    """Ask memory one recall before the first task, with time to load its text embedder.
+
+    The model's memory context recalls recent entries; the memory node loads its embedding
+    model on the first recall, which can take longer than the planner waits for memory.
+    """
+    from embodied_memory_msgs.srv import RecallStates
+
+    recall = client.node.create_client(RecallStates, 'recall_states')
+    try:
+        client.call(recall, RecallStates.Request(instruction=instruction, top_k=1), 180.0)
+    except (TimeoutError, RuntimeError) as exc:
+        print(f'[demo] memory did not answer a first recall: {exc}', flush=True)
+    finally:
+        client.node.destroy_client(recall)
+
+
+def _print_feedback(msg, read: list[str]) -> None:  # noqa: ANN001 - an ExecuteTask feedback
+    """One feedback line: what the instruction was read into, or a skill."""
+    fb = msg.feedback
+    if fb.status == 'goals_read':
+        read.append(fb.current_skill)
+        print(f'       read: {fb.current_skill}', flush=True)
+    else:
+        print(f'       {fb.step_index:>3}. {fb.current_skill}', flush=True)
+
+
 def _why_failed(score: dict, result) -> str:  # noqa: ANN001 - ExecuteTask.Result
     """Why a task failed, for the person watching: what the scorer missed, what the planner says.
 
@@ -48,9 +80,20 @@ def _why_failed(score: dict, result) -> str:  # noqa: ANN001 - ExecuteTask.Resul
            f'planner: {planner}'
 
 
+PLANNERS = ('grounded', 'lm')
+
+
 def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
-             out_dir: str = 'demo_out', timeout: float = 90.0) -> int:
-    """Run the demo episode; 0 when every task succeeded."""
+             out_dir: str = 'demo_out', timeout: float = 90.0, planner: str = 'grounded'
+             ) -> int:
+    """Run the demo episode; 0 when every task succeeded.
+
+    `planner`: 'grounded' (the task's goal conditions are sent) or 'lm' (only the
+    instruction; the language model reads it into goals).
+    """
+    if planner not in PLANNERS:
+        raise ValueError(f'planner must be one of {", ".join(PLANNERS)}, got {planner!r}')
+    from_words = planner == 'lm'
     apply_loopback_defaults()
     from memory_nodes.evaluation.scene_graph_plot import FloorPlan, plot_scene_graph
     from memory_nodes.launch.launcher import Launcher, plan
@@ -64,14 +107,19 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
     t_start = time.perf_counter()
     print(f'[demo] launching sim_stack (sim bridge, perception, memory, planner) for '
           f'{suite} episode {episode} ...', flush=True)
-    launcher = Launcher(plan('sim_stack', {
+    params: dict[str, dict[str, object]] = {
         'sim_bridge': {'suite': suite, 'episode': episode},
-        'memory': {'database_path': str(db)}}), quiet=True)
+        'memory': {'database_path': str(db)}}
+    if from_words:
+        params['planner'] = {'instruction_reader': 'language_model'}
+        print('[demo] planner: instructions only, read by the fine-tuned language model '
+              '(goal conditions are not sent; the simulator scores against them)', flush=True)
+    launcher = Launcher(plan('sim_stack', params), quiet=True)
     launcher.start()
     client = None
     code = 1
     try:
-        client = StackClient(timeout)
+        client = StackClient(timeout * 3 if from_words else timeout)  # + the model's load
         client.wait_ready()
         info = client.control('load_episode', suite=suite, episode=episode)
         task_list = info['tasks'][:tasks] if tasks else info['tasks']
@@ -84,14 +132,16 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
             print(f'\n[demo] task {i}/{len(task_list)} {task["id"]}: {task["instruction"]}'
                   + (f'  ({begun["world_changes"]} change(s) made behind the robot\'s back)'
                      if begun['world_changes'] else ''), flush=True)
-            print(f'       goal: {", ".join(goals)}', flush=True)
-
-            def on_feedback(msg) -> None:  # noqa: ANN001
-                fb = msg.feedback
-                print(f'       {fb.step_index:>3}. {fb.current_skill}', flush=True)
-
+            print(f'       goal: {", ".join(goals)}'
+                  + ('  (scored only: not sent)' if from_words else ''), flush=True)
+            read: list[str] = []
+            if from_words and i == 1:
+                _warm_recall(client, task['instruction'])
             t0 = time.perf_counter()
-            result = client.run_task(task['instruction'], goals, on_feedback)
+            result = client.run_task(task['instruction'], [] if from_words else goals,
+                                     lambda msg, seen=read: _print_feedback(msg, seen))
+            if from_words and not read:
+                print(f'       read: nothing ({result.error_msg})', flush=True)
             score = client.control('end_task')
             rows.append((task, result, score, time.perf_counter() - t0))
             verdict = 'SUCCESS' if score['success'] else 'FAILED'
@@ -162,7 +212,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument('--episode', type=int, default=0)
     d.add_argument('--tasks', type=int, default=0, help='only the first N tasks (0 = all)')
     d.add_argument('--out', default='demo_out', help='folder for the memory and the PNG')
-    d.set_defaults(func=lambda a: run_demo(a.suite, a.episode, a.tasks, a.out))
+    d.add_argument('--planner', default='grounded', choices=PLANNERS,
+                   help="grounded: send each task's goal conditions (default); lm: send the "
+                        'instruction alone, read by the fine-tuned language model')
+    d.set_defaults(func=lambda a: run_demo(a.suite, a.episode, a.tasks, a.out,
+                                           planner=a.planner))
 
 
 if __name__ == '__main__':

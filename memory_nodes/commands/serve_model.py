@@ -1,4 +1,12 @@
-"""`embodied-memory serve-model --model PATH`: an OpenAI-compatible server for a local model."""
+"""`embodied-memory serve-model --model PATH`: an OpenAI-compatible server for a local model.
+
+`--model smollm2` serves the offline SmolLM2-135M-Instruct (converted once from its wheel
+into `.models/`), `--adapter shipped` with the goal reader's fine-tuned LoRA merged in.
+Any OpenAI client talks to it, e.g. the official one::
+
+    client = openai.OpenAI(base_url='http://127.0.0.1:8000/v1', api_key='...')
+    client.chat.completions.create(model='smollm2-135m-instruct', messages=[...])
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `serve-model` to the top-level parser."""
     p = subparsers.add_parser(
         'serve-model', help='serve a local transformers model over an OpenAI-compatible API')
-    p.add_argument('--model', required=True, help='local model directory (never downloaded)')
+    p.add_argument('--model', required=True,
+                   help="local model directory (never downloaded), or 'smollm2' for the "
+                        'offline SmolLM2-135M-Instruct prepared by make setup')
+    p.add_argument('--adapter', default='',
+                   help="a LoRA adapter directory to merge in, or 'shipped' for the goal "
+                        "reader's fine-tuned adapter (default: none)")
     p.add_argument('--host', default='127.0.0.1',
                    help='address to bind (default loopback; anything else exposes the model)')
     p.add_argument('--port', type=int, default=8000, help='TCP port (0 picks a free one)')
@@ -32,11 +45,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     try:
-        model = TransformersChatModel(args.model, device=args.device, dtype=args.dtype)
-    except ModelLoadError as err:
+        path, adapter = _resolve(args.model, args.adapter)
+        model = TransformersChatModel(path, device=args.device, dtype=args.dtype,
+                                      adapter=adapter)
+    except (ModelLoadError, FileNotFoundError, RuntimeError) as err:
         print(f'serve-model: {err}')
         return 2
-    model_id = args.model_id or Path(args.model).resolve().name
+    model_id = args.model_id or Path(path).resolve().name + (
+        f'+{Path(adapter).name}' if adapter else '')
     server = ModelServer(model, model_id, args.host, args.port, args.api_key_env)
     host, port = server.address
     if host not in ('127.0.0.1', '::1', 'localhost'):
@@ -49,3 +65,16 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.httpd.server_close()
     return 0
+
+
+def _resolve(model: str, adapter: str) -> tuple[str, str]:
+    """(model directory, adapter directory or '') for the command-line words."""
+    if model == 'smollm2':
+        from memory_nodes.planner.language.model_files import prepare_model
+
+        model = str(prepare_model())
+    if adapter == 'shipped':
+        from memory_nodes.planner.language.goal_reader import shipped_adapter
+
+        adapter = str(shipped_adapter())
+    return model, adapter

@@ -191,6 +191,10 @@ class Ontology(Mapping[str, ObjectType]):
         return Ontology([*self._types.values(), *extra], words, name or f'{self.name}+')
 
     # -- words -------------------------------------------------------------------------
+    def synonyms(self) -> Mapping[str, tuple[str, ...]]:
+        """The synonym table: word -> the types it may name, most likely first."""
+        return self._synonym_words
+
     def resolve(self, word: str, present: Iterable[str] | None = None,
                 room: str | None = None) -> Alias:
         """Map a free word to a type.

@@ -22,6 +22,7 @@ from memory_nodes.domain.ontology import Ontology
 from memory_nodes.domain.skills import SkillCall, SkillResult
 from memory_nodes.planner.grounded_backend import execute_plan_steps
 from memory_nodes.planner.instruction_grammar import goals_from_instruction
+from memory_nodes.planner.language.input_guard import ungrounded_objects
 from memory_nodes.planner.plan import MemoryView, PlannerBackend, PlanRequest
 from memory_nodes.planner.task_runner import RunnerConfig, SkillExecutor, TaskOutcome, TaskRunner
 
@@ -53,9 +54,20 @@ class TaskPlanner:
 
     `model` is any `PlannerBackend` (None: the grounded planner alone). `goal_reader`
     (a `language.GoalReader`, or anything with its `read(instruction, memory)`) reads an
-    instruction given without goal conditions; without one, or when it reads nothing,
-    the controlled grammar does. `areas` are the rooms memory knows, passed on to the
-    runner for exploration.
+    instruction given without goal conditions; without one the controlled grammar does.
+    With a reader, what happens to an instruction is decided here, never silently:
+
+    * the reader refused it unread (`reading.refusal`: empty, too long, addressed to the
+      model, naming nothing known): `InvalidRequest` with that reason;
+    * it read goals whose object neither the instruction nor memory names
+      (`input_guard.ungrounded_objects`, a guess): `InvalidRequest` naming them;
+    * it read goals: those are the request's goals (`last_source` 'language_model'); an
+      object memory does not hold is then explored for by the runner;
+    * it read nothing (its output held no complete condition): the controlled grammar,
+      which reads only whole clauses it knows, gets the instruction (`last_source`
+      'grammar'), and if it reads nothing either, `InvalidRequest` names both.
+
+    `areas` are the rooms memory knows, passed on to the runner for exploration.
     """
 
     def __init__(self, memory: MemoryView, robot: SkillExecutor, *,
@@ -67,6 +79,9 @@ class TaskPlanner:
         self.goal_reader = goal_reader
         #: The last reading of an instruction by `goal_reader` (None: none made).
         self.last_reading: Any = None
+        #: Who gave the last request's goals: 'goal_conditions', 'language_model' or
+        #: 'grammar'.
+        self.last_source = ''
         self.robot = robot
         self.model = model
         self.ontology = ontology
@@ -83,20 +98,44 @@ class TaskPlanner:
         if not instruction and not goal_conditions:
             raise InvalidRequest('empty request: give an instruction or goal conditions')
         goals = [self._condition(text) for text in goal_conditions]
+        self.last_reading = None
+        self.last_source = 'goal_conditions'
         if goals:
             return goals
-        self.last_reading = None
+        model_said = ''
         if self.goal_reader is not None:
-            # The model understands (grammar-constrained: its goals always parse); a
-            # reading that yields nothing falls through to the controlled grammar.
-            self.last_reading = reading = self.goal_reader.read(instruction, self.memory)
-            if reading.goals:
-                return list(reading.goals)
+            goals, model_said = self._read_with_model(self.goal_reader, instruction)
+            if goals:
+                return goals
+        self.last_source = 'grammar'
         read = goals_from_instruction(instruction, self.ontology)
         if read.unread and not read.goals:
-            raise InvalidRequest('cannot read the instruction into goals (clauses not '
-                                 f'understood: {read.unread}); give goal_conditions')
+            raise InvalidRequest(f'{model_said}cannot read the instruction into goals '
+                                 f'(clauses not understood: {read.unread}); give '
+                                 'goal_conditions')
         return read.goals
+
+    def _read_with_model(self, reader: GoalReaderLike, instruction: str
+                         ) -> tuple[list[GoalCondition], str]:
+        """The model's goals, or none and what it said; `InvalidRequest` on a refusal."""
+        self.last_source = 'language_model'
+        self.last_reading = reading = reader.read(instruction, self.memory)
+        refusal = getattr(reading, 'refusal', '')
+        if refusal:
+            raise InvalidRequest(f'instruction refused: {refusal}')
+        # A small model may repeat a condition ('STATE(Apple, sliced): 1' twice): once.
+        goals = list({g.to_text(): g for g in reading.goals}.values())
+        if not goals:
+            why = reading.error or 'no complete condition'
+            return [], f'the language model read no goals ({why}) and the controlled grammar '
+        guessed = ungrounded_objects(goals, instruction, getattr(reading, 'context', ()),
+                                     self.ontology)
+        if guessed:
+            raise InvalidRequest(
+                f'instruction refused: the language model read '
+                f'{", ".join(g.to_text() for g in goals)}, but neither the instruction nor '
+                f'memory names {", ".join(guessed)} (a guess, not a request); name the object')
+        return goals, ''
 
     def _condition(self, text: str) -> GoalCondition:
         try:

@@ -1,13 +1,16 @@
 """The planner node: an ExecuteTask action server that plans from memory and acts.
 
-Instruction (+ optional ALFRED-L goal conditions) in; progress feedback per skill; result
-with success / error_code / error_msg. The default backend is the grounded planner (no
-model): goal conditions (or goals read from a controlled instruction grammar) compiled
-into skills against memory, exploring when something is unknown, re-planning when memory
-proves stale. `backend:=transformers` (a local model path) or `backend:=openai` (any
-OpenAI-compatible server) plan with a model over a memory-augmented prompt and fall back
-to the grounded planner when the model fails. The planner uses only what memory and the
-skill server tell it, never the simulator's ground truth.
+Instruction (+ optional ALFRED-L goal conditions) in; progress feedback per skill (and,
+for an instruction read without goal conditions, one first feedback with status
+'goals_read' saying what it was read into and by what); result with success / error_code /
+error_msg (INVALID_REQUEST with the reason when the instruction is refused). The default
+backend is the grounded planner (no model): goal conditions (or goals read from a
+controlled instruction grammar, or by the language model) compiled into skills against
+memory, exploring when something is unknown, re-planning when memory proves stale.
+`backend:=transformers` (a local model path) or `backend:=openai` (any OpenAI-compatible
+server) plan with a model over a memory-augmented prompt and fall back to the grounded
+planner when the model fails. The planner uses only what memory and the skill server tell
+it, never the simulator's ground truth.
 """
 
 from __future__ import annotations
@@ -48,10 +51,15 @@ class PlannerConfig:
     instruction_reader: str = describe(
         'grammar', "what reads an instruction given without goal conditions: 'grammar' (the "
         "controlled grammar) or 'language_model' (the offline SmolLM2 with the shipped "
-        'fine-tuned adapter, grammar-constrained; the grammar still reads what it cannot)',
+        'fine-tuned adapter, grammar-constrained; it refuses by name what is empty, too '
+        'long, addressed to the model, names nothing known or reads into a guessed object; '
+        'the grammar reads only what it wrote no goals for)',
         choices={'grammar', 'language_model'})
     reader_adapter: str = describe('shipped', "language_model: 'shipped', 'none' or an "
                                    'adapter directory')
+    reader_max_instruction_chars: int = describe(
+        600, 'language_model: longest instruction shown to the model (longer: refused)',
+        min=16)
     device: str = describe('cpu', 'transformers: cpu or cuda')
     base_url: str = describe('http://127.0.0.1:8000/v1', 'openai: server URL')
     model: str = describe('', 'openai: model name on the server')
@@ -95,8 +103,9 @@ class PlannerNode(Node):
             return None
         from memory_nodes.planner.language.goal_reader import GoalReader, GoalReaderConfig
 
-        reader = GoalReader(GoalReaderConfig(adapter=self.cfg.reader_adapter,
-                                             device=self.cfg.device))
+        reader = GoalReader(GoalReaderConfig(
+            adapter=self.cfg.reader_adapter, device=self.cfg.device,
+            max_instruction_chars=self.cfg.reader_max_instruction_chars))
         self.get_logger().info(f'instructions are read by the language model '
                                f'({reader.adapter or "no adapter"}, {reader.load_seconds:.1f} s'
                                ' to load)')
@@ -126,8 +135,22 @@ class PlannerNode(Node):
             result.error_code, result.error_msg = result.INVALID_REQUEST, str(exc)
             goal_handle.abort()
             return result
+        except (TimeoutError, RuntimeError) as exc:  # memory did not answer while reading
+            result.error_code = result.PLANNING_FAILED
+            result.error_msg = f'reading the instruction failed: {exc}'
+            goal_handle.abort()
+            return result
         self.context_pub.publish(String(data=json.dumps({'labels': list(task_labels(goals))})))
         feedback = ExecuteTask.Feedback()
+        if self.planner.last_source in ('language_model', 'grammar'):
+            # What the instruction was read into, before any skill: status 'goals_read',
+            # current_skill '<reader>: <goal>, <goal> (<s> s)' (step 0).
+            reading = self.planner.last_reading
+            took = f' ({reading.seconds:.1f} s)' if reading is not None else ''
+            feedback.status = 'goals_read'
+            feedback.current_skill = (f'{self.planner.last_source}: '
+                                      + ', '.join(g.to_text() for g in goals) + took)
+            goal_handle.publish_feedback(feedback)
         done_skills = [0]
 
         def on_skill(call, outcome) -> None:  # noqa: ANN001

@@ -56,7 +56,8 @@ class TransformersChatModel:
     name = 'transformers'
 
     def __init__(self, model_path: str | Path, device: str = 'cpu', dtype: str = 'auto',
-                 max_new_tokens: int = 384, trust_remote_code: bool = False):
+                 max_new_tokens: int = 384, trust_remote_code: bool = False,
+                 adapter: str | Path | None = None):
         _offline()
         import torch
         import transformers as tf
@@ -103,6 +104,15 @@ class TransformersChatModel:
         except OSError as err:
             raise ModelLoadError(f'cannot load the model files in {str(path)!r}: {err}'
                                  ) from err
+        self.adapter = None
+        if adapter:  # a LoRA adapter (peft), merged into the weights once
+            adapter = Path(adapter).expanduser()
+            if not (adapter / 'adapter_config.json').is_file():
+                raise ModelLoadError(f'adapter {str(adapter)!r} has no adapter_config.json')
+            from peft import PeftModel
+
+            self.model = PeftModel.from_pretrained(self.model, str(adapter)).merge_and_unload()
+            self.adapter = adapter
         self.model.to(device)
         self.model.eval()
         self._torch = torch

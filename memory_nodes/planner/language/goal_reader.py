@@ -21,6 +21,11 @@ from memory_nodes.domain.goals import GoalCondition, GoalParseError
 from memory_nodes.domain.household import HOUSEHOLD
 from memory_nodes.domain.ontology import Ontology
 from memory_nodes.planner.language.goal_grammar import goal_grammar, parse_goal_text
+from memory_nodes.planner.language.input_guard import (
+    MAX_INSTRUCTION_CHARS,
+    content_refusal,
+    size_refusal,
+)
 from memory_nodes.planner.language.memory_context import (
     ContextEntry,
     context_from_memory,
@@ -64,6 +69,8 @@ class GoalReading:
     new_tokens: int
     error: str = ''
     context: list[ContextEntry] | str = field(default_factory=list)
+    #: Why the model was not asked at all ('' when it read the instruction).
+    refusal: str = ''
 
     @property
     def valid(self) -> bool:
@@ -81,6 +88,8 @@ class GoalReaderConfig:
     max_new_tokens: int = 96
     grammar: bool = True
     threads: int = 0  # torch threads (0: leave torch's default)
+    #: Longer instructions are refused unread (bounds the prompt and the time).
+    max_instruction_chars: int = MAX_INSTRUCTION_CHARS
 
 
 class GoalReader:
@@ -133,9 +142,21 @@ class GoalReader:
 
     def read(self, instruction: str, memory: MemoryView | None = None,
              context: list[ContextEntry] | str | None = None) -> GoalReading:
-        """Goals for `instruction` (context: from `memory`, or given as entries or lines)."""
+        """Goals for `instruction` (context: from `memory`, or given as entries or lines).
+
+        An instruction `input_guard.refusal_reason` refuses (empty, too long, addressed
+        to the model, naming nothing known) is not shown to the model: the reading has no
+        goals and says why in `refusal` (and `error`).
+        """
+        refusal = size_refusal(instruction, self.config.max_instruction_chars)
+        if refusal:  # before memory is asked anything about it
+            return GoalReading([], '', 0.0, 0, 0, f'refused: {refusal}', [], refusal)
         if context is None:
             context = context_from_memory(instruction, memory, self.ontology)
+        refusal = content_refusal(instruction, self.ontology, context)
+        if refusal:
+            return GoalReading([], '', 0.0, 0, 0, f'refused: {refusal}',
+                               context if isinstance(context, str) else list(context), refusal)
         messages = prompt_messages(instruction, context)
         text, n_in, n_new, seconds = self.generate(messages)
         text = complete_conditions(text)

@@ -2,9 +2,12 @@
 
 What the model is shown about memory is a handful of lines, one per remembered thing
 the instruction may mean: its type, where it is (on/in what), its room and its states,
-most relevant first. The same `format_context` writes the lines at run time (from a
-`MemoryView`) and in the training data (from a generated home), so the model sees one
-format. A small context keeps prompts short (a 135M model, two CPU cores).
+most relevant first. Only ontology type names, fixed state words and one-word room
+names are written: a label or room filled with free text (an injected instruction from
+perception or a peer) never reaches the prompt. The same `format_context` writes the
+lines at run time (from a `MemoryView`) and in the training data (from a generated
+home), so the model sees one format. A small context keeps prompts short (a 135M
+model, two CPU cores).
 """
 
 from __future__ import annotations
@@ -21,6 +24,15 @@ from memory_nodes.planner.plan import MemoryView
 MAX_LINES = 8
 PER_TYPE = 2
 _WORD = re.compile(r'[a-z]+')
+#: A room name as the model may see it: one short word ('kitchen', 'living_room', 'room_2'),
+#: never a sentence. Anything else (an injected instruction) is left out of the prompt.
+_ROOM = re.compile(r'[A-Za-z][A-Za-z0-9_-]{0,23}')
+
+
+def clean_room(room: str) -> str:
+    """`room` when it is a plain short name, else '' (never free text in a prompt)."""
+    room = room.strip()
+    return room if _ROOM.fullmatch(room) else ''
 
 
 @dataclass(frozen=True)
@@ -101,7 +113,7 @@ def context_from_memory(instruction: str, memory: MemoryView | None,
                 types.append(t)
     try:
         recalled = memory.recall(instruction, top_k=MAX_LINES)
-    except (ValueError, RuntimeError):
+    except (ValueError, RuntimeError, TimeoutError):  # a context without recent entries
         recalled = []
     for hit in recalled:
         t = ontology.canonical_type(hit.label)
@@ -116,7 +128,7 @@ def context_from_memory(instruction: str, memory: MemoryView | None,
             states = tuple(word for (key, value), word in _STATE_WORDS.items()
                            if hit.states.get(key) is value)
             entries.append(ContextEntry(object_type, hit.relation if support_type else '',
-                                        support_type, hit.room, states))
+                                        support_type, clean_room(hit.room), states))
             if len(entries) >= MAX_LINES:
                 return entries
     return entries
