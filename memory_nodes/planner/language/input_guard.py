@@ -28,6 +28,7 @@ import re
 from collections.abc import Sequence
 
 from memory_nodes.domain.goals import GoalCondition
+from memory_nodes.domain.household import CATEGORY_WORDS
 from memory_nodes.domain.ontology import Ontology
 from memory_nodes.planner.language.goal_grammar import STATE_TEXTS
 from memory_nodes.planner.language.memory_context import ContextEntry, mentioned_types
@@ -59,6 +60,8 @@ def _vocabulary(ontology: Ontology) -> dict[str, set[str]]:
         vocab.setdefault(object_type.lower(), set()).add(object_type)
         for category in spec.categories:
             vocab.setdefault(category, set()).add(object_type)
+    for word, category in CATEGORY_WORDS.items():  # everyday nouns: "dish", "gadget"
+        vocab.setdefault(word, set()).update(ontology.category_types(category))
     for word, candidates in ontology.synonyms().items():
         for part in [word.lower().replace(' ', ''), *_WORD.findall(word.lower())]:
             vocab.setdefault(part, set()).update(c for c in candidates if c in ontology)
