@@ -202,7 +202,9 @@ class CallRecord:
     seconds: float
     prompt_tokens: int
     new_tokens: int
-    kind: str = ''  # 'tool' | 'skill' | 'finish' | '' (invalid)
+    kind: str = ''  # 'tool' | 'skill' | 'finish' | 'loop' | '' (invalid)
+    call: dict[str, str] = field(default_factory=dict)  # the parsed call (valid ones)
+    memory_ids: dict[str, str] = field(default_factory=dict)  # argument -> memory id
 
 
 @dataclass
@@ -442,6 +444,8 @@ class ToolPlanner:
             recent.append(text)
             recent = recent[-cfg.loop_window:]
             name = call['call']
+            ids = {arg: handles.hits[value].id for arg, value in call.items()
+                   if arg in ('object', 'receptacle')}
             if name in FINISH:
                 kind = 'finish'
                 result = 'stopped'
@@ -455,7 +459,7 @@ class ToolPlanner:
             if kind == 'skill' and result == 'ok':
                 recent = [text]  # the world changed: earlier questions may be asked again
             record = CallRecord(text, True, result, gen.seconds, gen.prompt_tokens,
-                                gen.completion_tokens, kind)
+                                gen.completion_tokens, kind, call, ids)
             run.calls.append(record)
             if on_call is not None:
                 on_call(record)
