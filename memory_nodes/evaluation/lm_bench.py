@@ -189,12 +189,12 @@ def _tool_values(tools: dict) -> dict:
 
 def _tool_mode(args: argparse.Namespace, progress) -> dict:  # noqa: ANN001
     """(c): the base SmolLM2 calling memory tools and skills, grammar-constrained."""
+    import torch
+
     from memory_nodes.evaluation.tool_episodes import tool_bench
     from memory_nodes.planner.backends.transformers_backend import TransformersChatModel
     from memory_nodes.planner.language.model_files import prepare_model
     from memory_nodes.planner.tool_mode import ToolModeConfig
-
-    import torch
 
     progress('tool mode: SmolLM2 (base, no adapter) calling memory tools and skills')
     # One thread, as the goal reader's workers: on two shared cores two torch threads
