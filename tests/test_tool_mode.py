@@ -17,6 +17,7 @@ from memory_nodes.domain.skills import SkillCall
 from memory_nodes.evaluation.episodes import MemoryPlayer
 from memory_nodes.planner.backends import make_backend
 from memory_nodes.planner.model_planner import Generation
+from memory_nodes.planner.task_planner import InvalidRequest, TaskPlanner
 from memory_nodes.planner.task_runner import TaskOutcome, TaskRunner
 from memory_nodes.planner.tool_mode import (
     ToolCallError,
@@ -192,6 +193,12 @@ def test_served_model_calls_are_validated_and_bad_ones_rejected(world, model):
         run = planner.run_tools('Put the apple in the fridge.', _runner(player),
                                 TaskOutcome(believed_done=False))
         assert len(run.calls) == 1 and run.calls[0].valid, run.calls
+        # ... and the same backend behind the in-process request path (ExecuteTask's)
+        done = TaskPlanner(player.setup.view, player.robot, model=planner,
+                           ontology=WORLD_ONTOLOGY).run('Put the apple in the fridge.')
+        assert done.note.startswith('tool mode: 1 calls, stopped: step_budget'), done.note
+        with pytest.raises(InvalidRequest, match='tool mode needs an instruction'):
+            TaskPlanner(player.setup.view, player.robot, model=planner).run('  ')
         # One that is not asked (as servers without it): the model writes prose, which
         # is rejected with a named error, retried once with the error, then stopped.
         loose = make_backend('openai', base_url=url, model='smollm2', api_key_env='',
@@ -213,8 +220,7 @@ def test_served_model_calls_are_validated_and_bad_ones_rejected(world, model):
         text = client.generate([{'role': 'user', 'content': 'Go.'}],
                                json_schema=schema).text
         assert json.loads(text) == {'call': 'navigate_to', 'object': 'Unicorn_9'}
-        vocab = loose._vocab(__import__('memory_nodes.planner.tool_mode',
-                                        fromlist=['_Handles'])._Handles(WORLD_ONTOLOGY))
+        vocab = Vocabulary(sorted(WORLD_ONTOLOGY), player.setup.view.rooms(), {}, [])
         with pytest.raises(ToolCallError, match="^unknown_object: 'Unicorn_9'"):
             check_call(text, vocab)
     finally:

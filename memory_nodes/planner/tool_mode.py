@@ -145,7 +145,7 @@ def check_call(text: str, vocab: Vocabulary) -> dict[str, str]:
                 raise ToolCallError(f'bad_text: {arg} must be at most {MAX_TEXT_CHARS} '
                                     'plain characters')
         elif value not in enums.get(arg, []):
-            raise ToolCallError(f'unknown_{arg}: {value!r} is not a {arg} memory knows now')
+            raise ToolCallError(f'unknown_{arg}: {value!r} is no {arg} memory knows now')
         out[arg] = value
     return out
 
