@@ -251,8 +251,11 @@ class _Handles:
 SYSTEM = ('You control a household robot. Reply with ONE JSON call per turn.\n'
           'Memory tools: {tools}.\nSkills: {skills}.\nFinish: done(), give_up(reason).\n'
           'Name objects by the handles the tools return (like Apple_1). Go to a thing '
-          'before acting on it; put places what you hold.\n'
-          'Example: {{"call": "find_label", "label": "Apple"}}')
+          'before acting on it; put places what you hold. Do not ask the same twice.\n'
+          'Example, "put the cup in the sink": find_label(Cup) -> Cup_1: on Table_1; '
+          'navigate_to(Cup_1); pick_up(Cup_1); find_label(Sink) -> Sink_1; '
+          'navigate_to(Sink_1); put(Sink_1, in); done().\n'
+          'Write each call as JSON: {{"call": "navigate_to", "object": "Cup_1"}}')
 
 
 def system_prompt() -> str:
