@@ -3,7 +3,8 @@
 Runs `embodied-memory bench lm` (see `memory_nodes/evaluation/lm_bench.py`) on the held-out
 generated instructions, the ALFRED-L files in ../shared/datasets/alfred_l/ and our Composite
 and Complex suites. `QUICK=1`: 40 held-out examples per set, one episode of three tasks per
-suite. Needs `embodied-memory lm make-data` (run here when its output is missing).
+suite; tool mode on 4 tasks instead of 8. Needs `embodied-memory lm make-data` (run here
+when its output is missing).
 """
 
 from __future__ import annotations
