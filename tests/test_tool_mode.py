@@ -145,6 +145,17 @@ def test_the_step_budget_stops_the_loop(world):
     assert out.error == 'tool mode stopped: step_budget: 4 calls'
 
 
+def test_the_token_budget_stops_the_loop(world):
+    sim, player = world
+    labels = ['Apple', 'Fridge', 'Mug', 'Bread']
+    caller = Scripted([json.dumps({'call': 'find_label', 'label': x}) for x in labels])
+    planner = ToolPlanner(caller, player.setup.view,
+                          ToolModeConfig(max_steps=10, token_budget=250), WORLD_ONTOLOGY)
+    run = planner.run_tools('Find things.', _runner(player), TaskOutcome(believed_done=False))
+    # each scripted answer reports 100 prompt + 10 new tokens: 330 >= 250 after three
+    assert run.stop == 'token_budget: 330 tokens' and len(run.calls) == 3
+
+
 def test_a_skill_runs_on_the_robot_and_its_failure_is_fed_back(world):
     sim, player = world
     caller = Scripted(['{"call": "find_label", "label": "Apple"}',
