@@ -52,7 +52,6 @@ SKILL_ARGS: dict[str, tuple[str, ...]] = {
 FINISH: dict[str, tuple[str, ...]] = {'done': (), 'give_up': ('reason',)}
 #: Longest free text (find_text, give_up) a call may carry.
 MAX_TEXT_CHARS = 48
-_TEXT = re.compile(r"^[A-Za-z0-9 ,.'-]*$")
 
 
 class ToolCallError(ValueError):
@@ -102,8 +101,7 @@ def call_schema(vocab: Vocabulary) -> dict[str, Any]:
         ok = True
         for arg in _args_of(name):
             if arg in ('text', 'reason'):
-                # (no `pattern`: it makes xgrammar's compile 25x slower; check_call
-                # checks the characters)
+                # (no `pattern`: it made xgrammar's compile 25x slower)
                 props[arg] = {'type': 'string', 'minLength': 1, 'maxLength': MAX_TEXT_CHARS}
             elif enums.get(arg):
                 props[arg] = {'enum': enums[arg]}
@@ -141,9 +139,9 @@ def check_call(text: str, vocab: Vocabulary) -> dict[str, str]:
         if not isinstance(value, str) or not value.strip():
             raise ToolCallError(f'missing_argument: {name} needs {arg}')
         if arg in ('text', 'reason'):
-            if len(value) > MAX_TEXT_CHARS or not _TEXT.match(value):
-                raise ToolCallError(f'bad_text: {arg} must be at most {MAX_TEXT_CHARS} '
-                                    'plain characters')
+            value = ' '.join(value.split())  # line breaks and tabs are blanks here
+            if len(value) > MAX_TEXT_CHARS or not value:
+                raise ToolCallError(f'bad_text: {arg} must be 1..{MAX_TEXT_CHARS} characters')
         elif value not in enums.get(arg, []):
             raise ToolCallError(f'unknown_{arg}: {value!r} is no {arg} memory knows now')
         out[arg] = value
