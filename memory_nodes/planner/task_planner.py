@@ -127,10 +127,11 @@ class TaskPlanner:
         runner = self.runner(on_skill)
         if getattr(self.model, 'closed_loop', False):
             # Tool mode: the model asks memory and acts step by step from the words alone.
-            text = instruction.strip()
-            if not text or len(text) > self.max_instruction_chars:
+            words = instruction.strip()
+            if not words or len(words) > self.max_instruction_chars:
                 raise InvalidRequest(f'tool mode needs an instruction of 1..'
-                                     f'{self.max_instruction_chars} characters, got {len(text)}')
+                                     f'{self.max_instruction_chars} characters, got '
+                                     f'{len(words)}')
             goals = list(goals) if goals is not None else [
                 self._condition(text) for text in goal_conditions]
             out = TaskOutcome(believed_done=False)
