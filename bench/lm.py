@@ -4,7 +4,8 @@ Runs `embodied-memory bench lm` (see `memory_nodes/evaluation/lm_bench.py`) on t
 generated instructions, the ALFRED-L files in ../shared/datasets/alfred_l/ and our Simple,
 Composite and Complex suites; the full run writes the instruction-only section of
 docs/results.md. `QUICK=1`: 40 held-out examples per set, one episode of three tasks per
-suite and file. Needs `embodied-memory lm make-data` (run here when its output is missing).
+suite and file; tool mode on 4 tasks instead of 8. Needs `embodied-memory lm make-data`
+(run here when its output is missing).
 """
 
 from __future__ import annotations

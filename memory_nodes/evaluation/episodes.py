@@ -31,7 +31,7 @@ from memory_nodes.memory.store import MemoryStore
 from memory_nodes.memory.traces import QueryStep, TaskStep, TraceStep, WriteStep
 from memory_nodes.planner import task_context
 from memory_nodes.planner.plan import MemoryHit
-from memory_nodes.planner.task_runner import RunnerConfig, TaskRunner
+from memory_nodes.planner.task_runner import RunnerConfig, TaskOutcome, TaskRunner
 from sim.catalog import WORLD_ONTOLOGY
 from sim.episodes import EpisodeRecord, TaskPlayer, TaskRecord, run_episode
 from sim.interface import Simulator
@@ -160,10 +160,7 @@ class MemoryPlayer(TaskPlayer):
                             ontology=WORLD_ONTOLOGY)
         runner.on_lookup = lambda hit: recorder.lookup(hit, robot.now())
         t0 = time.perf_counter()
-        goals = task.goals
-        if self.goal_reader is not None:
-            goals = self.goal_reader(task.instruction, setup.view)
-        outcome = runner.run(goals, task.instruction)
+        outcome = self.act(runner, task, setup.view)
         return TaskRecord(
             task_id=task.task_id, instruction=task.instruction, skills=len(outcome.skills),
             failed_skills=sum(not s.success for s in outcome.skills),
@@ -177,6 +174,17 @@ class MemoryPlayer(TaskPlayer):
             believed_done=outcome.believed_done, error=outcome.error,
             skill_log=[f'{s.text}{"" if s.success else " -> " + str(s.reason)}'
                        for s in outcome.skills])
+
+    def act(self, runner: TaskRunner, task: Task, view: Any) -> TaskOutcome:
+        """Carry out one task from memory (`view`) with `runner`: the grounded planner.
+
+        Its goals are the task's own, or what `goal_reader` reads from the instruction.
+        A subclass may act otherwise (a model calling tools: `tool_episodes`).
+        """
+        goals = task.goals
+        if self.goal_reader is not None:
+            goals = self.goal_reader(task.instruction, view)
+        return runner.run(goals, task.instruction)
 
     def end_episode(self, sim: Simulator, record: EpisodeRecord) -> None:
         """The scene graph's size and the robot's perception and fusion figures."""

@@ -6,9 +6,11 @@ no adapter (zero-shot) and the fine-tuned reader on held-out generated instructi
 files given. (b) End to end: tasks played from the instruction alone (the planner never
 sees the goal conditions; they only judge) on our suites and the ALFRED-L files under
 `none`, `history` and `ltm+stm` with the fine-tuned reader, and under `ltm+stm` with the
-grammar. Prints tables, writes `lm.json` and a PNG (and, with `--results-md`, the
-instruction-only section of the results page, `instruction_page`), and ends with a RESULT
-line. `--parse-only FILE...`: (a) on those files only.
+grammar. (c) Tool mode: the base model (the goal reader's adapter was trained for goals,
+not calls) calling memory tools and skills step by step on a small fixed task set
+(`tool_episodes`). Prints tables, writes `lm.json` and a PNG (and, with `--results-md`,
+the instruction-only section of the results page, `instruction_page`), and ends with a
+RESULT line. `--parse-only FILE...`: (a) on those files only; `--tools-only`: (c) only.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def register_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument('--quick', action='store_true')
     p.add_argument('--out', default='bench/out/lm')
     p.add_argument('--jobs', type=int, default=2)
+    p.add_argument('--tools-only', action='store_true', help='only the tool-mode section')
+    p.add_argument('--tool-steps', type=int, default=16, help='calls per task in tool mode')
     p.set_defaults(func=main)
 
 
@@ -101,6 +105,16 @@ def main(args: argparse.Namespace) -> int:
     if args.page_from:
         return _render_page(Path(args.page_from), args.results_md)
     progress = lambda line: print(f'[bench-lm] {line}', flush=True)  # noqa: E731
+    if args.tools_only:
+        tools = _tool_mode(args, progress)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / 'lm_tools.json').write_text(json.dumps(tools, indent=1))
+        print(TOOL_HEADER)
+        print(_tool_line(tools['summary']))
+        print('RESULT ' + ' '.join(f'{k}={v}' for k, v in _tool_values(tools).items()),
+              flush=True)
+        return 0
     if args.parse_only:
         cases = [c for path in args.parse_only for c in _cases(path)]
         reader = _reader(args.adapter)
@@ -146,6 +160,9 @@ def main(args: argparse.Namespace) -> int:
     for reader_name, per_set in results.items():
         for set_name, s in per_set.items():
             print(_line(f'{reader_name} on {set_name}', s))
+    tools = _tool_mode(args, progress)
+    print(TOOL_HEADER)
+    print(_tool_line(tools['summary']))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print('\n'.join(_e2e_lines(e2e)))
@@ -165,8 +182,9 @@ def main(args: argparse.Namespace) -> int:
     vals['valid_output_rate'] = round(1 - invalid / total, 3) if total else 0.0
     vals['decision_p50_s'] = ft['heldout_home']['decision_p50_s']
     vals['decision_p95_s'] = ft['heldout_home']['decision_p95_s']
+    vals.update(_tool_values(tools))
     result_line = 'RESULT ' + ' '.join(f'{k}={v}' for k, v in vals.items())
-    doc = {'parse': results, 'end_to_end': e2e, 'examples': examples,
+    doc = {'parse': results, 'end_to_end': e2e, 'examples': examples, 'tools': tools,
            'adapter': str(tuned.adapter) if tuned.adapter else None,
            'minutes': round((time.monotonic() - t0) / 60, 1),
            'command': command_text(args), 'date': datetime.date.today().isoformat(),
@@ -191,7 +209,8 @@ def command_text(args: argparse.Namespace) -> str:
     """The command that reproduces this run."""
     parts = ['embodied-memory', 'bench', 'lm', '--suites', *args.suites,
              '--conditions', *args.conditions, '--adapter', args.adapter,
-             '--heldout', str(args.heldout), '--jobs', str(args.jobs)]
+             '--heldout', str(args.heldout), '--jobs', str(args.jobs),
+             '--tool-steps', str(args.tool_steps)]
     if args.alfred_l:
         parts += ['--alfred-l', *args.alfred_l]
     for flag, value in (('--episodes', args.episodes), ('--tasks', args.tasks),
@@ -228,6 +247,45 @@ def _render_page(lm_json: Path, page: str | None) -> int:
         return 2
     _write_section(doc, Path(page))
     return 0
+
+
+TOOL_HEADER = ('| tool mode (SmolLM2 base) | tasks | success | valid calls | calls/task | '
+               'loop stops | budget stops | p50 s | p95 s | tok/s |\n'
+               '|---|---|---|---|---|---|---|---|---|---|')
+
+
+def _tool_line(s: dict) -> str:
+    return (f'| ltm+stm | {s["tasks"]} | {s["success"]:.3f} | {s["valid_call_rate"]:.3f} | '
+            f'{s["steps_per_task"]} | {s["loop_stops"]} | {s["budget_stops"]} | '
+            f'{s["decision_p50_s"]:.2f} | {s["decision_p95_s"]:.2f} | {s["tokens_per_s"]} |')
+
+
+def _tool_values(tools: dict) -> dict:
+    s = tools['summary']
+    return {'valid_call_rate': s['valid_call_rate'], 'sr_tools': s['success'],
+            'tool_steps_per_task': s['steps_per_task'], 'tool_loop_stops': s['loop_stops'],
+            'tool_budget_stops': s['budget_stops'],
+            'tool_decision_p50_s': s['decision_p50_s'],
+            'tool_decision_p95_s': s['decision_p95_s'], 'tool_tokens_per_s': s['tokens_per_s'],
+            'tool_tasks': s['tasks']}
+
+
+def _tool_mode(args: argparse.Namespace, progress) -> dict:  # noqa: ANN001
+    """(c): the base SmolLM2 calling memory tools and skills, grammar-constrained."""
+    import torch
+
+    from memory_nodes.evaluation.tool_episodes import tool_bench
+    from memory_nodes.planner.backends.transformers_backend import TransformersChatModel
+    from memory_nodes.planner.language.model_files import prepare_model
+    from memory_nodes.planner.tool_mode import ToolModeConfig
+
+    progress('tool mode: SmolLM2 (base, no adapter) calling memory tools and skills')
+    # One thread, as the goal reader's workers: on two shared cores two torch threads
+    # decoded ~10x slower (measured 35 s vs 3.5 s for 20 tokens while other jobs ran).
+    torch.set_num_threads(1)
+    model = TransformersChatModel(prepare_model(), dtype='float32', max_new_tokens=40)
+    return tool_bench(model, args.quick, ToolModeConfig(max_steps=args.tool_steps),
+                      progress=progress)
 
 
 def _end_to_end(args: argparse.Namespace, progress) -> dict:  # noqa: ANN001

@@ -1,6 +1,7 @@
 """An OpenAI-compatible HTTP server for a local transformers model (`serve-model`).
 
-Serves `POST /v1/chat/completions` (greedy, non-streaming, with `usage` token counts),
+Serves `POST /v1/chat/completions` (greedy, non-streaming, with `usage` token counts;
+a `response_format` JSON schema constrains decoding with xgrammar, as vLLM does),
 `GET /v1/models` and `GET /health` from one `TransformersChatModel`, on loopback by
 default. Requests are generated one at a time (the model holds a lock); the HTTP side is a
 `ThreadingHTTPServer` so health checks answer while a request generates. An optional API
@@ -75,6 +76,18 @@ def parse_messages(body: dict[str, Any]) -> tuple[list[dict[str, str]], np.ndarr
     return out, image
 
 
+def response_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a request's `response_format` asks for (None: free text)."""
+    fmt = body.get('response_format')
+    if fmt is None or (isinstance(fmt, dict) and fmt.get('type') == 'text'):
+        return None
+    if not isinstance(fmt, dict) or fmt.get('type') != 'json_schema' \
+            or not isinstance((fmt.get('json_schema') or {}).get('schema'), dict):
+        raise RequestError('"response_format" must be {"type": "json_schema", "json_schema": '
+                           '{"schema": {...}}} or {"type": "text"}')
+    return fmt['json_schema']['schema']
+
+
 class ModelServer:
     """The HTTP server and the model it serves."""
 
@@ -108,7 +121,8 @@ class ModelServer:
         max_tokens = body.get('max_tokens') or body.get('max_completion_tokens') or 256
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
             raise RequestError('"max_tokens" must be a positive integer')
-        gen = self.model.generate(messages, image, min(max_tokens, MAX_NEW_TOKENS_CAP))
+        gen = self.model.generate(messages, image, min(max_tokens, MAX_NEW_TOKENS_CAP),
+                                  json_schema=response_schema(body))
         self.requests += 1
         finish = 'length' if gen.completion_tokens >= max_tokens else 'stop'
         return {

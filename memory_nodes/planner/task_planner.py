@@ -163,9 +163,22 @@ class TaskPlanner:
             on_skill: Callable[[SkillCall, SkillResult], None] | None = None
             ) -> RequestOutcome:
         """Carry out one request; `goals` (already read) skips reading the request."""
+        runner = self.runner(on_skill)
+        if getattr(self.model, 'closed_loop', False):
+            # Tool mode: the model asks memory and acts step by step from the words alone.
+            words = instruction.strip()
+            if not words or len(words) > self.max_instruction_chars:
+                raise InvalidRequest(f'tool mode needs an instruction of 1..'
+                                     f'{self.max_instruction_chars} characters, got '
+                                     f'{len(words)}')
+            goals = list(goals) if goals is not None else [
+                self._condition(text) for text in goal_conditions]
+            out = TaskOutcome(believed_done=False)
+            run = self.model.run_tools(instruction, runner, out)  # type: ignore[union-attr]
+            return RequestOutcome(goals, out, run.prompt_tokens,
+                                  f'tool mode: {len(run.calls)} calls, stopped: {run.stop}')
         goals = list(goals) if goals is not None else self.goals_for(instruction,
                                                                      goal_conditions)
-        runner = self.runner(on_skill)
         if self.model is None:
             return RequestOutcome(goals, runner.run(goals, instruction))
         plan = self.model.plan(PlanRequest(instruction, [g.to_text() for g in goals]))

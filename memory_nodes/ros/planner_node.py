@@ -48,6 +48,12 @@ class PlannerConfig:
     backend: str = describe('grounded', 'grounded (no model), transformers or openai',
                             choices=BACKENDS)
     model_path: str = describe('', 'transformers: local model directory')
+    planner_mode: str = describe(
+        'plan', "transformers/openai: 'plan' (the model writes a plan, the grounded planner "
+        "finishes) or 'tools' (closed loop: the model calls memory tools and skills one "
+        'grammar-constrained call at a time, from the instruction alone)',
+        choices={'plan', 'tools'})
+    tool_steps: int = describe(16, "planner_mode 'tools': calls per task", min=1)
     instruction_reader: str = describe(
         'grammar', "what reads an instruction given without goal conditions: 'grammar' (the "
         "controlled grammar) or 'language_model' (the offline SmolLM2 with the shipped "
@@ -118,6 +124,9 @@ class PlannerNode(Node):
 
         params = {'memory': self.memory, 'fallback': self.grounded,
                   'token_budget': self.cfg.token_budget}
+        if self.cfg.planner_mode == 'tools':
+            params = {'memory': self.memory, 'planner_mode': 'tools',
+                      'tool_steps': self.cfg.tool_steps}
         if self.cfg.backend == 'transformers':
             params.update(model_path=self.cfg.model_path, device=self.cfg.device)
         else:
@@ -130,7 +139,9 @@ class PlannerNode(Node):
         request = goal_handle.request
         result = ExecuteTask.Result()
         try:
-            goals = self.planner.goals_for(request.instruction, list(request.goal_conditions))
+            goals = [] if getattr(self.model, 'closed_loop', False) \
+                and not request.goal_conditions else \
+                self.planner.goals_for(request.instruction, list(request.goal_conditions))
         except InvalidRequest as exc:
             result.error_code, result.error_msg = result.INVALID_REQUEST, str(exc)
             goal_handle.abort()

@@ -5,7 +5,10 @@ planner) are added with `register_backend(name, factory)`. Common parameters of 
 backends: `memory` (a `MemoryView`), `fallback` (a `PlannerBackend`), `token_budget`,
 `stm_top_k`, `graph_max_tokens`, `max_steps`, `max_new_tokens`, `attempts`. Backend
 parameters: transformers: `model_path`, `device`, `dtype`; openai: `base_url`, `model`,
-`api_key_env`, `timeout_s`, `max_retries`, `backoff_s`, `tokenizer_path`.
+`api_key_env`, `timeout_s`, `max_retries`, `backoff_s`, `tokenizer_path`,
+`structured_output`. `planner_mode='tools'` (either model backend) makes the closed-loop
+`tool_mode.ToolPlanner` instead of an open-loop plan writer; its budgets are `tool_steps`,
+`tool_token_budget`, `tool_loop_window`, `tool_history_turns` (see `ToolModeConfig`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ _PLANNER_KEYS = ('memory', 'fallback')
 _PROMPT_KEYS = ('token_budget', 'stm_top_k', 'graph_max_tokens', 'max_steps',
                 'max_previous_tasks')
 _RUN_KEYS = ('attempts',)
+_MODE_KEYS = ('planner_mode', 'tool_steps', 'tool_token_budget', 'tool_loop_window',
+              'tool_history_turns', 'ontology')
+PLANNER_MODES = ('plan', 'tools')
 _REGISTRY: dict[str, BackendFactory] = {}
 
 
@@ -38,7 +44,24 @@ def backend_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def _model_planner(generator: Any, name: str, params: dict[str, Any]) -> ModelPlanner:
+def _model_planner(generator: Any, name: str, params: dict[str, Any]) -> PlannerBackend:
+    mode = params.pop('planner_mode', 'plan')
+    if mode not in PLANNER_MODES:
+        raise ValueError(f'planner_mode must be one of {PLANNER_MODES}, got {mode!r}')
+    if mode == 'tools':
+        from memory_nodes.planner.tool_mode import ToolModeConfig, ToolPlanner
+
+        cfg = ToolModeConfig(**{k[len('tool_'):].replace('steps', 'max_steps'): params.pop(k)
+                                for k in _MODE_KEYS if k.startswith('tool_') and k in params},
+                             **{k: params.pop(k) for k in _RUN_KEYS if k in params})
+        extra = {'ontology': params.pop('ontology')} if 'ontology' in params else {}
+        for unused in ('fallback',) + _PROMPT_KEYS:
+            params.pop(unused, None)  # an open-loop plan's settings: not used in tool mode
+        return ToolPlanner(generator, params.pop('memory', None), cfg,
+                           name=f'{name}-tools', **extra)
+    for key in _MODE_KEYS:
+        if key in params:
+            raise ValueError(f'{key} needs planner_mode="tools"')
     prompt = PromptConfig(**{k: params.pop(k) for k in _PROMPT_KEYS if k in params})
     config = ModelPlannerConfig(prompt, max_new_tokens=generator.max_new_tokens,
                                 **{k: params.pop(k) for k in _RUN_KEYS if k in params})
@@ -57,7 +80,7 @@ def _transformers(**params: Any) -> PlannerBackend:
         raise ValueError("backend 'transformers' needs model_path (a local model directory)")
     own = _split(params, ('model_path', 'device', 'dtype', 'max_new_tokens',
                           'trust_remote_code'))
-    rest = _split(params, _PLANNER_KEYS + _PROMPT_KEYS + _RUN_KEYS)
+    rest = _split(params, _PLANNER_KEYS + _PROMPT_KEYS + _RUN_KEYS + _MODE_KEYS)
     if params:
         raise ValueError(f'unknown parameters for transformers: {sorted(params)}')
     return _model_planner(TransformersChatModel(**own), 'transformers', rest)
@@ -67,8 +90,9 @@ def _openai(**params: Any) -> PlannerBackend:
     from memory_nodes.planner.backends.openai_backend import OpenAIChatModel
 
     own = _split(params, ('base_url', 'model', 'api_key_env', 'timeout_s', 'max_retries',
-                          'backoff_s', 'max_new_tokens', 'tokenizer_path', 'extra_body'))
-    rest = _split(params, _PLANNER_KEYS + _PROMPT_KEYS + _RUN_KEYS)
+                          'backoff_s', 'max_new_tokens', 'tokenizer_path', 'extra_body',
+                          'structured_output'))
+    rest = _split(params, _PLANNER_KEYS + _PROMPT_KEYS + _RUN_KEYS + _MODE_KEYS)
     if params:
         raise ValueError(f'unknown parameters for openai: {sorted(params)}')
     return _model_planner(OpenAIChatModel(**own), 'openai', rest)

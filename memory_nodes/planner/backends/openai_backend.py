@@ -27,6 +27,9 @@ from memory_nodes.planner.model_planner import Generation, GenerationError
 log = logging.getLogger(__name__)
 
 RETRY_STATUS = (408, 409, 429, 500, 502, 503, 504)
+#: How a JSON schema is asked of the server: OpenAI's `response_format` (OpenAI, vLLM,
+#: SGLang, llama.cpp's server), vLLM's older `guided_json`, or not at all.
+STRUCTURED_OUTPUT = ('response_format', 'guided_json', 'none')
 
 
 def image_data_url(image: np.ndarray) -> str:
@@ -46,7 +49,8 @@ class OpenAIChatModel:
     def __init__(self, base_url: str = 'http://127.0.0.1:8000/v1', model: str = 'default',
                  api_key_env: str = 'OPENAI_API_KEY', timeout_s: float = 60.0,
                  max_retries: int = 3, backoff_s: float = 0.5, max_new_tokens: int = 384,
-                 tokenizer_path: str = '', extra_body: dict[str, Any] | None = None):
+                 tokenizer_path: str = '', extra_body: dict[str, Any] | None = None,
+                 structured_output: str = 'response_format'):
         if not base_url.startswith(('http://', 'https://')):
             raise ValueError(f'base_url must start with http:// or https://, got {base_url!r}')
         if timeout_s <= 0 or max_retries < 0 or backoff_s < 0:
@@ -59,6 +63,10 @@ class OpenAIChatModel:
         self.backoff_s = backoff_s
         self.max_new_tokens = max_new_tokens
         self.extra_body = dict(extra_body or {})
+        if structured_output not in STRUCTURED_OUTPUT:
+            raise ValueError(f'structured_output must be one of {STRUCTURED_OUTPUT}, got '
+                             f'{structured_output!r}')
+        self.structured_output = structured_output
         self._tokenizer: Any = None
         if tokenizer_path:
             os.environ['HF_HUB_OFFLINE'] = '1'
@@ -109,8 +117,14 @@ class OpenAIChatModel:
         raise GenerationError(f'{url} failed after {self.max_retries + 1} tries: {last}')
 
     def generate(self, messages: list[dict[str, Any]], image: np.ndarray | None = None,
-                 max_new_tokens: int | None = None) -> Generation:
-        """One chat completion (temperature 0); raises `GenerationError` on failure."""
+                 max_new_tokens: int | None = None,
+                 json_schema: dict[str, Any] | None = None) -> Generation:
+        """One chat completion (temperature 0); raises `GenerationError` on failure.
+
+        With `json_schema`, the server is asked for JSON matching it the way
+        `structured_output` says; whether it complies is the server's business (callers
+        validate what comes back).
+        """
         msgs: list[dict[str, Any]] = [dict(m) for m in messages]
         if image is not None:
             msgs[-1]['content'] = [{'type': 'image_url',
@@ -118,6 +132,11 @@ class OpenAIChatModel:
                                    {'type': 'text', 'text': msgs[-1]['content']}]
         body = {'model': self.model, 'messages': msgs, 'temperature': 0.0,
                 'max_tokens': max_new_tokens or self.max_new_tokens, **self.extra_body}
+        if json_schema is not None and self.structured_output == 'response_format':
+            body['response_format'] = {'type': 'json_schema', 'json_schema': {
+                'name': 'call', 'schema': json_schema, 'strict': True}}
+        elif json_schema is not None and self.structured_output == 'guided_json':
+            body['guided_json'] = json_schema
         t0 = time.monotonic()
         reply = self._post('/chat/completions', body)
         try:

@@ -115,6 +115,7 @@ class TransformersChatModel:
             self.adapter = adapter
         self.model.to(device)
         self.model.eval()
+        self._compiler: Any = None  # xgrammar's, made on the first constrained call
         self._torch = torch
         self.has_chat_template = bool(
             getattr(self.processor or self.tokenizer, 'chat_template', None))
@@ -164,9 +165,27 @@ class TransformersChatModel:
             return self.processor(images=pil, text=text, return_tensors='pt')
         return self.tokenizer(text, return_tensors='pt', add_special_tokens=False)
 
+    def _schema_processor(self, json_schema: dict[str, Any]) -> Any:
+        """An xgrammar logits processor that admits only JSON matching `json_schema`."""
+        import json
+
+        import xgrammar as xgr
+
+        if self._compiler is None:
+            info = xgr.TokenizerInfo.from_huggingface(
+                self.tokenizer, vocab_size=self.model.config.vocab_size)
+            self._compiler = xgr.GrammarCompiler(info)
+        compiled = self._compiler.compile_json_schema(json.dumps(json_schema),
+                                                      any_whitespace=False)
+        return xgr.contrib.hf.LogitsProcessor(compiled)
+
     def generate(self, messages: list[dict[str, Any]], image: np.ndarray | None = None,
-                 max_new_tokens: int | None = None) -> Generation:
-        """Greedy completion; raises `GenerationError` if the model fails."""
+                 max_new_tokens: int | None = None,
+                 json_schema: dict[str, Any] | None = None) -> Generation:
+        """Greedy completion; raises `GenerationError` if the model fails.
+
+        With `json_schema`, decoding is constrained (xgrammar) to JSON matching it.
+        """
         if image is not None and not self.is_vision:
             image = None  # a text-only model plans from the text sections alone
         t0 = time.monotonic()
@@ -176,9 +195,12 @@ class TransformersChatModel:
                 n_in = int(inputs['input_ids'].shape[1])
                 tok = self.tokenizer
                 pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+                extra: dict[str, Any] = {}
+                if json_schema is not None:
+                    extra['logits_processor'] = [self._schema_processor(json_schema)]
                 out = self.model.generate(
                     **inputs, do_sample=False, max_new_tokens=max_new_tokens
-                    or self.max_new_tokens, pad_token_id=pad)
+                    or self.max_new_tokens, pad_token_id=pad, **extra)
                 new = out[0, n_in:]
                 text = tok.decode(new, skip_special_tokens=True)
         except Exception as err:  # torch/transformers raise many kinds
