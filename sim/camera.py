@@ -19,8 +19,9 @@ from sim.interface import CameraFrame, ObjectTruth
 
 NEAR, FAR = 0.05, 20.0
 #: Raw frames `HeadCamera` keeps per process (`render_cache_frames`; about 0.7 MB each at
-#: 320x240, so 270 MB at most). Exploring re-renders the same views of an unchanged home often: the same room
-#: again in a later task, the same first look under every memory condition of an episode.
+#: 320x240, so 270 MB at most). Exploring re-renders the same views of an unchanged home
+#: often: the same room again in a later task, the same first look under every memory
+#: condition of an episode, and every look of two conditions that act alike.
 RENDER_CACHE_FRAMES = 384
 
 
@@ -98,8 +99,10 @@ class HeadCamera:
     def __init__(self, cid: int, width: int = 320, height: int = 240,
                  vfov_deg: float = 60.0, scene: str = '',
                  render_cache_frames: int = RENDER_CACHE_FRAMES) -> None:
-        """`scene` names what was built in `cid` (e.g. a digest of the home spec); frames
-        are reused only within the same scene, and only with a non-empty one.
+        """A camera in PyBullet client `cid`.
+
+        `scene` names what was built in `cid` (e.g. a digest of the home spec); frames are
+        reused only within the same scene, and only with a non-empty one.
         """
         self.cid = cid
         self.scene = scene
@@ -137,7 +140,7 @@ class HeadCamera:
         zbuf = np.asarray(zbuf, dtype=np.float32).reshape(self.height, self.width)
         seg = np.asarray(seg, dtype=np.int32).reshape(self.height, self.width)
         if key is not None:
-            small = seg.astype(np.int16) if seg.size and -1 <= seg.min() and \
+            small = seg.astype(np.int16) if seg.size and seg.min() >= -1 and \
                 seg.max() < np.iinfo(np.int16).max else seg.copy()
             _RENDERS.put(key, (np.ascontiguousarray(rgb), zbuf.copy(), small), limit)
         return rgb, zbuf, seg

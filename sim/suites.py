@@ -554,8 +554,10 @@ def _episode(name: str, k: int, seed: int, draw: int) -> Episode:
 
 def _draw(name: str, k: int, seed: int, sim, failures_of: Callable[[Any, Episode], list[str]]
           ) -> Episode:
-    """Episode `k` of suite `name` from home `seed`: the first draw that is fair and that
-    the oracle solves on `sim` (no physics check when `sim` is None)."""
+    """Episode `k` of suite `name` from home `seed`: its first fair, solvable draw.
+
+    Solvable: the oracle solves every task on `sim` (no physics check when `sim` is None).
+    """
     failures: list[str] = []
     for draw in range(MAX_DRAWS):
         episode = _episode(name, k, seed, draw)
@@ -631,8 +633,10 @@ def generate_suites(names: Sequence[str], jobs: int = 1) -> list[Suite]:
 
 def write_suites(out_dir: Path | None = None, progress: Callable[[str], object] | None = None,
                  jobs: int = 1) -> Iterator[tuple[Path, Suite]]:
-    """Generate and write every suite (episodes checked in `jobs` processes); yield
-    (path, suite) as each is written."""
+    """Generate and write every suite; yield (path, suite) as each is written.
+
+    `jobs` > 1 checks the episodes in that many worker processes (the same files).
+    """
     out = out_dir or TASKS_DIR
     out.mkdir(parents=True, exist_ok=True)
     if jobs > 1:

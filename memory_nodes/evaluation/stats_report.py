@@ -472,7 +472,7 @@ def _power_summary(rows: list[dict], jobs: int) -> str:
             f'exploration difference in at least one comparison: '
             f'{", ".join(enough_ex) or "no suite"}. Every comparison above at power 0.8 '
             f'would need: {"; ".join(per_suite)}; the whole grid ≈ {_duration(total)} on this '
-            f'machine at --jobs {jobs}. The generated suites\' size (`sim.suites.EPISODES`) '
+            f"machine at --jobs {jobs}. The generated suites' size (`sim.suites.EPISODES`) "
             'was fixed before this run from the same table of the earlier 5-episode run '
             '(77 tasks for a 0.1 success difference against none = 16 episodes of 5); this '
             "table is what this run's own data would ask for, not a size chosen after "
