@@ -8,6 +8,7 @@ pixel (u, v) with depth d back-projects to K^-1 [u, v, 1]^T * d in the optical f
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Mapping
 
 import numpy as np
@@ -17,6 +18,60 @@ from memory_nodes.domain.ontology import VISIBLE_STATES
 from sim.interface import CameraFrame, ObjectTruth
 
 NEAR, FAR = 0.05, 20.0
+#: Raw frames `HeadCamera` keeps per process (`render_cache_frames`; about 0.7 MB each at
+#: 320x240, so 270 MB at most). Exploring re-renders the same views of an unchanged home
+#: often: the same room again in a later task, the same first look under every memory
+#: condition of an episode, and every look of two conditions that act alike.
+RENDER_CACHE_FRAMES = 384
+
+
+class _RenderCache:
+    """Raw TinyRenderer outputs by (camera, view, scene, state of every body), LRU-bounded.
+
+    TinyRenderer is deterministic: the same bodies with the same shapes, colours and poses
+    seen through the same matrices give the same pixels, so a hit returns exactly what a
+    fresh render would. The key reads every body's pose and visual shape data back from
+    PyBullet (a moved, recoloured, rebuilt or removed body changes it); `scene` names the
+    home the bodies were built from (mesh vertices are not readable back). Shared by every
+    camera in the process, so one episode's conditions reuse each other's views.
+    """
+
+    def __init__(self) -> None:
+        self.frames: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = \
+            OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        if limit <= 0:
+            return None
+        raw = self.frames.get(key)
+        if raw is None:
+            self.misses += 1
+            return None
+        self.frames.move_to_end(key)
+        self.hits += 1
+        return raw
+
+    def put(self, key: tuple, raw: tuple[np.ndarray, np.ndarray, np.ndarray],
+            limit: int) -> None:
+        if limit <= 0:
+            return
+        self.frames[key] = raw
+        while len(self.frames) > limit:
+            self.frames.popitem(last=False)
+
+
+_RENDERS = _RenderCache()
+
+
+def world_state(cid: int) -> tuple:
+    """Every body's id, base pose and visual shapes in client `cid` (what a render shows)."""
+    out = []
+    for i in range(p.getNumBodies(physicsClientId=cid)):
+        body = p.getBodyUniqueId(i, physicsClientId=cid)
+        out.append((body, p.getBasePositionAndOrientation(body, physicsClientId=cid),
+                    tuple(p.getVisualShapeData(body, physicsClientId=cid))))
+    return tuple(out)
 
 
 def intrinsics(width: int, height: int, vfov_deg: float) -> np.ndarray:
@@ -42,8 +97,16 @@ class HeadCamera:
     """Renders CameraFrames from an optical pose with PyBullet's TinyRenderer."""
 
     def __init__(self, cid: int, width: int = 320, height: int = 240,
-                 vfov_deg: float = 60.0) -> None:
+                 vfov_deg: float = 60.0, scene: str = '',
+                 render_cache_frames: int = RENDER_CACHE_FRAMES) -> None:
+        """A camera in PyBullet client `cid`.
+
+        `scene` names what was built in `cid` (e.g. a digest of the home spec); frames are
+        reused only within the same scene, and only with a non-empty one.
+        """
         self.cid = cid
+        self.scene = scene
+        self.render_cache_frames = render_cache_frames if scene else 0
         self.width, self.height, self.vfov_deg = width, height, vfov_deg
         self.K = intrinsics(width, height, vfov_deg)
         self._proj = p.computeProjectionMatrixFOV(vfov_deg, width / height, NEAR, FAR,
@@ -59,6 +122,29 @@ class HeadCamera:
             self._lookup[body] = main_body[object_id]
         self._instances = {main_body[o]: o for o in set(body_to_object.values())}
 
+    def _raw(self, view: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rgb, z-buffer, body segmentation) from `view`, rendered or from the cache."""
+        limit = self.render_cache_frames
+        key = None
+        if limit > 0:
+            key = (self.scene, self.width, self.height, tuple(self._proj), view,
+                   world_state(self.cid))
+            cached = _RENDERS.get(key, limit)
+            if cached is not None:
+                rgb, zbuf, seg = cached
+                return rgb.copy(), zbuf.copy(), seg.astype(np.int32)
+        _, _, rgba, zbuf, seg = p.getCameraImage(
+            self.width, self.height, list(view), self._proj, renderer=p.ER_TINY_RENDERER,
+            shadow=0, physicsClientId=self.cid)
+        rgb = np.asarray(rgba, dtype=np.uint8).reshape(self.height, self.width, 4)[:, :, :3]
+        zbuf = np.asarray(zbuf, dtype=np.float32).reshape(self.height, self.width)
+        seg = np.asarray(seg, dtype=np.int32).reshape(self.height, self.width)
+        if key is not None:
+            small = seg.astype(np.int16) if seg.size and seg.min() >= -1 and \
+                seg.max() < np.iinfo(np.int16).max else seg.copy()
+            _RENDERS.put(key, (np.ascontiguousarray(rgb), zbuf.copy(), small), limit)
+        return rgb, zbuf, seg
+
     def render(self, pose: np.ndarray, stamp: float) -> CameraFrame:
         """Render RGB, depth and instance segmentation from optical pose `pose` (4x4)."""
         eye = pose[:3, 3]
@@ -66,12 +152,7 @@ class HeadCamera:
         up = -pose[:3, 1]
         view = p.computeViewMatrix(eye.tolist(), target.tolist(), up.tolist(),
                                    physicsClientId=self.cid)
-        _, _, rgba, zbuf, seg = p.getCameraImage(
-            self.width, self.height, view, self._proj, renderer=p.ER_TINY_RENDERER,
-            shadow=0, physicsClientId=self.cid)
-        rgb = np.asarray(rgba, dtype=np.uint8).reshape(self.height, self.width, 4)[:, :, :3]
-        zbuf = np.asarray(zbuf, dtype=np.float32).reshape(self.height, self.width)
-        seg = np.asarray(seg, dtype=np.int32).reshape(self.height, self.width)
+        rgb, zbuf, seg = self._raw(tuple(view))
         depth = (FAR * NEAR / (FAR - (FAR - NEAR) * zbuf)).astype(np.float32)
         depth[seg < 0] = np.nan
         body = np.where((seg >= 0) & (seg < len(self._lookup)), seg, len(self._lookup) - 1)

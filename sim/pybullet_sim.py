@@ -17,6 +17,7 @@ a home that starts with it sliced.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import math
 import random
@@ -27,7 +28,7 @@ from pathlib import Path
 import pybullet as p
 
 from memory_nodes.domain.skills import Relation, SkillCall, SkillResult
-from sim.camera import HeadCamera
+from sim.camera import RENDER_CACHE_FRAMES, HeadCamera
 from sim.catalog import CATALOG, SLICES
 from sim.home import HomeSpec
 from sim.home_completion import thing_surfaces
@@ -71,8 +72,11 @@ class PyBulletSimulator(Simulator):
 
     def __init__(self, width: int = 320, height: int = 240, vfov_deg: float = 60.0,
                  physics_hz: float = 120.0, settle_s: float = 0.4,
-                 max_path_waypoints: int | None = None) -> None:
+                 max_path_waypoints: int | None = None,
+                 render_cache_frames: int = RENDER_CACHE_FRAMES) -> None:
         self.cid = p.connect(p.DIRECT)
+        #: Frames the camera may reuse for an unchanged view of an unchanged home (0: never).
+        self.render_cache_frames = render_cache_frames
         self.width, self.height, self.vfov_deg = width, height, vfov_deg
         self.physics_dt = 1.0 / physics_hz
         self.settle_s = settle_s
@@ -106,7 +110,10 @@ class PyBulletSimulator(Simulator):
         self.home = home
         self.world = build_world(self.cid, home)
         self.robot = Robot(self.cid)
-        self.camera = HeadCamera(self.cid, self.width, self.height, self.vfov_deg)
+        self.camera = HeadCamera(
+            self.cid, self.width, self.height, self.vfov_deg,
+            scene=hashlib.sha256(home.to_json().encode()).hexdigest(),
+            render_cache_frames=self.render_cache_frames)
         self._refresh_instances()
         self.things = {}
         for t in home.things():

@@ -1,7 +1,7 @@
 """Training and held-out examples for the goal reader, from the suite generator.
 
 Homes come from `sim.suites.generate_suite` with seeds no suite file uses (training
-1000-1999, held out 2000-2999; the suites use 11-45), every suite kind (simple,
+1000-1999, held out 2000-2999; the suites use 11-45 and 110-420), every suite kind (simple,
 composite, complex, stale). Each task gives examples in three wordings: the suite's own
 instruction (with politeness and typos sometimes), a rewording by `wording.say`, and a
 chain of two or three consecutive tasks said as one request (the shape of ALFRED-L's
