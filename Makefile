@@ -37,8 +37,10 @@ test: setup
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
 # PLANNER=lm: the planner gets each task's instruction alone, read by the language model.
+# SAY="...": your own instruction instead of the episode's tasks, read by the model.
 demo: setup
-	$(PY) -m memory_nodes.commands.main demo $(if $(PLANNER),--planner $(PLANNER))
+	$(PY) -m memory_nodes.commands.main demo $(if $(PLANNER),--planner $(PLANNER)) \
+		$(if $(SAY),--say "$(SAY)")
 
 .PHONY: fleet-demo
 fleet-demo: setup

@@ -10,7 +10,10 @@ file, and a PNG of the scene graph over the floor plan.
 `--planner lm` runs the same stack with the planner's instructions read by the offline
 fine-tuned language model: each task is sent as its instruction alone (no goal
 conditions; the simulator still scores against the task's goals), and the demo prints
-what the model read before the skills.
+what the model read before the skills. `--say "..."` (repeatable) sends a person's own
+instructions, read by the model, in the episode's home; nobody wrote goal conditions for
+them, so they are reported by the planner's account (done, refused, failed and why), not
+scored.
 """
 
 from __future__ import annotations
@@ -84,16 +87,19 @@ PLANNERS = ('grounded', 'lm')
 
 
 def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
-             out_dir: str = 'demo_out', timeout: float = 90.0, planner: str = 'grounded'
-             ) -> int:
-    """Run the demo episode; 0 when every task succeeded.
+             out_dir: str = 'demo_out', timeout: float = 90.0, planner: str = 'grounded',
+             say: list[str] | None = None) -> int:
+    """Run the demo episode; 0 when every scored task succeeded.
 
     `planner`: 'grounded' (the task's goal conditions are sent) or 'lm' (only the
-    instruction; the language model reads it into goals).
+    instruction; the language model reads it into goals). `say`: a person's own
+    instructions, sent after the episode's first `tasks` tasks (none unless `tasks` is
+    given) and read by the language model; reported, not scored.
     """
     if planner not in PLANNERS:
         raise ValueError(f'planner must be one of {", ".join(PLANNERS)}, got {planner!r}')
-    from_words = planner == 'lm'
+    said = list(say or [])
+    from_words = planner == 'lm' or bool(said)
     apply_loopback_defaults()
     from memory_nodes.evaluation.scene_graph_plot import FloorPlan, plot_scene_graph
     from memory_nodes.launch.launcher import Launcher, plan
@@ -122,7 +128,7 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
         client = StackClient(timeout * 3 if from_words else timeout)  # + the model's load
         client.wait_ready()
         info = client.control('load_episode', suite=suite, episode=episode)
-        task_list = info['tasks'][:tasks] if tasks else info['tasks']
+        task_list = info['tasks'][:tasks] if tasks or said else info['tasks']
         print(f'[demo] home {info["home"]}: rooms {", ".join(sorted(info["rooms"]))}; '
               f'{len(task_list)} tasks, memory starts empty', flush=True)
         rows = []
@@ -150,6 +156,20 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
                   f'exploration(s), {result.replans} re-plan(s), '
                   f'{time.perf_counter() - t0:.1f} s)'
                   + ('' if score['success'] else f'; {_why_failed(score, result)}'), flush=True)
+        for i, text in enumerate(said, 1):
+            print(f'\n[demo] you said ({i}/{len(said)}): {text}', flush=True)
+            read = []
+            if i == 1 and not rows:
+                _warm_recall(client, text)
+            t0 = time.perf_counter()
+            result = client.run_task(text, [], lambda msg, seen=read: _print_feedback(msg, seen))
+            if not read:
+                print(f'       read: nothing ({result.error_msg})', flush=True)
+            outcome = 'DONE' if result.success else ERROR_NAMES.get(result.error_code, 'FAILED')
+            print(f"       -> {outcome} by the planner's account (not scored: no goal "
+                  f'conditions were written for it; {len(result.executed_skills)} skills, '
+                  f'{time.perf_counter() - t0:.1f} s)'
+                  + (f'; {result.error_msg}' if result.error_msg else ''), flush=True)
         code = _summary(client, rows, out, suite, episode, plot_scene_graph,
                         FloorPlan.from_json(info), t_start)
     finally:
@@ -158,6 +178,10 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
         launcher.stop()
         print('[demo] stack stopped', flush=True)
     return code
+
+
+#: ExecuteTask error codes as a person reads them.
+ERROR_NAMES = {1: 'REFUSED', 2: 'PLANNING FAILED', 3: 'EXECUTION FAILED', 4: 'CANCELED'}
 
 
 def _summary(client, rows, out, suite, episode, plot, floor_plan, t_start) -> int:  # noqa: ANN001
@@ -215,8 +239,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument('--planner', default='grounded', choices=PLANNERS,
                    help="grounded: send each task's goal conditions (default); lm: send the "
                         'instruction alone, read by the fine-tuned language model')
+    d.add_argument('--say', action='append', default=[], metavar='INSTRUCTION',
+                   help="your own instruction, read by the language model in the episode's "
+                        'home after its first --tasks tasks (none unless --tasks is given); '
+                        'repeat for several; reported by the planner, not scored')
     d.set_defaults(func=lambda a: run_demo(a.suite, a.episode, a.tasks, a.out,
-                                           planner=a.planner))
+                                           planner=a.planner, say=a.say))
 
 
 if __name__ == '__main__':
