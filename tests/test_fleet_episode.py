@@ -97,8 +97,9 @@ def test_robot_b_fetches_what_robot_a_put_away(sim, pg_dsn, tmp_path):
     assert handoff.known_before and handoff.memory_error_m <= 0.3
     assert b_task.success, result.record.tasks[1].skill_log
     assert b_task.explorations == 0  # it never searched: the shared memory told it
-    # Before acting, b had heard every row a wrote.
-    assert b_task.sync.missing == 0 and b_task.sync.rows_behind > 0
+    # Before acting, b had heard every row a wrote (whether some were still on their way
+    # when it began waiting, `rows_behind`, depends on the machine's load: not asserted).
+    assert b_task.sync.missing == 0
     assert b_task.sync.wait_ms < 5000
     # Nothing is left queued; both robots' rows are in the server; they agree.
     assert result.pending_writes == 0
@@ -138,6 +139,8 @@ def test_the_demo_uses_a_given_database_in_a_schema_of_its_own(pg_dsn):
 
 def test_the_demo_names_the_episodes_a_suite_has(capsys):
     from memory_nodes.commands.main import main
+    from sim.task_schema import load_suite
 
     assert main(['fleet-demo', '--episode', '99', '--dsn', 'host=/nonexistent']) == 2
-    assert 'has episodes 0..4' in capsys.readouterr().out
+    last = len(load_suite('composite').episodes) - 1
+    assert f'has episodes 0..{last}' in capsys.readouterr().out

@@ -18,6 +18,7 @@ import pytest
 
 from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.postgres_store import (
+    BOOT_ID_STRIDE,
     PG_SCHEMA_VERSION,
     PostgresSchemaError,
     PostgresStore,
@@ -116,6 +117,26 @@ def test_ids_never_collide_and_survive_a_restart(fleet, pg_dsn):
         again.see('cup', [5, 1, 0.75], 3.0)
         new = set(again.objects()) - ids
         assert len(new) == 1 and new.pop() not in ids  # the counter went on, not back
+    finally:
+        again.close()
+
+
+def test_a_restart_mints_past_ids_published_but_never_stored(fleet, pg_dsn):
+    # kill -9 with writes queued: ids the robot gave out (and published) never reached
+    # the store, so the store's counter is behind them; each start mints from its own
+    # range instead.
+    a = fleet('a')
+    a.see('mug', [1, 1, 0.75], 1.0)
+    stored = a.ltm.graph.id_counter
+    a.ltm.graph.id_counter += 5  # five ids given out whose writes were lost
+    lost = {f'o{stored + k:06d}-a' for k in range(1, 6)}
+    a.close()
+    again = Robot(pg_dsn, 'a')
+    try:
+        assert again.ltm.graph.id_counter >= BOOT_ID_STRIDE
+        again.see('cup', [5, 1, 0.75], 3.0)
+        (new,) = set(again.objects()) - {n for n in again.objects() if n.startswith('o0')}
+        assert new not in lost and new.endswith('-a')
     finally:
         again.close()
 

@@ -48,6 +48,10 @@ _LOG = logging.getLogger(__name__)
 
 #: The schema this build writes; `MIGRATIONS[v]` brings a database from v - 1 to v.
 PG_SCHEMA_VERSION = 1
+
+#: Each start of a robot mints ids from its own range (start n: from (n - 1) x this), so
+#: an id published before a kill -9 but never stored is not given to another object.
+BOOT_ID_STRIDE = 1_000_000
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         'CREATE TABLE IF NOT EXISTS em_meta (key text PRIMARY KEY, value text NOT NULL)',
@@ -219,6 +223,12 @@ class PostgresStore:
             meta = dict(conn.execute(
                 'SELECT key, value FROM em_meta WHERE key LIKE %s',
                 (f'{self.robot_id}/%',)).fetchall())
+            # Which start of this robot this is: ids it published but the store never
+            # acknowledged (kill -9 with writes queued) must not be minted again.
+            (boots,) = conn.execute(
+                "INSERT INTO em_meta (key, value) VALUES (%s, '1') ON CONFLICT (key) DO "
+                'UPDATE SET value = (em_meta.value::bigint + 1)::text RETURNING value',
+                (f'{self.robot_id}/boots',)).fetchone()
             versions = [] if timeline is None else [
                 NodeVersion.from_dict(json.loads(data)) for (data,) in conn.execute(
                     'SELECT data FROM em_timeline WHERE robot_id = %s ORDER BY seq',
@@ -240,7 +250,8 @@ class PostgresStore:
                                             deque(maxlen=graph.history_per_node))
             hist.append(ev)
         key = f'{self.robot_id}/'
-        graph.id_counter = max(graph.id_counter, int(meta.get(key + 'id_counter', 0)))
+        graph.id_counter = max(graph.id_counter, int(meta.get(key + 'id_counter', 0)),
+                               (int(boots) - 1) * BOOT_ID_STRIDE)
         graph.seq = max(graph.seq, int(meta.get(key + 'seq', 0)))
         if timeline is not None:
             horizon = meta.get(key + 'timeline_horizon')
