@@ -156,6 +156,7 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
                   f'exploration(s), {result.replans} re-plan(s), '
                   f'{time.perf_counter() - t0:.1f} s)'
                   + ('' if score['success'] else f'; {_why_failed(score, result)}'), flush=True)
+        heard: list[bool] = []  # per said instruction: done by the planner's account
         for i, text in enumerate(said, 1):
             print(f'\n[demo] you said ({i}/{len(said)}): {text}', flush=True)
             read = []
@@ -165,13 +166,14 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
             result = client.run_task(text, [], lambda msg, seen=read: _print_feedback(msg, seen))
             if not read:
                 print(f'       read: nothing ({result.error_msg})', flush=True)
+            heard.append(bool(result.success))
             outcome = 'DONE' if result.success else ERROR_NAMES.get(result.error_code, 'FAILED')
             print(f"       -> {outcome} by the planner's account (not scored: no goal "
                   f'conditions were written for it; {len(result.executed_skills)} skills, '
                   f'{time.perf_counter() - t0:.1f} s)'
                   + (f'; {result.error_msg}' if result.error_msg else ''), flush=True)
         code = _summary(client, rows, out, suite, episode, plot_scene_graph,
-                        FloorPlan.from_json(info), t_start)
+                        FloorPlan.from_json(info), t_start, heard)
     finally:
         if client is not None:
             client.close()
@@ -184,7 +186,8 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
 ERROR_NAMES = {1: 'REFUSED', 2: 'PLANNING FAILED', 3: 'EXECUTION FAILED', 4: 'CANCELED'}
 
 
-def _summary(client, rows, out, suite, episode, plot, floor_plan, t_start) -> int:  # noqa: ANN001
+def _summary(client, rows, out, suite, episode, plot, floor_plan, t_start,  # noqa: ANN001
+             heard: list[bool] | None = None) -> int:
     from embodied_memory_msgs.srv import GetSceneGraph, QueryObjects, SaveMemory
 
     ok = sum(1 for _, _, s, _ in rows if s['success'])
@@ -206,7 +209,12 @@ def _summary(client, rows, out, suite, episode, plot, floor_plan, t_start) -> in
     ltm = mem['ltm']
     worker = per['worker']
     print('\n[demo] summary')
-    print(f'  success            {ok}/{len(rows)} tasks')
+    if rows or not heard:
+        print(f'  success            {ok}/{len(rows)} tasks')
+    if heard:
+        print(f'  you said           {len(heard)} instruction(s): {sum(heard)} done, '
+              f"{len(heard) - sum(heard)} refused or failed (the planner's account; "
+              'not scored)')
     print(f'  skills             {skills} ({explorations} exploration steps, {path:.1f} m driven)')
     print(f'  memory             {ltm["nodes"]} scene-graph nodes '
           f'({ltm["layers"].get("object", 0)} objects, '
