@@ -442,6 +442,10 @@ class PostgresStore:
                        'aside', type(exc).__name__, exc, len(batches[0].rows))
             lost = []
         self._one_at_a_time = False
+        if self.write_error:  # before a flush waiting on the queue can see it empty
+            _LOG.warning('writes to the shared memory resumed after %d failed attempts',
+                         self.failed_commits)
+            self.write_error = ''
         now = time.perf_counter()
         with self._wake:
             for batch in batches:
@@ -453,10 +457,6 @@ class PostgresStore:
                 for nid, ev in batch.evidence.items():
                     if self.pending.get(nid) == ev:
                         del self.pending[nid]
-        if self.write_error:
-            _LOG.warning('writes to the shared memory resumed after %d failed attempts',
-                         self.failed_commits)
-            self.write_error = ''
         if lost:
             self._adopt(lost)
         return True
