@@ -18,6 +18,8 @@ import time
 import pytest
 from ros_processes import RosClient
 
+from memory_nodes.ros.stack_client import wait_result
+
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 
@@ -62,11 +64,7 @@ def execute(client, instruction: str):
                                   feedback_callback=lambda m: feedback.append(m.feedback))
     sent.add_done_callback(lambda _f: done.set())
     assert done.wait(60) and sent.result().accepted
-    result_future = sent.result().get_result_async()
-    done = threading.Event()
-    result_future.add_done_callback(lambda _f: done.set())
-    assert done.wait(300)
-    return result_future.result().result, feedback
+    return wait_result(action, sent.result(), 300.0).result, feedback
 
 
 def test_an_instruction_alone_is_read_by_the_model_and_done_by_the_robot(stack):
