@@ -38,9 +38,10 @@ test: setup
 
 # PLANNER=lm: the planner gets each task's instruction alone, read by the language model.
 # SAY="...": your own instruction instead of the episode's tasks, read by the model.
+# DETECTOR=yolo: the learned detector shipped in models/detector instead of the sim's masks.
 demo: setup
 	$(PY) -m memory_nodes.commands.main demo $(if $(PLANNER),--planner $(PLANNER)) \
-		$(if $(SAY),--say "$(SAY)")
+		$(if $(SAY),--say "$(SAY)") $(if $(DETECTOR),--detector $(DETECTOR))
 
 .PHONY: fleet-demo
 fleet-demo: setup

@@ -339,3 +339,111 @@ def test_class_list_does_not_depend_on_what_was_imported_before():
          'CLASS_NAMES; print(",".join(CLASS_NAMES))'],
         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
     assert fresh.stdout.strip().split(',') == list(CLASS_NAMES)
+
+
+def test_a_sitting_stops_early_and_the_run_resumes_where_it_stopped(tiny_dataset: Path,
+                                                                     tmp_path: Path):
+    """`--sitting-epochs 1` then `--resume`: one run, two sittings, every epoch once."""
+    import csv
+    import json
+
+    from memory_nodes.tools.detector_training.training import (
+        TrainConfig,
+        checkpoint_epoch,
+        train,
+    )
+
+    run = tmp_path / 'run'
+    config = dict(data=tiny_dataset / 'data.yaml', out=run, epochs=2, imgsz=160, batch=4,
+                  workers=0, close_mosaic=0)
+    first = train(TrainConfig(**config, stop_after_epochs=1))
+    last = run / 'train' / 'weights' / 'last.pt'
+    assert not first.finished and first.weights == last
+    assert checkpoint_epoch(last) == 0                 # one epoch done, run unfinished
+    assert not (run / 'metrics.json').exists()
+    second = train(TrainConfig(**config, resume=True))
+    assert second.finished and second.weights == run / 'best.pt'
+    with (run / 'train' / 'results.csv').open() as f:
+        epochs = [int(float({k.strip(): v for k, v in row.items()}['epoch']))
+                  for row in csv.DictReader(f)]
+    assert epochs == [1, 2]                             # epoch 2 came after epoch 1, once
+    metrics = json.loads((run / 'metrics.json').read_text())
+    assert [s['start'] for s in metrics['sittings']] == ['from scratch', 'resumed']
+    assert metrics['seconds'] == pytest.approx(sum(s['seconds'] for s in metrics['sittings']),
+                                               abs=0.5)
+    assert len(metrics['epoch_map50']) == 2
+
+
+def test_more_training_starts_from_given_weights_and_ships(tiny_dataset: Path,
+                                                           tiny_weights: Path, tmp_path: Path):
+    """`--resume WEIGHTS` without an unfinished run: new epochs from those weights; then
+    `perception ship` copies weights, metrics (no machine paths) and classes."""
+    import json
+
+    import torch
+
+    from memory_nodes.perception.yolo_detector import SHIPPED_WEIGHTS_NAME, YoloDetector
+    from memory_nodes.tools.detector_training.shipping import ship_run
+    from memory_nodes.tools.detector_training.training import TrainConfig, train
+
+    run = tmp_path / 'more'
+    # Batch 2: two steps (the first step of a run has a learning rate of 0 in warm-up).
+    result = train(TrainConfig(data=tiny_dataset / 'data.yaml', out=run, epochs=1, imgsz=160,
+                               batch=2, workers=0, close_mosaic=0, init_weights=tiny_weights,
+                               resume=True))
+    assert result.finished
+    metrics = json.loads((run / 'metrics.json').read_text())
+    assert metrics['sittings'][0]['start'] == f'from {tiny_weights.name}'
+    # The new weights differ from the ones training started from (it trained).
+    before = torch.load(tiny_weights, map_location='cpu', weights_only=False)['model']
+    after = torch.load(result.weights, map_location='cpu', weights_only=False)['model']
+    assert any(not torch.equal(a.float(), b.float()) for a, b in
+               zip(before.state_dict().values(), after.state_dict().values()))
+
+    shipped = ship_run(run, tmp_path / 'models' / 'detector', tiny_dataset / 'data.yaml')
+    assert shipped.weights.name == SHIPPED_WEIGHTS_NAME and shipped.weights.is_file()
+    assert shipped.classes == list(CLASS_NAMES)
+    folder = shipped.weights.parent
+    assert (folder / 'classes.txt').read_text().split() == list(CLASS_NAMES)
+    text = (folder / 'metrics.json').read_text()
+    assert str(tmp_path) not in text and str(tiny_dataset) not in text
+    assert json.loads(text)['dataset']['homes']['val']
+    assert YoloDetector(shipped.weights).labels == list(CLASS_NAMES)
+    with pytest.raises(FileNotFoundError, match='not a finished training run'):
+        ship_run(tmp_path / 'nothing')
+
+
+def test_calibration_counts_every_visible_instance_and_feeds_the_memory(tiny_weights: Path,
+                                                                       tmp_path: Path):
+    """`perception calibrate`: recall per class and distance bin into metrics.json, which a
+    memory then loads as its detector profile."""
+    import json
+    import shutil
+
+    from memory_nodes.memory.config import LongTermMemoryConfig
+    from memory_nodes.memory.long_term import LongTermMemory
+    from memory_nodes.perception.yolo_detector import detector_profile_of
+    from memory_nodes.tools.detector_training.calibration import (
+        CalibrationConfig,
+        calibrate,
+        calibrate_weights,
+    )
+
+    config = CalibrationConfig(homes=1, views_per_home=3, min_per_class=1, min_per_bin=1)
+    # A detector that finds nothing: recall 0 for every class that was visible.
+    blind = type('Blind', (), {'name': 'blind', 'detect': lambda self, rgb, **_: []})()
+    record = calibrate(blind, config)
+    assert record['frames'] == 3 and record['recall']
+    assert all(v == 0.0 for row in record['recall'].values() for v in row)
+    assert all(len(row) == len(config.distance_bins) + 1 for row in record['recall'].values())
+    assert record['confusions'] == [] and sum(record['chances'].values()) > 0
+
+    weights = tmp_path / 'best.pt'
+    shutil.copyfile(tiny_weights, weights)
+    assert detector_profile_of(weights) == ''
+    calibrate_weights(weights, config)
+    profile = detector_profile_of(weights)
+    assert profile == str(tmp_path / 'metrics.json')
+    assert 'calibration' in json.loads(Path(profile).read_text())
+    memory = LongTermMemory(LongTermMemoryConfig(detector_profile=profile))
+    assert memory.detector_profile is not None

@@ -13,7 +13,9 @@ conditions; the simulator still scores against the task's goals), and the demo p
 what the model read before the skills. `--say "..."` (repeatable) sends a person's own
 instructions, read by the model, in the episode's home; nobody wrote goal conditions for
 them, so they are reported by the planner's account (done, refused, failed and why), not
-scored.
+scored. `--detector yolo` replaces the simulator's masks with the learned detector (the
+weights shipped in models/detector, RGB only) and tells the memory its measured recall and
+confusions: the whole map is then built from what a camera-only robot would see.
 """
 
 from __future__ import annotations
@@ -84,11 +86,12 @@ def _why_failed(score: dict, result) -> str:  # noqa: ANN001 - ExecuteTask.Resul
 
 
 PLANNERS = ('grounded', 'lm')
+DETECTORS = ('sim_segmentation', 'yolo')
 
 
 def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
              out_dir: str = 'demo_out', timeout: float = 90.0, planner: str = 'grounded',
-             say: list[str] | None = None) -> int:
+             say: list[str] | None = None, detector: str = 'sim_segmentation') -> int:
     """Run the demo episode; 0 when every scored task succeeded.
 
     `planner`: 'grounded' (the task's goal conditions are sent) or 'lm' (only the
@@ -98,6 +101,8 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
     """
     if planner not in PLANNERS:
         raise ValueError(f'planner must be one of {", ".join(PLANNERS)}, got {planner!r}')
+    if detector not in DETECTORS:
+        raise ValueError(f'detector must be one of {", ".join(DETECTORS)}, got {detector!r}')
     said = list(say or [])
     from_words = planner == 'lm' or bool(said)
     apply_loopback_defaults()
@@ -116,6 +121,16 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
     params: dict[str, dict[str, object]] = {
         'sim_bridge': {'suite': suite, 'episode': episode},
         'memory': {'database_path': str(db)}}
+    if detector == 'yolo':
+        from memory_nodes.perception.yolo_detector import shipped_weights
+
+        weights = shipped_weights()
+        if not weights.is_file():
+            raise FileNotFoundError(f'the shipped detector weights are missing: {weights}')
+        params['perception'] = {'detector': 'yolo'}
+        params['memory']['ltm.detector_profile'] = 'shipped'
+        print(f'[demo] perception: the learned detector ({weights.name}, shipped; RGB only, '
+              'no simulator masks), the memory told its measured recall', flush=True)
     if from_words:
         params['planner'] = {'instruction_reader': 'language_model'}
         print('[demo] planner: instructions only, read by the fine-tuned language model '
@@ -173,7 +188,7 @@ def run_demo(suite: str = 'composite', episode: int = 0, tasks: int = 0,
                   f'{time.perf_counter() - t0:.1f} s)'
                   + (f'; {result.error_msg}' if result.error_msg else ''), flush=True)
         code = _summary(client, rows, out, suite, episode, plot_scene_graph,
-                        FloorPlan.from_json(info), t_start, heard)
+                        FloorPlan.from_json(info), t_start, heard, detector)
     finally:
         if client is not None:
             client.close()
@@ -187,7 +202,7 @@ ERROR_NAMES = {1: 'REFUSED', 2: 'PLANNING FAILED', 3: 'EXECUTION FAILED', 4: 'CA
 
 
 def _summary(client, rows, out, suite, episode, plot, floor_plan, t_start,  # noqa: ANN001
-             heard: list[bool] | None = None) -> int:
+             heard: list[bool] | None = None, detector: str = 'sim_segmentation') -> int:
     from embodied_memory_msgs.srv import GetSceneGraph, QueryObjects, SaveMemory
 
     ok = sum(1 for _, _, s, _ in rows if s['success'])
@@ -226,6 +241,7 @@ def _summary(client, rows, out, suite, episode, plot, floor_plan, t_start,  # no
           f'{_percentile(query_ms, 99):.1f} ms round trip over DDS')
     rejected = per.get('rejected', {})
     why = ', '.join(f'{n} {reason}' for reason, n in sorted(rejected.items()))
+    print(f'  detector           {detector}')
     print(f'  perception         {worker["processed"]} frames, {worker["dropped"]} dropped '
           f'({100 * worker["drop_rate"]:.1f}%), {sum(rejected.values())} rejected'
           + (f' ({why})' if why else ''))
@@ -251,8 +267,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="your own instruction, read by the language model in the episode's "
                         'home after its first --tasks tasks (none unless --tasks is given); '
                         'repeat for several; reported by the planner, not scored')
+    d.add_argument('--detector', default='sim_segmentation', choices=DETECTORS,
+                   help="sim_segmentation: the simulator's masks (default); yolo: the learned "
+                        'detector shipped in models/detector')
     d.set_defaults(func=lambda a: run_demo(a.suite, a.episode, a.tasks, a.out,
-                                           planner=a.planner, say=a.say))
+                                           planner=a.planner, say=a.say, detector=a.detector))
 
 
 if __name__ == '__main__':

@@ -173,22 +173,28 @@ def load_suites(names: Sequence[str], alfred_files: Sequence[str] = ()
 
 
 def make_perception(name: str, weights: str | None):  # noqa: ANN201 - SimFramePerception
-    """The perception the robot runs: sim_segmentation, or YOLO from a weights file."""
+    """The perception the robot runs: sim_segmentation, or YOLO (`weights`, else the shipped).
+
+    YOLO's memory gets the detector profile measured for the weights (their metrics.json)
+    when there is one.
+    """
     from memory_nodes.evaluation.sim_frames import SimFramePerception
 
     if name == 'sim_segmentation':
         return None  # SimRobot's default
     if name != 'yolo':
         raise ValueError(f'perception must be sim_segmentation or yolo, got {name!r}')
-    if not weights or not Path(weights).exists():
-        raise ValueError(f'--perception yolo needs --weights PATH of an existing file, '
-                         f'got {weights!r}')
     try:
         module = importlib.import_module('memory_nodes.perception.yolo_detector')
     except ImportError as err:
         raise ValueError('no YOLO detector in this build (memory_nodes.perception.'
                          f'yolo_detector: {err})') from None
-    return SimFramePerception(detector=module.YoloDetector(weights))
+    path = Path(weights) if weights else module.shipped_weights()
+    if not path.is_file():
+        raise ValueError(f'--perception yolo: weights {path} not found (--weights PATH, or '
+                         'the shipped models/detector weights)')
+    return SimFramePerception(detector=module.YoloDetector(path),
+                              detector_profile=module.detector_profile_of(path))
 
 
 # --------------------------------------------------------------------------- workers

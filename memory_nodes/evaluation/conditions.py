@@ -52,11 +52,14 @@ def check_condition(name: str) -> None:
 
 def make_condition(name: str, stm_policy: str = 'robot_aware', stm_capacity: int = 10,
                    text_embeddings: str = 'minilm',
-                   store: MemoryStore | None = None) -> ConditionSetup:
+                   store: MemoryStore | None = None,
+                   detector_profile: str = '') -> ConditionSetup:
     """Build the memory of one condition (a ValueError names unknown conditions).
 
     `store` (a shared `PostgresStore`) makes the long-term memory one that other robots
     share; only the conditions that never clear it (`ltm`, `ltm+stm`) take one.
+    `detector_profile`: what the memory knows of its detector (see
+    `LongTermMemoryConfig.detector_profile`).
     """
     check_condition(name)
     if store is not None and name not in ('ltm', 'ltm+stm'):
@@ -67,6 +70,7 @@ def make_condition(name: str, stm_policy: str = 'robot_aware', stm_capacity: int
         return ConditionSetup(name, None, history, history, False)
     ltm_cfg = LongTermMemoryConfig()
     ltm_cfg.embedder.backend = text_embeddings
+    ltm_cfg.detector_profile = detector_profile
     memory = RobotMemory(ltm_cfg, ShortTermConfig(capacity=stm_capacity, policy=stm_policy),
                          store=store)
     if name == 'none':

@@ -126,7 +126,9 @@ class MemoryPlayer(TaskPlayer):
         """A fresh memory of the condition, the room map, the robot and the counters."""
         self.setup = setup = make_condition(self.condition, self.stm_policy,
                                             self.stm_capacity, self.text_embeddings,
-                                            store=self.store)
+                                            store=self.store,
+                                            detector_profile=self.perception.detector_profile
+                                            if self.perception is not None else '')
         if setup.memory is not None:
             for name, footprint in sim.rooms().items():
                 setup.memory.ltm.define_room_footprint(name, footprint)

@@ -60,6 +60,9 @@ class SimFramePerception:
     ms: list[float] = field(default_factory=list)
     #: Frames remembered with their observations (the sim_segmentation detector only).
     cache_frames: int = PERCEPTION_CACHE_FRAMES
+    #: The detector's measured recall and confusions for the memory it feeds
+    #: (`LongTermMemoryConfig.detector_profile`: '' for the oracle, or a metrics.json).
+    detector_profile: str = ''
 
     def perceive(self, frame: CameraFrame, instances: Mapping[int, Mapping[str, object]]
                  ) -> tuple[list[ObjectObservation], CameraView]:

@@ -58,6 +58,18 @@ RECORD_ARGUMENTS = (
 )
 
 
+#: The robot stack's detector: `detector:=yolo yolo_weights:=FILE detector_profile:=FILE`.
+ROBOT_DETECTOR_ARGUMENTS = (
+    LaunchArgument('detector', 'yolo', 'yolo (learned, RGB only) or sim_segmentation',
+                   parameter=('perception', 'detector')),
+    LaunchArgument('yolo_weights', '', "YOLO weights ('' = the shipped models/detector)",
+                   parameter=('perception', 'yolo_weights')),
+    LaunchArgument('detector_profile', 'shipped', "the detector's measured recall and "
+                   "confusions for the memory: 'shipped', a metrics.json, or '' for none",
+                   parameter=('memory', 'ltm.detector_profile')),
+)
+
+
 @dataclass(frozen=True)
 class Stack:
     """A named set of nodes started together."""
@@ -97,6 +109,10 @@ STACKS: dict[str, Stack] = {
             description="perception + memory + planner on a real robot's camera topics",
             # A robot's drivers and localization publish TF, never our camera/pose topic.
             parameters=(('perception', (('use_tf', True),)),),
+            # No simulator publishes masks on a robot: by default the learned detector, with
+            # the weights shipped in models/detector, and the memory told their measured
+            # recall and confusions (ROBOT_DETECTOR_ARGUMENTS).
+            arguments=ROBOT_DETECTOR_ARGUMENTS,
         ),
         Stack(
             'memory_only',

@@ -7,7 +7,9 @@ which is no evidence at all). If enough of the object should be visible and it w
 observed, its confidence decays -- faster when the camera sees *through* where it was
 (the space is empty) than when a surface is still there (maybe a detector miss). Below
 a threshold the node is marked absent with a change event; a later observation brings
-it back.
+it back. With a detector profile (its measured recall per class and distance) a miss with
+a surface still there weighs as much as the detector's chance of having found the object:
+a fork three metres away that the detector finds one time in five hardly fades.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from memory_nodes.memory.config import AbsenceConfig
+from memory_nodes.memory.detector_profile import DetectorProfile
 from memory_nodes.memory.observation import CameraView
 from memory_nodes.memory.scene_graph import SceneGraph, SceneNode
 
@@ -22,9 +25,23 @@ from memory_nodes.memory.scene_graph import SceneGraph, SceneNode
 class AbsenceTracker:
     """Applies frustum + depth-occlusion absence evidence to the scene graph."""
 
-    def __init__(self, graph: SceneGraph, config: AbsenceConfig | None = None) -> None:
+    def __init__(self, graph: SceneGraph, config: AbsenceConfig | None = None,
+                 profile: DetectorProfile | None = None) -> None:
         self.graph = graph
         self.config = config or AbsenceConfig()
+        self.profile = profile
+
+    def miss_weight(self, node: SceneNode, distance: float) -> float:
+        """How much a miss with a surface still in place counts (the decay's exponent).
+
+        The detector's measured recall for the node's class at this distance when
+        `weight_by_recall` and a profile has it; 0.5 otherwise.
+        """
+        if self.config.weight_by_recall and self.profile is not None:
+            recall = self.profile.recall(node.label, distance)
+            if recall is not None:
+                return recall
+        return 0.5
 
     def _samples(self, node: SceneNode) -> np.ndarray:
         n = self.config.sample_points
@@ -86,7 +103,8 @@ class AbsenceTracker:
                 continue
             # Seeing through the spot is strong evidence; a surface there is weak.
             strong = through >= 0.5 * visible
-            node.confidence *= cfg.decay if strong else cfg.decay ** 0.5
+            node.confidence *= cfg.decay if strong else \
+                cfg.decay ** self.miss_weight(node, dist)
             node.last_absent = view.stamp
             if node.first_absent is None:
                 node.first_absent = view.stamp

@@ -62,6 +62,12 @@ class InputCheckConfig:
     max_label_chars: int = 128
 
 
+#: Look-alike classes a learned detector swaps (measured ones come from its profile).
+DEFAULT_CONFUSABLE_LABELS: tuple[str, ...] = (
+    'RemoteControl,CellPhone', 'Apple,Tomato', 'Fork,Spoon,Knife,ButterKnife',
+)
+
+
 @dataclass
 class FusionConfig:
     """Association and cloud merging of observations into object nodes."""
@@ -99,6 +105,20 @@ class FusionConfig:
     furniture_part_sizes: tuple[str, ...] = DEFAULT_FURNITURE_PART_SIZES
     tentative_timeout: float = 600.0
     seed: int = 0
+    #: A node's label is the vote of its label histogram (the label with the most summed
+    #: detection score over its views; its share is `SceneNode.label_share`). Off: a
+    #: node keeps the label it was created with.
+    vote_labels: bool = True
+    #: Label groups a detector confuses ('RemoteControl,CellPhone'): an observation with
+    #: one label associates with a node of another of its group as if the labels had
+    #: `confusable_similarity` (geometry still decides first). Pairs measured for the
+    #: detector (`LongTermMemoryConfig.detector_profile`) are added.
+    confusable_labels: tuple[str, ...] = DEFAULT_CONFUSABLE_LABELS
+    confusable_similarity: float = 0.8
+    #: Confirmation needs detection strength, not only a count: the scores of a node's
+    #: observations must sum to this much (with `min_observations`). Two oracle masks
+    #: (score 1) confirm; a weak detection (0.3) needs five views. 0: the count alone.
+    confirm_evidence: float = 1.5
 
 
 @dataclass
@@ -129,6 +149,11 @@ class AbsenceConfig:
     # within `max_distance` m of the camera and at least `min_projected_px` pixels big.
     max_distance: float = 3.5
     min_projected_px: float = 14.0
+    #: A miss with a surface still there counts as much as the detector's measured recall
+    #: for that class at that distance (`LongTermMemoryConfig.detector_profile`): the
+    #: decay is `decay ** recall`. Seeing through the spot is not a detector's miss and
+    #: keeps the full decay. Off, or for a class without a measured recall: `decay ** 0.5`.
+    weight_by_recall: bool = True
 
 
 @dataclass
@@ -202,6 +227,10 @@ class LongTermMemoryConfig:
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     index_cell: float = 1.0
+    #: The detector's measured recall and confusions (memory/detector_profile.py): '' for
+    #: none (an oracle), 'shipped' for the weights in models/detector, or a path to a
+    #: metrics.json with a `calibration` entry.
+    detector_profile: str = ''
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LongTermMemoryConfig:

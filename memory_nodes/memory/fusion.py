@@ -25,6 +25,7 @@ from scipy.spatial import cKDTree
 
 from memory_nodes.domain.labels import label_key
 from memory_nodes.memory.config import FusionConfig
+from memory_nodes.memory.detector_profile import DetectorProfile, confusion_groups
 from memory_nodes.memory.observation import ObjectObservation
 from memory_nodes.memory.scene_graph import SceneGraph, SceneNode
 
@@ -176,10 +177,14 @@ class ObjectFuser:
         graph: SceneGraph,
         config: FusionConfig | None = None,
         label_similarity: Callable[[str, str], float] | None = None,
+        profile: DetectorProfile | None = None,
     ) -> None:
         self.graph = graph
         self.config = config or FusionConfig()
         self.label_similarity = label_similarity
+        # Label pairs the detector swaps: configured groups plus the measured ones.
+        self._confusable = confusion_groups(self.config.confusable_labels) | (
+            profile.confusions if profile is not None else frozenset())
         self.track_to_node: dict[int, str] = {}
         self.recently_updated: set[str] = set()
         self.frames = 0
@@ -205,7 +210,7 @@ class ObjectFuser:
                     report.updated.append(node.id)
                 if cfg.merge_furniture_parts and node.layer == 'furniture':
                     report.merged.extend(self._merge_parts_in_one_mask(node, prep))
-            if node.status == 'tentative' and node.observations >= cfg.min_observations:
+            if node.status == 'tentative' and self.enough_evidence(node):
                 node.status = 'confirmed'
                 self.graph.record(node.id, 'confirmed', obs.stamp, {})
                 report.confirmed.append(node.id)
@@ -217,6 +222,23 @@ class ObjectFuser:
         if cfg.duplicate_check_every > 0 and self.frames % cfg.duplicate_check_every == 0:
             report.merged.extend(self.merge_duplicates(self.recently_updated))
             self.recently_updated = set()
+
+    def enough_evidence(self, node: SceneNode) -> bool:
+        """Whether a tentative node has been seen often and strongly enough to confirm.
+
+        `min_observations` views, and (with `confirm_evidence`) detection scores summing
+        to it: a weak detector needs more views of a thing than a strong one.
+        """
+        cfg = self.config
+        if node.observations < cfg.min_observations:
+            return False
+        return cfg.confirm_evidence <= 0 or \
+            sum(node.label_scores.values()) >= cfg.confirm_evidence - 1e-9
+
+    def confusable(self, a: str, b: str) -> bool:
+        """Whether the detector is known to give label `a` for a `b` (or the reverse)."""
+        return bool(self._confusable) and \
+            frozenset((label_key(a), label_key(b))) in self._confusable
 
     def _prepare(self, obs: ObjectObservation) -> _Prepared:
         pts, keys = voxel_downsample(np.asarray(obs.points, dtype=np.float64),
@@ -235,6 +257,8 @@ class ObjectFuser:
             sim = max(sim, float(np.dot(obs.embedding, node.embedding)))
         if self.label_similarity is not None and sim < self.config.min_semantic_similarity:
             sim = max(sim, self.label_similarity(obs.label, node.label))
+        if sim < self.config.confusable_similarity and self.confusable(obs.label, node.label):
+            sim = self.config.confusable_similarity
         return sim
 
     def geometric_overlap(self, node: SceneNode, prep: _Prepared) -> float:
@@ -308,7 +332,7 @@ class ObjectFuser:
         graph = self.graph
         node.label_scores[obs.label] = node.label_scores.get(obs.label, 0.0) + obs.score
         best_label = max(node.label_scores, key=node.label_scores.__getitem__)
-        if best_label != node.label:
+        if best_label != node.label and self.config.vote_labels:
             graph.record(node.id, 'relabeled', obs.stamp, {'from': node.label, 'to': best_label})
             graph.relabel(node, best_label)
         self.set_cloud(node, np.concatenate([node.points, prep.points])
@@ -450,9 +474,13 @@ class ObjectFuser:
         sem = a.label == b.label or (
             a.embedding is not None and b.embedding is not None
             and float(np.dot(a.embedding, b.embedding)) >= cfg.min_semantic_similarity)
-        if not sem:
+        # Labels the detector swaps: one thing only when the clouds overlap (a fork and a
+        # knife side by side have close centroids but no common voxels).
+        swapped = not sem and self.confusable(a.label, b.label)
+        if not sem and not swapped:
             return False
-        if float(np.linalg.norm(a.position - b.position)) <= cfg.duplicate_centroid_distance:
+        if not swapped and \
+                float(np.linalg.norm(a.position - b.position)) <= cfg.duplicate_centroid_distance:
             return True
         if a.voxel_keys is None or b.voxel_keys is None:
             return False
@@ -476,6 +504,11 @@ class ObjectFuser:
         stamp = max(keep.last_seen, drop.last_seen)
         for lbl, s in drop.label_scores.items():
             keep.label_scores[lbl] = keep.label_scores.get(lbl, 0.0) + s
+        if self.config.vote_labels and keep.label_scores:
+            best_label = max(keep.label_scores, key=keep.label_scores.__getitem__)
+            if best_label != keep.label:
+                graph.record(keep.id, 'relabeled', stamp, {'from': keep.label, 'to': best_label})
+                graph.relabel(keep, best_label)
         if drop.points is not None:
             pts = drop.points if keep.points is None else np.concatenate(
                 [keep.points, drop.points])

@@ -24,6 +24,7 @@ import numpy as np
 from memory_nodes.domain.labels import normalize_label
 from memory_nodes.memory.absence import AbsenceTracker
 from memory_nodes.memory.config import LongTermMemoryConfig
+from memory_nodes.memory.detector_profile import load_detector_profile
 from memory_nodes.memory.embeddings import TextEmbedder
 from memory_nodes.memory.export import (
     CollapsedExport,
@@ -95,9 +96,10 @@ class LongTermMemory:
         self.graph = SceneGraph(cfg.index_cell, cfg.persistence.history_per_node)
         self.checker = InputChecker(cfg.input)
         self._embedder = embedder
-        self.fuser = ObjectFuser(self.graph, cfg.fusion)
+        self.detector_profile = load_detector_profile(cfg.detector_profile)
+        self.fuser = ObjectFuser(self.graph, cfg.fusion, profile=self.detector_profile)
         self.relations = RelationEstimator(self.graph, cfg.relations)
-        self.absence = AbsenceTracker(self.graph, cfg.absence)
+        self.absence = AbsenceTracker(self.graph, cfg.absence, self.detector_profile)
         self.rooms = RoomMap(self.graph, cfg.rooms)
         self.queries = SceneQueries(self.graph, None)
         self.timeline = Timeline(cfg.timeline)

@@ -77,6 +77,12 @@ class SceneNode:
         """Upper corner of the axis-aligned box (m)."""
         return self.position + self.extent / 2.0
 
+    @property
+    def label_share(self) -> float:
+        """The share of the label vote that `label` holds (1.0 with one label or none)."""
+        total = sum(self.label_scores.values())
+        return self.label_scores.get(self.label, 0.0) / total if total > 0 else 1.0
+
     def box(self) -> tuple[float, float, float, float, float, float]:
         """(min x, min y, min z, max x, max y, max z) as plain floats (cheap in loops)."""
         px, py, pz = self.position.tolist()
@@ -92,6 +98,7 @@ class SceneNode:
             'position': [round(float(v), 4) for v in self.position],
             'extent': [round(float(v), 4) for v in self.extent],
             'confidence': round(float(self.confidence), 4),
+            'label_share': round(float(self.label_share), 4),
             'status': self.status,
             'room': self.room,
             'states': dict(self.states),

@@ -4,6 +4,12 @@ A pixel (u, v) with depth d (metres along the optical axis) is K^-1 [u, v, 1] d 
 optical frame; `camera_to_map` takes it to `map`. Points outside the depth range or
 non-finite are dropped; the cloud is voxel-downsampled, statistical outliers (mixed
 pixels at object borders) removed, and capped.
+
+Before back-projection the mask is eroded where depth jumps: a learned detector's mask
+bleeds a pixel or two past the object's outline, and at an outline with the wall far
+behind, those pixels land metres away. Mask pixels within `depth_edge_px` of a jump larger
+than `depth_edge_jump` are dropped, unless that would leave too little of the mask (a
+thin or tiny object is all edge).
 """
 
 from __future__ import annotations
@@ -25,6 +31,13 @@ class BackprojectionConfig:
     max_points: int = 1024
     min_points: int = 5
     pixel_stride: int = 1
+    #: Mask erosion at depth discontinuities: pixels within this many pixels of a depth
+    #: jump are dropped (0: off) ...
+    depth_edge_px: int = 2
+    #: ... where a jump is a depth range (m) larger than this within that neighbourhood.
+    depth_edge_jump: float = 0.1
+    #: Erosion is skipped when it would keep less than this share of the mask's pixels.
+    depth_edge_min_kept: float = 0.25
 
 
 def pixel_rays(height: int, width: int, intrinsics: np.ndarray) -> np.ndarray:
@@ -55,11 +68,34 @@ def backproject(depth: np.ndarray, mask: np.ndarray, intrinsics: np.ndarray,
     d = depth[::step, ::step][box]
     r = rays[::step, ::step][box]
     valid = m & np.isfinite(d) & (d >= cfg.min_depth) & (d <= cfg.max_depth)
+    if cfg.depth_edge_px > 0 and valid.any():
+        valid = _erode_at_depth_edges(depth[::step, ::step], valid, box, cfg)
     if not valid.any():
         return np.empty((0, 3))
     pts_cam = r[valid] * d[valid][:, None]
     pose = np.asarray(camera_to_map, dtype=float)
     return pts_cam @ pose[:3, :3].T + pose[:3, 3]
+
+
+def _erode_at_depth_edges(depth: np.ndarray, valid: np.ndarray, box: tuple[slice, slice],
+                          cfg: BackprojectionConfig) -> np.ndarray:
+    """`valid` (the mask inside `box`) without its pixels near a depth discontinuity."""
+    from scipy.ndimage import maximum_filter, minimum_filter
+
+    px = int(cfg.depth_edge_px)
+    r0, r1 = max(0, box[0].start - px), min(depth.shape[0], box[0].stop + px)
+    c0, c1 = max(0, box[1].start - px), min(depth.shape[1], box[1].stop + px)
+    d = depth[r0:r1, c0:c1]
+    # Unknown depth (holes, out of range) is not an edge: fill it with the local value.
+    d = np.where(np.isfinite(d) & (d > 0), d, np.nan)
+    hi = maximum_filter(np.nan_to_num(d, nan=-np.inf), size=2 * px + 1, mode='nearest')
+    lo = minimum_filter(np.nan_to_num(d, nan=np.inf), size=2 * px + 1, mode='nearest')
+    edge = np.isfinite(hi) & np.isfinite(lo) & (hi - lo > cfg.depth_edge_jump)
+    edge = edge[box[0].start - r0:box[0].stop - r0, box[1].start - c0:box[1].stop - c0]
+    kept = valid & ~edge
+    if kept.sum() < max(cfg.min_points, cfg.depth_edge_min_kept * valid.sum()):
+        return valid
+    return kept
 
 
 def clean_cloud(points: np.ndarray, cfg: BackprojectionConfig) -> np.ndarray:

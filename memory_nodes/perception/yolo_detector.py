@@ -74,6 +74,32 @@ def check_known_types(path: str | Path, model_names: Sequence[str],
                            f'the {ontology.name} ontology: unknown types {unknown[:5]}')
 
 
+#: File name of the weights shipped in the repository (`models/detector/`).
+SHIPPED_WEIGHTS_NAME = 'household_yolov8n_seg.pt'
+
+
+def shipped_weights() -> Path:
+    """The detector weights shipped in the repository: what `detector:=yolo` loads by default.
+
+    Produced by `embodied-memory perception train` then `perception ship` (docs/perception.md).
+    """
+    return Path(__file__).resolve().parents[2] / 'models' / 'detector' / SHIPPED_WEIGHTS_NAME
+
+
+def detector_profile_of(weights: str | Path) -> str:
+    """The memory's `detector_profile` for these weights.
+
+    Their metrics.json when it holds a calibration (`perception calibrate`), else ''.
+    """
+    import json
+
+    path = Path(weights).parent / 'metrics.json'
+    try:
+        return str(path) if 'calibration' in json.loads(path.read_text()) else ''
+    except (OSError, ValueError, TypeError):
+        return ''
+
+
 #: Score threshold when the weights come without a calibrated one.
 DEFAULT_SCORE_THRESHOLD = 0.35
 #: A calibrated threshold is kept within these bounds (a barely trained model peaks its F1
@@ -171,13 +197,14 @@ def _resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def make_detector(name: str, weights: str | Path | None = None, **kwargs: object):
-    """A detector by name: 'sim_segmentation' (the oracle) or 'yolo' (needs `weights`)."""
+    """A detector by name: 'sim_segmentation' (the oracle) or 'yolo'.
+
+    Without `weights`, 'yolo' loads the weights shipped in the repository.
+    """
     if name == 'sim_segmentation':
         from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
 
         return SimSegmentationDetector()
     if name == 'yolo':
-        if weights is None:
-            raise WeightsError('the yolo detector needs a weights path')
-        return YoloDetector(weights, **kwargs)
+        return YoloDetector(weights if weights else shipped_weights(), **kwargs)
     raise ValueError(f'unknown detector {name!r} (known: sim_segmentation, yolo)')

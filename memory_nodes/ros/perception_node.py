@@ -57,7 +57,8 @@ class PerceptionConfig:
     """Parameters of the perception node."""
 
     detector: str = describe('sim_segmentation', 'sim_segmentation or yolo', choices=DETECTORS)
-    yolo_weights: str = describe('', 'path to the YOLO segmentation weights (detector=yolo)')
+    yolo_weights: str = describe('', 'path to the YOLO segmentation weights (detector=yolo); '
+                                 'empty: the weights shipped in models/detector')
     yolo_score_threshold: float = describe(
         -1.0, 'minimum YOLO detection score; negative: the threshold calibrated on the val '
         'homes when the weights were trained (metrics.json next to them), else 0.35',
@@ -136,13 +137,10 @@ class PerceptionNode(Node):
     def _make_detector(self):  # noqa: ANN202 - a Detector
         if self.cfg.detector == 'sim_segmentation':
             return SimSegmentationDetector()
-        if not self.cfg.yolo_weights:
-            raise ValueError('parameter yolo_weights is empty: detector=yolo needs the path '
-                             'of trained weights (embodied-memory perception train)')
-        from memory_nodes.perception.yolo_detector import YoloDetector
+        from memory_nodes.perception.yolo_detector import YoloDetector, shipped_weights
 
         threshold = self.cfg.yolo_score_threshold
-        detector = YoloDetector(self.cfg.yolo_weights,
+        detector = YoloDetector(self.cfg.yolo_weights or shipped_weights(),
                                 score_threshold=threshold if threshold >= 0.0 else None)
         self.get_logger().info(f'YOLO weights {detector.weights}: score threshold '
                                f'{detector.score_threshold:.3f} ({detector.score_source})')

@@ -35,7 +35,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument('--lr0', type=float, default=0.002, help='initial learning rate (AdamW)')
     t.add_argument('--nbs', type=int, default=None,
                    help='nominal batch: one optimizer step per NBS images (default: --batch)')
+    t.add_argument('--sitting-epochs', type=int, default=None, metavar='N',
+                   help='stop after N epochs of this sitting; continue later with --resume')
+    t.add_argument('--resume', nargs='?', const='shipped', default=None, metavar='WEIGHTS',
+                   help='more training: continue the interrupted run in --out if there is '
+                   'one (same epochs, optimizer and schedule), else start from WEIGHTS '
+                   '(default: the shipped models/detector weights) for --epochs more')
     t.set_defaults(func=_train)
+
+    c = sub.add_parser('calibrate', help="measure the detector's recall by class and "
+                       'distance and its label confusions on fresh homes; written into '
+                       'metrics.json next to the weights (the memory reads it)')
+    c.add_argument('--weights', required=True, help='.pt weights from perception train')
+    c.add_argument('--homes', type=int, default=8, help='fresh homes (default 8)')
+    c.add_argument('--views-per-home', type=int, default=24, help='views per home (24)')
+    c.set_defaults(func=_calibrate)
+
+    s = sub.add_parser('ship', help='copy a training run into models/detector (the weights '
+                       'every detector:=yolo uses by default), with its metrics and classes')
+    s.add_argument('--run', required=True, help='run folder of perception train (--out)')
+    s.add_argument('--data', default=None, help='its data.yaml (records the dataset manifest)')
+    s.add_argument('--to', default=None, help='destination folder (default models/detector)')
+    s.set_defaults(func=_ship)
 
     v = sub.add_parser('validate', help='re-measure weights on the val homes; update '
                        'their metrics.json (mAP, per-class mAP50, calibrated score threshold)')
@@ -72,16 +93,51 @@ def _make_dataset(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from memory_nodes.perception.yolo_detector import shipped_weights
     from memory_nodes.tools.detector_training.training import TrainConfig, train
 
+    init = None
+    if args.resume is not None:
+        init = shipped_weights() if args.resume == 'shipped' else Path(args.resume)
     config = TrainConfig(data=Path(args.data), out=Path(args.out), epochs=args.epochs,
                          imgsz=args.imgsz, batch=args.batch, workers=args.workers,
                          threads=args.threads, seed=args.seed, fraction=args.fraction,
-                         time_hours=args.hours, lr0=args.lr0, nbs=args.nbs)
+                         time_hours=args.hours, lr0=args.lr0, nbs=args.nbs,
+                         init_weights=init, resume=args.resume is not None,
+                         stop_after_epochs=args.sitting_epochs)
     result = train(config, lambda m: print(m, flush=True))
+    if not result.finished:
+        print(f'sitting over: {result.weights} holds the run so far ({result.seconds / 60:.1f} '
+              f'min of training); run the same command with --resume to continue')
+        return 0
     print(f'weights {result.weights}; training {result.seconds / 60:.1f} min')
     print(f'val homes (unseen): mask mAP50 {result.map50:.3f} mAP50-95 {result.map50_95:.3f} '
           f'(box mAP50 {result.box_map50:.3f}); curves {result.curves}')
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from memory_nodes.tools.detector_training.calibration import (
+        CalibrationConfig,
+        calibrate_weights,
+    )
+
+    record = calibrate_weights(Path(args.weights), CalibrationConfig(
+        homes=args.homes, views_per_home=args.views_per_home), lambda m: print(m, flush=True))
+    recalls = [sum(r) / len(r) for r in record['recall'].values()]
+    print(f"{record['frames']} views, {len(record['recall'])} classes: mean recall "
+          f"{(sum(recalls) / len(recalls)) if recalls else 0.0:.3f}; confusions "
+          + ', '.join(f'{a}->{b} {r:.2f}' for a, b, r in record['confusions'][:6]))
+    return 0
+
+
+def _ship(args: argparse.Namespace) -> int:
+    from memory_nodes.tools.detector_training.shipping import ship_run
+
+    shipped = ship_run(Path(args.run), Path(args.to) if args.to else None,
+                       Path(args.data) if args.data else None)
+    print(f'shipped {shipped.weights} ({shipped.weights.stat().st_size / 1e6:.1f} MB), '
+          f'mask mAP50 {shipped.map50:.3f} on the val homes; {len(shipped.classes)} classes')
     return 0
 
 

@@ -159,6 +159,11 @@ class ViewRenderer:
         self.types = {oid: t.object_type for oid, t in truth.items()}
         self.furniture = [(t.position[0], t.position[1]) for t in truth.values()
                           if t.kind == 'furniture']
+        self.positions = {oid: np.asarray(t.position, dtype=float) for oid, t in truth.items()}
+        #: The camera's position (map) of the last view rendered.
+        self.last_eye = np.zeros(3)
+        #: Instance id -> object id of the last view rendered.
+        self.last_objects: dict[int, object] = {}
 
     def _viewpoint(self) -> tuple[float, float, float, float, float]:
         rng = self.rng
@@ -183,6 +188,7 @@ class ViewRenderer:
         pose = optical_pose(x + CAMERA_FORWARD * math.cos(yaw),
                             y + CAMERA_FORWARD * math.sin(yaw), z, yaw, pitch)
         frame = self.sim.camera.render(pose, 0.0)
+        self.last_eye = pose[:3, 3].copy()
         light = random_lighting(self.rng)
         rgb = frame.rgb
         if light:
@@ -197,6 +203,7 @@ class ViewRenderer:
         rgb = colour_jitter(rgb, self.rng)
         labels = {inst: self.types.get(oid, '') for inst, oid in
                   frame.instance_to_object.items()}
+        self.last_objects = dict(frame.instance_to_object)
         return rgb, frame.segmentation, labels
 
 

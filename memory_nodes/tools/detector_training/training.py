@@ -48,6 +48,18 @@ class TrainConfig:
     nbs: int | None = None
     time_hours: float | None = None
     cache: bool = True
+    # Start from these weights instead of random ones (more training on a shipped file).
+    init_weights: Path | None = None
+    # Continue an interrupted run in `out` (its last.pt: epoch, optimizer, schedule); when
+    # `out` holds no unfinished run, start from `init_weights` (or from scratch).
+    resume: bool = False
+    #: Stop this sitting after so many epochs, leaving the run to be resumed (`resume`)
+    #: with its optimizer and schedule; None: train to the end.
+    stop_after_epochs: int | None = None
+
+
+class SittingOver(Exception):
+    """Raised from the epoch callback to end a sitting early (the run stays resumable)."""
 
 
 @dataclass
@@ -60,6 +72,8 @@ class TrainResult:
     box_map50: float
     seconds: float
     curves: Path | None
+    #: False when the sitting stopped early (`stop_after_epochs`): resume to finish.
+    finished: bool = True
 
 
 def train(config: TrainConfig, progress: Callable[[str], None] | None = None) -> TrainResult:
@@ -71,10 +85,26 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
     out = Path(config.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     YOLO = _ultralytics_on_cpu(config.threads, out)  # noqa: N806 - the ultralytics class
-    model = YOLO('yolov8n-seg.yaml')
-    say(f'training yolov8n-seg from scratch on {data} for {config.epochs} epochs '
-        f'(imgsz {config.imgsz}, batch {config.batch}, cpu x{config.threads})')
+    last = out / 'train' / 'weights' / 'last.pt'
+    resuming = config.resume and unfinished_run(last)
+    if resuming:
+        model = YOLO(str(last))
+        say(f'resuming the interrupted run {last} (epoch {checkpoint_epoch(last) + 1} done)')
+    elif config.init_weights is not None:
+        init = Path(config.init_weights)
+        if not init.is_file():
+            raise FileNotFoundError(f'weights to start from not found: {init}')
+        model = YOLO(str(init))
+        say(f'training yolov8n-seg from {init} on {data} for {config.epochs} more epochs '
+            f'(imgsz {config.imgsz}, batch {config.batch}, cpu x{config.threads})')
+    else:
+        model = YOLO('yolov8n-seg.yaml')
+        say(f'training yolov8n-seg from scratch on {data} for {config.epochs} epochs '
+            f'(imgsz {config.imgsz}, batch {config.batch}, cpu x{config.threads})')
     t0 = time.perf_counter()
+    start = ('resumed' if resuming else
+             f'from {Path(config.init_weights).name}' if config.init_weights else 'from scratch')
+    sittings = SittingsLog(out, start, resuming)
     kwargs = dict(
         data=str(data), epochs=config.epochs, imgsz=config.imgsz, batch=config.batch,
         device='cpu', workers=config.workers, pretrained=False, amp=False, plots=False,
@@ -90,9 +120,14 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
 
     def on_epoch(trainer) -> None:
         # The final validation fires this callback once more; report each epoch once.
+        sittings.update()
         if trainer.epoch not in seen:
             seen.add(trainer.epoch)
             say(_epoch_line(trainer, len(seen)))
+            # last.pt is saved before this callback: stopping here loses nothing.
+            if config.stop_after_epochs and len(seen) >= config.stop_after_epochs \
+                    and trainer.epoch + 1 < trainer.epochs:
+                raise SittingOver
 
     batches = [0]
 
@@ -105,8 +140,22 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
 
     model.add_callback('on_fit_epoch_end', on_epoch)
     model.add_callback('on_train_batch_end', on_batch)
-    model.train(**kwargs)
-    seconds = time.perf_counter() - t0
+    if resuming:
+        # ultralytics takes the run's own settings from last.pt; the data path, the time
+        # budget and the loader settings may change between sittings.
+        kwargs = {k: kwargs[k] for k in ('data', 'device', 'workers', 'cache', 'time')
+                  if k in kwargs}
+        kwargs['resume'] = str(last)
+    try:
+        model.train(**kwargs)
+    except SittingOver:
+        sittings.update()
+        say(f'sitting over after {len(seen)} epoch(s); {last} is resumable (--resume)')
+        return TrainResult(weights=last, map50=float('nan'), map50_95=float('nan'),
+                           box_map50=float('nan'), seconds=sittings.total_seconds,
+                           curves=None, finished=False)
+    sittings.update()
+    seconds = sittings.total_seconds
     run = out / 'train'
     best = run / 'weights' / 'best.pt'
     if not best.exists():
@@ -126,8 +175,52 @@ def train(config: TrainConfig, progress: Callable[[str], None] | None = None) ->
     if 'score_threshold' in measured:
         say('score threshold with the best mean mask F1 on the val homes: '
             f"{measured['score_threshold']:.3f}")
+    record['sittings'] = sittings.sittings
+    record['epoch_map50'] = epoch_column(run / 'results.csv', 'metrics/mAP50(M)')
     (out / 'metrics.json').write_text(json.dumps(record, indent=1) + '\n')
     return result
+
+
+def checkpoint_epoch(path: Path) -> int:
+    """The 0-based epoch a checkpoint was saved after; -1 for a finished (stripped) run."""
+    import torch
+
+    ckpt = torch.load(str(path), map_location='cpu', weights_only=False)
+    return int(ckpt.get('epoch', -1))
+
+
+def unfinished_run(last: Path) -> bool:
+    """True when `last` is the checkpoint of a run that stopped before its last epoch."""
+    return last.is_file() and checkpoint_epoch(last) >= 0
+
+
+class SittingsLog:
+    """`sittings.json` in a run folder: each sitting's start and seconds trained so far.
+
+    Rewritten after every epoch, so a run stopped mid-way still knows how long its earlier
+    sittings trained when it is resumed.
+    """
+
+    def __init__(self, out: Path, start: str, resumed: bool) -> None:
+        self.path = out / 'sittings.json'
+        before: list[dict] = []
+        if resumed:
+            try:
+                before = list(json.loads(self.path.read_text()))
+            except (OSError, ValueError, TypeError):
+                before = []
+        self.sittings = [*before, {'start': start, 'seconds': 0.0}]
+        self.t0 = time.perf_counter()
+
+    def update(self) -> None:
+        """Record this sitting's seconds so far."""
+        self.sittings[-1]['seconds'] = round(time.perf_counter() - self.t0, 1)
+        self.path.write_text(json.dumps(self.sittings, indent=1) + '\n')
+
+    @property
+    def total_seconds(self) -> float:
+        """Seconds trained over all sittings."""
+        return float(sum(s['seconds'] for s in self.sittings))
 
 
 def validate(weights: Path, data: Path, imgsz: int = 320, batch: int = 16, workers: int = 1,
@@ -216,6 +309,15 @@ def _per_class(metrics) -> dict[str, float]:
                 for i, c in enumerate(metrics.seg.ap_class_index)}
     except (AttributeError, IndexError, TypeError):
         return {}
+
+
+def epoch_column(results_csv: Path, name: str) -> list[float]:
+    """One column of ultralytics' results.csv, one value per epoch (rounded)."""
+    if not results_csv.exists():
+        return []
+    with results_csv.open() as f:
+        rows = [{k.strip(): v for k, v in row.items()} for row in csv.DictReader(f)]
+    return [round(float(r.get(name) or 'nan'), 4) for r in rows]
 
 
 def plot_curves(results_csv: Path, png: Path) -> Path | None:
