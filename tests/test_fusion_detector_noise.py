@@ -18,6 +18,7 @@ from memory_nodes.memory.detector_profile import (
 )
 from memory_nodes.memory.long_term import LongTermMemory
 from memory_nodes.memory.observation import CameraView, ObjectObservation
+from memory_nodes.memory.robot_memory import ObjectQuery, RobotMemory
 from memory_nodes.perception.backprojection import BackprojectionConfig, backproject
 
 W, H = 160, 120
@@ -232,3 +233,34 @@ def test_erosion_keeps_a_mask_it_would_empty():
     mask[60:63, 80:83] = True
     pts = backproject(depth, mask, K, np.eye(4), BackprojectionConfig(depth_edge_px=2))
     assert len(pts) == 9
+
+
+# ---- look-alikes: a label the detector never gave, asked for ------------------------
+def lookalike_memory(tmp_path, profile=True):
+    path = tmp_path / 'metrics.json'
+    path.write_text(json.dumps({'calibration': {
+        'distance_bins_m': [], 'recall': {},
+        'confusions': [['RemoteControl', 'CellPhone', 0.3]]}}))
+    mem = RobotMemory(LongTermMemoryConfig(detector_profile=str(path) if profile else ''))
+    for t in range(3):  # a remote control the detector calls a phone
+        mem.observe([obs('CellPhone', [1, 1, 0.8], stamp=t, seed=t)])
+    for t in range(3):  # a mug voted 'cup' once in four views
+        mem.observe([obs('Mug' if t else 'Cup', [3, 1, 0.8], stamp=t, seed=t)])
+    mem.observe([obs('Mug', [3, 1, 0.8], stamp=4, seed=4)])
+    return mem
+
+
+def test_a_query_for_a_label_never_detected_offers_its_lookalikes(tmp_path):
+    mem = lookalike_memory(tmp_path)
+    hits = mem.query(ObjectQuery(label='RemoteControl'))
+    assert [h.node.label for h in hits] == ['cell phone']
+    hits = mem.query(ObjectQuery(label='Cup'))  # the mug's vote gave 'cup' 0.9 of 3.6
+    assert [h.node.label for h in hits] == ['mug']
+    assert [h.node.label for h in mem.query(ObjectQuery(label='CellPhone'))] == ['cell phone']
+    assert mem.query(ObjectQuery(label='Book')) == []
+
+
+def test_without_a_detector_profile_labels_are_taken_as_given(tmp_path):
+    mem = lookalike_memory(tmp_path, profile=False)
+    assert mem.query(ObjectQuery(label='RemoteControl')) == []
+    assert mem.query(ObjectQuery(label='Cup')) == []

@@ -341,8 +341,8 @@ def test_class_list_does_not_depend_on_what_was_imported_before():
     assert fresh.stdout.strip().split(',') == list(CLASS_NAMES)
 
 
-def test_a_sitting_stops_early_and_the_run_resumes_where_it_stopped(tiny_dataset: Path,
-                                                                     tmp_path: Path):
+def test_a_sitting_stops_early_and_the_run_resumes_where_it_stopped(
+        tiny_dataset: Path, tmp_path: Path):
     """`--sitting-epochs 1` then `--resume`: one run, two sittings, every epoch once."""
     import csv
     import json
@@ -374,8 +374,8 @@ def test_a_sitting_stops_early_and_the_run_resumes_where_it_stopped(tiny_dataset
     assert len(metrics['epoch_map50']) == 2
 
 
-def test_more_training_starts_from_given_weights_and_ships(tiny_dataset: Path,
-                                                           tiny_weights: Path, tmp_path: Path):
+def test_more_training_starts_from_given_weights_and_ships(
+        tiny_dataset: Path, tiny_weights: Path, tmp_path: Path):
     """`--resume WEIGHTS` without an unfinished run: new epochs from those weights; then
     `perception ship` copies weights, metrics (no machine paths) and classes."""
     import json
@@ -413,8 +413,8 @@ def test_more_training_starts_from_given_weights_and_ships(tiny_dataset: Path,
         ship_run(tmp_path / 'nothing')
 
 
-def test_calibration_counts_every_visible_instance_and_feeds_the_memory(tiny_weights: Path,
-                                                                       tmp_path: Path):
+def test_calibration_counts_every_visible_instance_and_feeds_the_memory(
+        tiny_weights: Path, tmp_path: Path):
     """`perception calibrate`: recall per class and distance bin into metrics.json, which a
     memory then loads as its detector profile."""
     import json

@@ -115,6 +115,10 @@ class FusionConfig:
     #: detector (`LongTermMemoryConfig.detector_profile`) are added.
     confusable_labels: tuple[str, ...] = DEFAULT_CONFUSABLE_LABELS
     confusable_similarity: float = 0.8
+    #: With a detector profile, a label query with no confirmed node of that label offers
+    #: nodes whose label vote gave it at least this share, then nodes of labels the
+    #: detector confuses with it (`LongTermMemory.lookalikes`).
+    lookalike_min_share: float = 0.2
     #: Confirmation needs detection strength, not only a count: the scores of a node's
     #: observations must sum to this much (with `min_observations`). Two oracle masks
     #: (score 1) confirm; a weak detection (0.3) needs five views. 0: the count alone.

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from memory_nodes.domain.labels import normalize_label
+from memory_nodes.domain.labels import label_key, normalize_label
 from memory_nodes.memory.absence import AbsenceTracker
 from memory_nodes.memory.config import LongTermMemoryConfig
 from memory_nodes.memory.detector_profile import load_detector_profile
@@ -514,6 +514,32 @@ class LongTermMemory:
     def by_label(self, label: str, include_absent: bool = False) -> list[SceneNode]:
         """Nodes with this label, most confident first."""
         return self.queries.by_label(label, include_absent)
+
+    def lookalikes(self, label: str) -> list[SceneNode]:
+        """Confirmed nodes that may be a `label` under another name (learned detectors).
+
+        Only with a detector profile (an oracle's labels are right): nodes whose label
+        vote gave `label` at least `FusionConfig.lookalike_min_share`, then nodes whose
+        label the detector was measured to confuse with `label`, most confident first.
+        The planner goes to look: the robot verifies at close range what it picks up.
+        """
+        if self.detector_profile is None:
+            return []
+        key = label_key(label)
+        min_share = self.config.fusion.lookalike_min_share
+        voted, confused = [], []
+        for node in self.graph.nodes.values():
+            if node.status != 'confirmed' or node.layer not in ('object', 'furniture') \
+                    or label_key(node.label) == key:
+                continue
+            total = sum(node.label_scores.values())
+            share = sum(v for lbl, v in node.label_scores.items() if label_key(lbl) == key)
+            if total > 0 and share / total >= min_share:
+                voted.append(node)
+            elif self.detector_profile.confusable(node.label, label):
+                confused.append(node)
+        return sorted(voted, key=lambda n: (-n.confidence, n.id)) + \
+            sorted(confused, key=lambda n: (-n.confidence, n.id))
 
     def by_text(self, text: str, k: int = 5) -> list[tuple[float, SceneNode]]:
         """Top-k (cosine, node) for free text, via MiniLM label embeddings."""

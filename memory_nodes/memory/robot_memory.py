@@ -336,7 +336,11 @@ class RobotMemory:
                 node = ltm.get(q.object_id)
                 restrict([node.id] if node is not None else [])
             if q.label:
-                restrict(n.id for n in ltm.by_label(q.label))
+                exact = [n for n in ltm.by_label(q.label) if n.status == 'confirmed']
+                # A learned detector's memory: no confirmed node under this label, then the
+                # nodes that may be one under another name (LongTermMemory.lookalikes).
+                restrict(n.id for n in (exact or ltm.lookalikes(q.label)
+                                        or ltm.by_label(q.label)))
             if q.room:
                 restrict(n.id for n in ltm.in_room(q.room))
             if q.relation:
