@@ -264,3 +264,28 @@ def test_without_a_detector_profile_labels_are_taken_as_given(tmp_path):
     mem = lookalike_memory(tmp_path, profile=False)
     assert mem.query(ObjectQuery(label='RemoteControl')) == []
     assert mem.query(ObjectQuery(label='Cup')) == []
+
+
+def test_the_detector_decides_the_erosion_unless_the_config_does():
+    """Learned masks (YoloDetector.mask_edge_px 2) are eroded, exact ones (the simulator's,
+    0) are not: erosion only cuts into an exact mask (oracle fusion got worse with it)."""
+    from memory_nodes.perception.detection import Detection
+    from memory_nodes.perception.observation_builder import ObservationBuilder, RgbdFrame
+    from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
+    from memory_nodes.perception.yolo_detector import YoloDetector
+
+    assert YoloDetector.mask_edge_px == 2 and SimSegmentationDetector.mask_edge_px == 0
+    depth, mask = bleeding_mask_scene()
+    frame = RgbdFrame(np.zeros((H, W, 3), np.uint8), depth, K, np.eye(4), 0.0)
+    det = [Detection('Mug', 0.9, mask)]
+    cfg = BackprojectionConfig(outlier_neighbors=0, voxel_size=0.0, max_points=10_000)
+
+    def far_points(builder, edge_px):
+        (o,) = builder.build(frame, det, edge_px)
+        return int((o.points[:, 2] > 2.0).sum())
+
+    assert far_points(ObservationBuilder(cfg), 2) == 0
+    assert far_points(ObservationBuilder(cfg), 0) > 50
+    forced = BackprojectionConfig(outlier_neighbors=0, voxel_size=0.0, max_points=10_000,
+                                  depth_edge_px=0)
+    assert far_points(ObservationBuilder(forced), 2) > 50

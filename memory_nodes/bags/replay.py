@@ -447,7 +447,8 @@ def _process_frame(stamp: float, parts: dict[str, Any], opts: ReplayOptions, tf:
     try:
         frame.validate()
         detections = detector.detect(rgb, **extras)
-        observations = builder.build(frame, detections)
+        observations = builder.build(frame, detections,
+                                     getattr(detector, 'mask_edge_px', 0))
     except (ValueError, KeyError, TypeError) as exc:
         drops.add('detector_error', rgb_topic, stamp, str(exc))
         return None

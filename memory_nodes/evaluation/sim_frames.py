@@ -83,7 +83,8 @@ class SimFramePerception:
             before = Counter(self.builder.dropped)
             detections = self.detector.detect(frame.rgb, segmentation=frame.segmentation,
                                               instances=instances)
-            observations = self.builder.build(rgbd, detections)
+            observations = self.builder.build(
+                rgbd, detections, getattr(self.detector, 'mask_edge_px', 0))
             if key is not None:
                 _PERCEIVED[key] = ([_copy(o, o.stamp) for o in observations],
                                    self.builder.dropped - before)

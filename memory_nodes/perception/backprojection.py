@@ -32,8 +32,10 @@ class BackprojectionConfig:
     min_points: int = 5
     pixel_stride: int = 1
     #: Mask erosion at depth discontinuities: pixels within this many pixels of a depth
-    #: jump are dropped (0: off) ...
-    depth_edge_px: int = 2
+    #: jump are dropped (0: off; None: what the detector asks for, its `mask_edge_px`:
+    #: 2 for a learned detector whose masks bleed, 0 for exact masks, which erosion only
+    #: cuts into) ...
+    depth_edge_px: int | None = None
     #: ... where a jump is a depth range (m) larger than this within that neighbourhood.
     depth_edge_jump: float = 0.1
     #: Erosion is skipped when it would keep less than this share of the mask's pixels.
@@ -68,7 +70,7 @@ def backproject(depth: np.ndarray, mask: np.ndarray, intrinsics: np.ndarray,
     d = depth[::step, ::step][box]
     r = rays[::step, ::step][box]
     valid = m & np.isfinite(d) & (d >= cfg.min_depth) & (d <= cfg.max_depth)
-    if cfg.depth_edge_px > 0 and valid.any():
+    if cfg.depth_edge_px and valid.any():
         valid = _erode_at_depth_edges(depth[::step, ::step], valid, box, cfg)
     if not valid.any():
         return np.empty((0, 3))

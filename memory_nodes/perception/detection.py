@@ -23,6 +23,8 @@ class Detector(Protocol):
     """Anything that turns an RGB image (and what else it gets) into detections."""
 
     name: str
+    #: Pixels to erode from its masks at depth edges (0: its masks are exact).
+    mask_edge_px: int
 
     def detect(self, rgb: np.ndarray, **extras: object) -> list[Detection]:
         """Detections in `rgb` ((H, W, 3) uint8)."""

@@ -8,6 +8,7 @@ counted by reason.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -74,17 +75,25 @@ class ObservationBuilder:
             self._rays_key = key
         return self._rays
 
-    def build(self, frame: RgbdFrame, detections: list[Detection]) -> list[ObjectObservation]:
-        """Observations in the frame's `frame_id` (normally `map`)."""
+    def build(self, frame: RgbdFrame, detections: list[Detection],
+              mask_edge_px: int = 0) -> list[ObjectObservation]:
+        """Observations in the frame's `frame_id` (normally `map`).
+
+        `mask_edge_px`: the detector's mask erosion at depth edges (its `mask_edge_px`),
+        used unless the config sets `depth_edge_px`.
+        """
         frame.validate()
         rays = self._rays_for(frame)
+        cfg = self.config
+        if cfg.depth_edge_px is None:
+            cfg = dataclasses.replace(cfg, depth_edge_px=max(0, int(mask_edge_px)))
         out = []
         for det in detections:
             if det.mask.shape != frame.depth.shape:
                 self.dropped['mask_size_mismatch'] += 1
                 continue
             pts = backproject(frame.depth, det.mask, frame.intrinsics, frame.camera_to_map,
-                              self.config, rays)
+                              cfg, rays)
             if len(pts) < self.config.min_points:
                 self.dropped['too_few_depth_points'] += 1
                 continue

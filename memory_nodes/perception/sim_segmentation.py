@@ -20,6 +20,8 @@ class SimSegmentationDetector:
     """Instance masks + labels straight from the simulator's segmentation image."""
 
     name = 'sim_segmentation'
+    #: Exact masks: erosion at depth edges would only cut into them.
+    mask_edge_px = 0
 
     def __init__(self, min_pixels: int = 12, ignore_labels: tuple[str, ...] = (
             'Floor', 'Wall', 'Ceiling', 'Doorway')) -> None:

@@ -130,6 +130,8 @@ class YoloDetector:
     """YOLOv8-seg on CPU: RGB (H, W, 3) uint8 -> catalog-labelled instance masks."""
 
     name = 'yolo'
+    #: Learned masks bleed a pixel or two past the outline: erode them at depth edges.
+    mask_edge_px = 2
 
     def __init__(self, weights: str | Path,
                  class_names: Sequence[str] | None = None,

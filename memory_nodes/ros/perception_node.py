@@ -257,7 +257,8 @@ class PerceptionNode(Node):
             self._reject('malformed_frame', str(exc))
             return
         detections = self.detector.detect(rgb, **extras)
-        observations = self.builder.build(frame, detections)
+        observations = self.builder.build(frame, detections,
+                                          getattr(self.detector, 'mask_edge_px', 0))
         out = ObjectObservationArray()
         out.header.stamp = rgb_msg.header.stamp
         out.header.frame_id = self.cfg.map_frame
