@@ -413,11 +413,60 @@ def plot(rows: dict[str, dict], ablation: dict[str, dict], ms: list[float] | Non
     plt.close(fig)
 
 
-def main() -> int:
+#: Parallel runs (each single-threaded: one simulator, one torch thread).
+WORKERS = int(os.environ.get('BENCH_WORKERS', '2'))
+
+
+def run_job(job: tuple, weights: str, fusion_eps: list[int], sr_eps: list[int]) -> tuple:
+    """One fusion or success run in a worker process: ((kind, name), result)."""
+    import torch
+
     from memory_nodes.perception.sim_segmentation import SimSegmentationDetector
-    from memory_nodes.perception.yolo_detector import YoloDetector, detector_profile_of
+    from memory_nodes.perception.yolo_detector import YoloDetector
     from sim.alfred_l import import_alfred_l_file
     from sim.task_schema import load_suite
+
+    torch.set_num_threads(1)
+    kind, name, detector_name, ltm, backprojection, profile = job
+    detector = SimSegmentationDetector() if detector_name == 'oracle' else \
+        YoloDetector(weights)
+    episodes = load_suite('composite').episodes
+    t0 = time.perf_counter()
+    if kind == 'fusion':
+        got = fusion_pr(detector, [episodes[i] for i in fusion_eps], ltm, backprojection,
+                        profile)
+    elif kind == 'composite':
+        got = episode_success(detector, [episodes[i] for i in sr_eps], profile)
+    else:
+        got = episode_success(detector, import_alfred_l_file(ALFRED_SIMPLE).suite.episodes,
+                              profile)
+    got['seconds'] = time.perf_counter() - t0
+    return (kind, name), got
+
+
+def run_jobs(jobs: list[tuple], weights: Path, fusion_eps: list[int],
+             sr_eps: list[int]) -> dict[tuple[str, str], dict]:
+    """All runs on `WORKERS` processes (spawned: no simulator or torch state is shared)."""
+    import multiprocessing
+    from functools import partial
+
+    work = partial(run_job, weights=str(weights), fusion_eps=fusion_eps, sr_eps=sr_eps)
+    done: dict[tuple[str, str], dict] = {}
+    if WORKERS <= 1:
+        results = map(work, jobs)
+        for key, got in results:
+            done[key] = got
+            progress(f'[{len(done)}/{len(jobs)}] {key[0]} {key[1]}: {got["seconds"]:.0f} s')
+        return done
+    with multiprocessing.get_context('spawn').Pool(WORKERS) as pool:
+        for key, got in pool.imap_unordered(work, jobs):
+            done[key] = got
+            progress(f'[{len(done)}/{len(jobs)}] {key[0]} {key[1]}: {got["seconds"]:.0f} s')
+    return done
+
+
+def main() -> int:
+    from memory_nodes.perception.yolo_detector import YoloDetector, detector_profile_of
 
     started = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -440,40 +489,44 @@ def main() -> int:
     result['detector_ms_p50'], result['detector_ms_p95'] = p50, p95
     ms_hist = detector.ms[2:]
     progress(f'detector p50 {p50:.0f} ms p95 {p95:.0f} ms, {per_frame:.1f} detections/frame')
-    episodes = load_suite('composite').episodes
-    fusion_eps = episodes[:1 if QUICK else 3]
-    rows: dict[str, dict] = {}
-    for name, det, prof in (('oracle', SimSegmentationDetector(), ''),
-                            ('yolo', detector, profile)):
-        progress(f'fusion with {name}: exploring {len(fusion_eps)} homes')
-        rows[name] = fusion_pr(det, fusion_eps, profile=prof)
+    fusion_eps = list(range(1 if QUICK else 3))
+    sr_eps = list(range(1 if QUICK else 2))
+    jobs: list[tuple] = [('fusion', 'oracle', 'oracle', None, None, ''),
+                         ('fusion', 'yolo', 'yolo', None, None, profile)]
+    for name, off in ABLATIONS[-1:] if QUICK else ABLATIONS:
+        ltm, backprojection, prof = rule_settings(off, profile)
+        jobs.append(('fusion', name, 'yolo', ltm, backprojection, prof))
+    if os.environ.get('SKIP_EPISODES', '') in ('', '0'):
+        for name, prof in (('oracle', ''), ('yolo', profile)):
+            jobs.append(('composite', name, name, None, None, prof))
+            if not QUICK and ALFRED_SIMPLE.exists():
+                jobs.append(('alfred', name, name, None, None, prof))
+    progress(f'{len(jobs)} runs on {WORKERS} workers: fusion over {len(fusion_eps)} '
+             f'Composite homes (oracle, YOLO, {len(jobs) - 2} more), success on '
+             f'{len(sr_eps)} Composite episodes and the ALFRED-L simple file')
+    done = run_jobs(jobs, weights, fusion_eps, sr_eps)
+    rows: dict[str, dict] = {'oracle': dict(done[('fusion', 'oracle')]),
+                             'yolo': dict(done[('fusion', 'yolo')])}
+    for name in ('oracle', 'yolo'):
         result[f'fusion_precision_{name}'] = rows[name]['precision_all']
         result[f'fusion_recall_{name}'] = rows[name]['recall_all']
     result['furniture_nodes_oracle'] = rows['oracle']['furniture_nodes']
     result['furniture_real'] = rows['oracle']['furniture_real']
     result['furniture_nodes_yolo'] = rows['yolo']['furniture_nodes']
     ablation: dict[str, dict] = {'all rules (default)': rows['yolo']}
-    for name, off in ABLATIONS[-1:] if QUICK else ABLATIONS:
-        progress(f'ablation, YOLO fusion with {name}')
-        ltm, backprojection, prof = rule_settings(off, profile)
-        ablation[name] = fusion_pr(detector, fusion_eps, ltm, backprojection, prof)
+    for name, _ in ABLATIONS:
+        if ('fusion', name) in done:
+            ablation[name] = done[('fusion', name)]
     result['fusion_precision_yolo_no_rules'] = ablation['none of the rules']['precision_all']
     result['fusion_recall_yolo_no_rules'] = ablation['none of the rules']['recall_all']
-    if os.environ.get('SKIP_EPISODES', '') in ('', '0'):
-        sr_eps = episodes[:1 if QUICK else 2]
-        alfred = [] if QUICK or not ALFRED_SIMPLE.exists() else \
-            import_alfred_l_file(ALFRED_SIMPLE).suite.episodes
-        for name, det, prof in (('oracle', SimSegmentationDetector(), ''),
-                                ('yolo', detector, profile)):
-            progress(f'Composite with {name}: {len(sr_eps)} episodes')
-            rows[name].update(episode_success(det, sr_eps, prof))
+    for name in ('oracle', 'yolo'):
+        if ('composite', name) in done:
+            rows[name].update(done[('composite', name)])
             result[f'sr_{name}_composite'] = rows[name]['sr']
-            if alfred:
-                progress(f'ALFRED-L simple with {name}: {len(alfred)} episodes')
-                got = episode_success(det, alfred, prof)
-                rows[name]['sr_alfred'] = got['sr']
-                rows[name]['tasks_alfred'] = got['tasks']
-                result[f'sr_{name}_alfred_l_simple'] = got['sr']
+        if ('alfred', name) in done:
+            got = done[('alfred', name)]
+            rows[name]['sr_alfred'], rows[name]['tasks_alfred'] = got['sr'], got['tasks']
+            result[f'sr_{name}_alfred_l_simple'] = got['sr']
     lines = ['| detector | precision | recall | precision (objects) | recall (objects) | '
              'confirmed nodes | furniture nodes (real) | Composite SR (tasks) | '
              'ALFRED-L simple SR (tasks) | explorations/task |',
