@@ -117,10 +117,14 @@ def test_cli_ros_without_runner_exits_with_a_message(capsys):
     assert 'run_episode_ros' in capsys.readouterr().err
 
 
-def test_yolo_needs_weights():
+def test_yolo_without_weights_is_the_shipped_detector_and_missing_weights_are_named(tmp_path):
+    from memory_nodes.perception.yolo_detector import shipped_weights
+
     assert make_perception('sim_segmentation', None) is None
-    with pytest.raises(ValueError, match='weights'):
-        make_perception('yolo', None)
+    assert make_perception('yolo', None).detector.weights == shipped_weights()
+    missing = tmp_path / 'nope.pt'
+    with pytest.raises(ValueError, match=f'weights {missing} not found'):
+        make_perception('yolo', str(missing))
     with pytest.raises(ValueError):
         make_perception('radar', None)
 

@@ -94,17 +94,20 @@ def test_perception_node_drops_malformed_frames_and_keeps_working(ros_env):
 
     from embodied_memory_msgs.msg import ObjectObservationArray
     from geometry_msgs.msg import PoseStamped
-    from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image
     from std_msgs.msg import Header, String
 
     from memory_nodes.ros import conversions as conv
+    from memory_nodes.ros.qos import sensor_qos
 
-    node = NodeProcess('memory_nodes.ros.perception_node', {'use_tf': False}, ros_env)
+    # Reliable camera topics: what is tested is how malformed frames are refused, and a
+    # best-effort frame lost on loopback (1 run in 6) would leave too few to count.
+    node = NodeProcess('memory_nodes.ros.perception_node',
+                       {'use_tf': False, 'reliable_sensors': True}, ros_env)
     client = RosClient('perception_input')
     try:
         node.wait_for('perception ready')
-        q = qos_profile_sensor_data
+        q = sensor_qos(True)
         pubs = {name: client.node.create_publisher(t, topic, q) for name, t, topic in [
             ('rgb', Image, 'rgb/image_raw'), ('depth', Image, 'depth/image_raw'),
             ('seg', Image, 'segmentation/image_raw'), ('info', CameraInfo, 'camera_info'),
