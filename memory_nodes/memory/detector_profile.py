@@ -13,6 +13,7 @@ oracle (the simulator's masks) has no profile: recall 1 and no confusions.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -108,12 +109,25 @@ def load_detector_profile(source: str | Path) -> DetectorProfile | None:
     """The profile named by a `detector_profile` setting: '' (none), 'shipped' or a path.
 
     A path is a `metrics.json` with a `calibration` entry, or a profile JSON itself. A
-    missing or unreadable file raises a ValueError naming it.
+    missing or unreadable file raises a ValueError naming it. A file is parsed once per
+    version (past views of the memory build a memory of the same config again and again).
     """
     text = str(source).strip()
     if not text:
         return None
     path = shipped_profile_path() if text == SHIPPED else Path(text)
+    try:
+        version = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ValueError(f'detector profile {path}: cannot read ({exc.strerror or exc})') \
+            from None
+    return _parsed_profile(str(path), version)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_profile(name: str, version: int) -> DetectorProfile:
+    """The profile in file `name` as of modification time `version`."""
+    path = Path(name)
     try:
         data = json.loads(path.read_text())
     except OSError as exc:

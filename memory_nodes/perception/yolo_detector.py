@@ -86,18 +86,24 @@ def shipped_weights() -> Path:
     return Path(__file__).resolve().parents[2] / 'models' / 'detector' / SHIPPED_WEIGHTS_NAME
 
 
+def weights_metrics(weights: str | Path) -> dict:
+    """The `metrics.json` next to the weights as a dict ({} when missing or unreadable)."""
+    import json
+
+    try:
+        data = json.loads((Path(weights).parent / 'metrics.json').read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def detector_profile_of(weights: str | Path) -> str:
     """The memory's `detector_profile` for these weights.
 
     Their metrics.json when it holds a calibration (`perception calibrate`), else ''.
     """
-    import json
-
-    path = Path(weights).parent / 'metrics.json'
-    try:
-        return str(path) if 'calibration' in json.loads(path.read_text()) else ''
-    except (OSError, ValueError, TypeError):
-        return ''
+    has = 'calibration' in weights_metrics(weights)
+    return str(Path(weights).parent / 'metrics.json') if has else ''
 
 
 #: Score threshold when the weights come without a calibrated one.
@@ -113,13 +119,7 @@ def calibrated_threshold(weights: str | Path) -> float | None:
     It is read from `metrics.json` next to the weights (written by `training.train`,
     measured on the validation homes) and clamped to `CALIBRATED_RANGE`.
     """
-    import json
-
-    path = Path(weights).parent / 'metrics.json'
-    try:
-        value = json.loads(path.read_text()).get('score_threshold')
-    except (OSError, ValueError, AttributeError):
-        return None
+    value = weights_metrics(weights).get('score_threshold')
     if not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
         return None
     lo, hi = CALIBRATED_RANGE
